@@ -1,0 +1,34 @@
+# rklab: two commands for a newcomer, `make demo` and `make test`. Both run `make setup` first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+RKLAB := $(VENV)/bin/rklab
+STAMP := $(VENV)/.rklab-setup
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test browser clean-venv
+
+setup: $(STAMP)
+
+# Re-runs only when the dependency list changes; `pip install -e` keeps the code live.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: setup
+	$(RKLAB) models fetch-demo
+	$(RKLAB) sweep data/plans/demo.yaml
+
+# Headless Chromium for the HTML report check (Debian packages; skipped when present).
+browser:
+	@bash scripts/ensure-chromium.sh
+
+test: setup browser
+	$(RKLAB) models fetch-demo
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,5 @@
+import sys
+
+from rklab.cli import main
+
+sys.exit(main())

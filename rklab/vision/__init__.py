@@ -1,0 +1,1 @@
+"""Vision encoders (RKNNLite on the board, ONNX Runtime elsewhere) and image preprocessing."""
