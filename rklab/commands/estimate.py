@@ -1,0 +1,55 @@
+"""``rklab estimate``: memory breakdown, speed and verdict of one model (catalog name or config.json)."""
+
+from __future__ import annotations
+
+import json
+
+
+def _run(args) -> int:
+    from rklab.errors import RklabError
+    from rklab.feasibility import estimate
+
+    if args.calibration:
+        from rklab.texttable import calibration_report
+
+        print(calibration_report(args.lang))
+        return 0
+    if not args.model and not args.hf_config:
+        raise RklabError("give --model NAME (see data/models.yaml) or --hf-config PATH/config.json")
+    if args.hf_config:
+        from rklab.catalog import ModelSpec
+
+        model = ModelSpec.from_hf_config(args.hf_config)
+    else:
+        model = args.model
+    with_vision = False if args.no_vision else None
+    e = estimate(model, dtype=args.dtype, board=args.board, max_context=args.context,
+                 prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens, with_vision=with_vision,
+                 embed_flash=args.embed_flash)
+    if args.json:
+        print(json.dumps(e.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        from rklab.texttable import estimate_report
+
+        print(estimate_report(e, args.lang))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("estimate", help="predicted memory breakdown, speed and verdict of one model")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", help="catalog model name, e.g. Qwen3-1.7B")
+    src.add_argument("--hf-config", metavar="PATH", help="a Hugging Face config.json (LLM, MoE or VLM)")
+    p.add_argument("--dtype", default="w8a8", help="w8a8 (default), w8a8_g128/g256/g512, w4a16[_gN], fp16")
+    p.add_argument("--prompt-tokens", type=int, default=128)
+    p.add_argument("--new-tokens", type=int, default=64)
+    p.add_argument("--context", type=int, default=4096, help="max_context_len (default 4096)")
+    p.add_argument("--board", default="rk3588-8gb")
+    p.add_argument("--no-vision", action="store_true", help="VLM: the language model alone (no encoder, no image)")
+    p.add_argument("--embed-flash", type=int, choices=[0, 1], default=1,
+                   help="1 (default): input embedding read from the model file; 0: held in RAM")
+    p.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    p.add_argument("--lang", choices=["zh", "en"], default="en")
+    p.add_argument("--calibration", action="store_true",
+                   help="print the calibrated constants and the residuals on data/reference, then exit")
+    p.set_defaults(func=_run)

@@ -1,0 +1,33 @@
+"""``rklab report RUN_DIR``: execute notebook 04 over a sweep's records and export the HTML."""
+
+from __future__ import annotations
+
+
+def _report(args) -> int:
+    from rklab.htmlexport import build_html_report
+    from rklab.sweep import default_results_md
+
+    html = build_html_report(
+        args.run_dir,
+        html_path=args.html,
+        lang=args.lang,
+        board=args.board,
+        results_md=args.results_md or default_results_md(),
+    )
+    print(f"HTML report: {html}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="run notebook 04 on a sweep folder and export a self-contained HTML report",
+        description="Executes notebooks/04_report.ipynb with papermill over RUN_DIR's records, writes "
+        "benchmark_log.md and exports the notebook to one offline HTML file (code hidden).",
+    )
+    p.add_argument("run_dir", help="folder made by `rklab sweep` (or any folder holding records.jsonl)")
+    p.add_argument("--html", metavar="PATH", help="HTML file to write (default RUN_DIR/report.html)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    p.add_argument("--board", default="rk3588-8gb", help="board profile for predictions (default rk3588-8gb)")
+    p.add_argument("--results-md", metavar="PATH", help="where to write benchmark_log.md (default results/benchmark_log.md)")
+    p.set_defaults(func=_report)

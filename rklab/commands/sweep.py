@@ -1,0 +1,40 @@
+"""``rklab sweep PLAN``: run notebooks 01, 02/03 per plan entry, 04, and print the HTML path."""
+
+from __future__ import annotations
+
+
+def _sweep(args) -> int:
+    from rklab.sweep import format_summary, run_sweep
+
+    result = run_sweep(
+        args.plan,
+        out=args.out,
+        resume=args.resume,
+        only=args.only,
+        lang=args.lang,
+        timeout_s=args.timeout,
+        results_md=args.results_md,
+        report=not args.no_report,
+        progress=not args.no_progress,
+    )
+    print(format_summary(result))
+    return result.exit_code
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep",
+        help="run a plan: 01 feasibility, 02/03 per entry (one kernel each), 04 report + HTML",
+        description="Run every entry of a plan through papermill, record failures and go on, "
+        "then write the report (HTML + results/benchmark_log.md). Exit status 1 if any entry failed.",
+    )
+    p.add_argument("plan", help="plan YAML, e.g. data/plans/demo.yaml or data/plans/rk3588-8gb.yaml")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>/)")
+    p.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR: skip entries that are complete")
+    p.add_argument("--only", metavar="NAMES", help="comma-separated entry names to run (default: all)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    p.add_argument("--timeout", type=float, metavar="S", help="per-entry time limit in seconds (default: the plan's timeout_s, else 1800)")
+    p.add_argument("--results-md", metavar="PATH", help="where to write benchmark_log.md (default results/benchmark_log.md)")
+    p.add_argument("--no-report", action="store_true", help="skip notebook 04 and the HTML export")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sweep)

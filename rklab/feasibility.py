@@ -1,0 +1,351 @@
+"""Feasibility engine: memory + speed prediction and a verdict per (model, dtype, board, context).
+
+Verdicts against the board: ``fits`` (predicted peak <= tight_fraction x budget), ``tight`` (<= budget),
+``exceeds`` (over the usable budget, under physical RAM), ``infeasible`` (over physical RAM),
+``unsupported`` (dtype not available on the platform, or the context cannot hold the tokens).
+All numbers here are **predicted** by :mod:`rklab.memory` / :mod:`rklab.speed` with the constants of
+:mod:`rklab.calibration`; the seed's numbers in :func:`seed_comparison` are **quoted**.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from rklab import i18n
+from rklab.boards import Board, load_board
+from rklab.calibration import calibrate
+from rklab.catalog import ModelSpec, get_model, load_catalog
+from rklab.errors import RklabError
+from rklab.memory import MIB, breakdown, check_dtype
+from rklab.params import count
+from rklab.paths import data_dir
+from rklab.speed import predict
+
+VERDICT_ORDER = {v: i for i, v in enumerate(("fits", "tight", "exceeds", "infeasible", "unsupported"))}
+
+
+@dataclass
+class Estimate:
+    model: str
+    kind: str
+    dtype: str
+    board: str
+    max_context: int
+    prompt_tokens: int
+    new_tokens: int
+    image_tokens: int
+    used_tokens: int
+    with_vision: bool
+    params: int
+    llm_params: int
+    vision_params: int
+    active_params: int
+    weights_mb: float
+    embedding_mb: float
+    kv_mb: float
+    kv_reserved_mb: float
+    runtime_mb: float
+    vision_mb: float
+    image_embed_mb: float
+    memory_mb: float
+    available_drop_mb: float
+    budget_mb: float
+    physical_mb: float
+    decode_tps: float
+    ttft_ms: float
+    bytes_per_token: float
+    bandwidth_pct: float
+    bandwidth_ceiling_gbs: float
+    ceiling_tps: float
+    verdict: str
+    reason: str
+    reason_zh: str
+    live_mem_total_mb: float | None = None
+    live_mem_available_mb: float | None = None
+    vision_params_source: str = "quoted"
+    basis: str = "predicted (rklab.memory / rklab.speed, calibrated on data/reference)"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def verdict_label(self, lang: str = "zh") -> str:
+        return i18n.verdict_label(self.verdict, lang)
+
+    def reason_in(self, lang: str = "zh") -> str:
+        return self.reason_zh if lang == "zh" else self.reason
+
+
+@functools.lru_cache(maxsize=8)
+def _on_board(board_name: str, proc_root: str) -> bool:
+    return load_board(board_name).is_this_board(proc_root)
+
+
+def _live(board: Board, proc_root: str) -> bool:
+    """Whether we run on this board's SoC (device tree read once per board and proc root)."""
+    return _on_board(board.name, proc_root) if board.soc_compatible else False
+
+
+def _check_int(name: str, value, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+        raise RklabError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _verdict(memory: float, budget: float, physical: float, tight_fraction: float) -> str:
+    if memory > physical:
+        return "infeasible"
+    if memory > budget:
+        return "exceeds"
+    if memory > tight_fraction * budget:
+        return "tight"
+    return "fits"
+
+
+def _reasons(verdict: str, mem: float, budget: float, physical: float, board: Board, dtype: str) -> tuple[str, str]:
+    pct = 100 * mem / budget
+    if verdict == "unsupported":
+        ok = ", ".join(board.supported_dtypes)
+        return (f"{dtype} is not available on {board.soc} (supported: {ok}; {board.dtypes_source})",
+                f"{board.soc} 不支持 {dtype}（支持：{ok}）")
+    if verdict == "fits":
+        return (f"predicted peak {mem:,.0f} MB = {pct:.0f} % of the {budget:,.0f} MB usable budget",
+                f"预测峰值 {mem:,.0f} MB，占可用预算 {budget:,.0f} MB 的 {pct:.0f}%")
+    if verdict == "tight":
+        return (f"predicted peak {mem:,.0f} MB = {pct:.0f} % of the {budget:,.0f} MB budget: little headroom "
+                f"(over {100 * board.tight_fraction:.0f} %)",
+                f"预测峰值 {mem:,.0f} MB，占可用预算 {budget:,.0f} MB 的 {pct:.0f}%，余量很小")
+    if verdict == "exceeds":
+        return (f"predicted peak {mem:,.0f} MB is over the {budget:,.0f} MB usable budget "
+                f"(physical {physical:,.0f} MB minus the system's resident memory)",
+                f"预测峰值 {mem:,.0f} MB 超出可用预算 {budget:,.0f} MB（物理内存 {physical:,.0f} MB 减去系统常驻）")
+    return (f"predicted peak {mem:,.0f} MB is over the board's physical RAM {physical:,.0f} MB",
+            f"预测峰值 {mem:,.0f} MB 超过物理内存 {physical:,.0f} MB")
+
+
+def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "rk3588-8gb", max_context: int = 4096,
+             prompt_tokens: int = 128, new_tokens: int = 64, with_vision: bool | None = None, *,
+             embed_flash: int = 1, proc_root: str = "/proc") -> Estimate:
+    """Predicted memory, speed and verdict of one configuration (cheap: data and calibration are cached).
+
+    ``with_vision=None`` includes the vision encoder for VLMs; image tokens then count in the used tokens.
+    On a real board of this SoC the live MemTotal/MemAvailable (psutil) also bound the budget.
+    """
+    spec = model if isinstance(model, ModelSpec) else get_model(model)
+    b = load_board(board)
+    check_dtype(dtype)
+    max_context = _check_int("context (--context)", max_context, 1)
+    prompt_tokens = _check_int("prompt tokens (--prompt-tokens)", prompt_tokens, 0)
+    new_tokens = _check_int("new tokens (--new-tokens)", new_tokens, 0)
+    vision = spec.is_vlm if with_vision is None else bool(with_vision and spec.is_vlm)
+    img = spec.vision.image_tokens if vision else 0
+    used = prompt_tokens + img + new_tokens
+    if used > max_context:
+        raise RklabError(f"context {max_context} cannot hold {used} tokens ({prompt_tokens} prompt + {img} image + "
+                         f"{new_tokens} new) for {spec.name}; raise --context or lower the token counts")
+    if spec.max_position and max_context > spec.max_position:
+        raise RklabError(f"context {max_context} is over {spec.name}'s maximum of {spec.max_position} positions; "
+                         f"lower --context")
+    cal = calibrate()
+    mem = breakdown(spec, dtype, used_tokens=used, max_context=max_context, with_vision=vision,
+                    constants=cal.memory, embed_flash=embed_flash)
+    sp = predict(spec, dtype, b, cal.speed, prefill_tokens=prompt_tokens + img, new_tokens=new_tokens)
+    budget, physical = b.budget_mb, b.physical_mb
+    live_total = live_avail = None
+    if _live(b, proc_root):
+        live = b.live_memory(proc_root)
+        live_total, live_avail = live["mem_total_mb"], live["mem_available_mb"]
+        physical = min(physical, live_total)
+        budget = min(budget, live_avail)
+    c = count(spec)
+    if not b.supports(dtype):
+        verdict = "unsupported"
+    else:
+        verdict = _verdict(mem.memory_mb, budget, physical, b.tight_fraction)
+    reason, reason_zh = _reasons(verdict, mem.memory_mb, budget, physical, b, dtype)
+    if live_avail is not None:
+        reason += f"; live MemAvailable {live_avail:,.0f} MB of MemTotal {live_total:,.0f} MB"
+        reason_zh += f"；当前 MemAvailable {live_avail:,.0f} MB / MemTotal {live_total:,.0f} MB"
+    return Estimate(
+        model=spec.name, kind=spec.kind, dtype=dtype, board=b.name, max_context=max_context,
+        prompt_tokens=prompt_tokens, new_tokens=new_tokens, image_tokens=img, used_tokens=used, with_vision=vision,
+        params=c.total if vision else c.llm, llm_params=c.llm, vision_params=c.vision if vision else 0,
+        active_params=c.active, weights_mb=mem.weights_mb, embedding_mb=mem.embedding_mb, kv_mb=mem.kv_mb,
+        kv_reserved_mb=mem.kv_reserved_mb, runtime_mb=mem.runtime_mb, vision_mb=mem.vision_mb,
+        image_embed_mb=mem.image_embed_mb, memory_mb=mem.memory_mb, available_drop_mb=mem.available_drop_mb,
+        budget_mb=budget, physical_mb=physical, decode_tps=sp.decode_tps, ttft_ms=sp.ttft_ms,
+        bytes_per_token=sp.bytes_per_token, bandwidth_pct=sp.bandwidth_pct, bandwidth_ceiling_gbs=b.bandwidth_gbs,
+        ceiling_tps=sp.ceiling_tps, verdict=verdict, reason=reason, reason_zh=reason_zh, live_mem_total_mb=live_total,
+        live_mem_available_mb=live_avail,
+        vision_params_source=spec.vision.params_source if (vision and spec.vision) else "",
+    )
+
+
+TABLE_COLUMNS = ["model", "kind", "dtype", "params", "weights_mb", "kv_mb", "runtime_mb", "vision_mb",
+                 "image_embed_mb", "memory_mb", "available_drop_mb", "budget_mb", "physical_mb", "decode_tps",
+                 "ttft_ms", "bandwidth_pct", "verdict", "verdict_label", "reason"]
+
+
+def _error_row(spec: ModelSpec, dtype: str, b: Board, exc: RklabError) -> dict:
+    return {"model": spec.name, "kind": spec.kind, "dtype": dtype, "params": count(spec).total,
+            "budget_mb": b.budget_mb, "physical_mb": b.physical_mb, "verdict": "unsupported",
+            "reason": str(exc), "reason_zh": str(exc)}
+
+
+def feasibility_table(board: str | Board = "rk3588-8gb", context: int = 4096, lang: str = "zh", dtype: str = "w8a8",
+                      prompt_tokens: int = 128, new_tokens: int = 64, models=None) -> pd.DataFrame:
+    """One row per catalog model (keys in English; ``verdict_label`` and ``reason`` in ``lang``)."""
+    i18n.check_lang(lang)
+    b = load_board(board)
+    _check_int("context (--context)", context, 1)
+    rows = []
+    specs = [get_model(m) if isinstance(m, str) else m for m in models] if models else load_catalog().values()
+    for spec in specs:
+        try:
+            row = estimate(spec, dtype, b, context, prompt_tokens, new_tokens).to_dict()
+        except RklabError as exc:
+            row = _error_row(spec, dtype, b, exc)
+        row["verdict_label"] = i18n.verdict_label(row["verdict"], lang)
+        if lang == "zh":
+            row["reason"] = row["reason_zh"]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    return df[TABLE_COLUMNS + [c for c in df.columns if c not in TABLE_COLUMNS]]
+
+
+def localize(df: pd.DataFrame, lang: str = "zh", columns: list[str] | None = None) -> pd.DataFrame:
+    """A display copy with the columns renamed to ``lang`` labels (numbers rounded)."""
+    cols = columns or [c for c in df.columns if c in i18n.LABELS or c == "verdict_label"]
+    out = df[cols].copy()
+    for c in out.columns:
+        if out[c].dtype.kind == "f":
+            out[c] = out[c].round(1)
+        elif c.endswith("verdict"):
+            out[c] = out[c].map(lambda v: i18n.verdict_label(v, lang) if v in i18n.VERDICTS else v)
+    names = {c: i18n.label(c, lang) for c in cols}
+    names["verdict_label"] = i18n.label("verdict", lang)
+    return out.rename(columns=names)
+
+
+# ---- full-context memory and the largest context that fits -------------------------------------------------
+
+def largest_context(model: str | ModelSpec, board: str | Board = "rk3588-8gb", dtype: str = "w8a8",
+                    new_tokens: int = 64) -> int:
+    """Largest max_context whose *filled* context still keeps the predicted peak within the usable budget
+    (capped at the model's max_position; 0 if even an empty context does not fit)."""
+    spec = model if isinstance(model, ModelSpec) else get_model(model)
+    b = load_board(board)
+    e = estimate(spec, dtype, b, max_context=max(spec.max_position or 0, 1 << 20) if not spec.max_position else
+                 spec.max_position, prompt_tokens=0, new_tokens=0)
+    base = e.memory_mb - e.kv_mb
+    per_token = (e.kv_reserved_mb / e.max_context)
+    room = e.budget_mb - base
+    if room <= 0:
+        return 0
+    n = int(room / per_token)
+    return int(min(n, spec.max_position or n))
+
+
+def context_sweep(models=None, board: str | Board = "rk3588-8gb", dtype: str = "w8a8",
+                  contexts=(512, 1024, 2048, 4096, 8192, 16384, 32768), new_tokens: int = 64) -> pd.DataFrame:
+    """Predicted peak memory with the context filled (used tokens = context) for each model and context.
+    Default models: those that fit or are tight at 4096."""
+    b = load_board(board)
+    if models is None:
+        t = feasibility_table(b, 4096, "en", dtype)
+        models = t[t["verdict"].isin(["fits", "tight"])]["model"].tolist()
+    rows = []
+    for name in models:
+        spec = get_model(name) if isinstance(name, str) else name
+        best = largest_context(spec, b, dtype, new_tokens)
+        for ctx in contexts:
+            if spec.max_position and ctx > spec.max_position:
+                continue
+            img = spec.vision.image_tokens if spec.vision else 0
+            if ctx < img + new_tokens:
+                continue
+            e = estimate(spec, dtype, b, ctx, prompt_tokens=ctx - img - new_tokens, new_tokens=new_tokens)
+            rows.append({"model": spec.name, "context": ctx, "memory_mb": e.memory_mb, "budget_mb": e.budget_mb,
+                         "physical_mb": e.physical_mb, "fits": e.memory_mb <= e.budget_mb,
+                         "largest_context": best})
+    return pd.DataFrame(rows)
+
+
+# ---- side by side with the seed report ------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=2)
+def _seed(name: str) -> pd.DataFrame:
+    p = Path(data_dir()) / "seed" / name
+    if not p.is_file():
+        raise RklabError(f"seed table {p} is missing; restore data/seed/")
+    df = pd.read_csv(p, keep_default_na=False, na_values=[""])
+    text = list(df.select_dtypes(exclude="number").columns)
+    df[text] = df[text].fillna("")
+    return df
+
+
+def seed_comparison(board: str | Board = "rk3588-8gb", context: int = 4096, lang: str = "zh",
+                    threshold_pct: float = 15.0) -> pd.DataFrame:
+    """The seed's feasibility tables (quoted) recomputed by the engine (predicted), with a difference column
+    and a flag + reason wherever they differ by more than ``threshold_pct`` or the verdict differs."""
+    i18n.check_lang(lang)
+    b = load_board(board)
+    rows = []
+    for _, s in _seed("seed_feasibility.csv").iterrows():
+        dtype = s["seed_dtype"] if isinstance(s["seed_dtype"], str) and s["seed_dtype"] else "w8a8"
+        e = estimate(s["model"], dtype, b, context)
+        e8 = e if dtype == "w8a8" else estimate(s["model"], "w8a8", b, context)
+        seed_mb = float(s["seed_ram_mb"])
+        diff = 100 * (e.memory_mb - seed_mb) / seed_mb
+        reasons_en, reasons_zh = [], []
+        if s["seed_ram_kind"] == "lower_bound":
+            big = e.memory_mb < seed_mb * (1 - threshold_pct / 100)
+        else:
+            big = abs(diff) > threshold_pct
+        if big:
+            reasons_en.append(f"memory differs by {diff:+.0f} %")
+            reasons_zh.append(f"内存相差 {diff:+.0f}%")
+        vdiff = s["seed_verdict"] != e.verdict
+        if vdiff:
+            reasons_en.append(f"verdict: seed {s['seed_verdict']}, engine {e.verdict}")
+            reasons_zh.append(f"结论：种子 {s['seed_verdict_zh']}，引擎 {i18n.verdict_label(e.verdict, 'zh')}")
+        if s["known_issue_en"]:
+            reasons_en.append(s["known_issue_en"])
+            reasons_zh.append(s["known_issue_zh"])
+        if vdiff or big:
+            reasons_en.append(f"engine: {e.reason}")
+            reasons_zh.append(f"引擎：{e.reason_zh}")
+        if e.verdict != e8.verdict or dtype != "w8a8":
+            reasons_en.append(f"with w8a8: {e8.memory_mb:,.0f} MB, {e8.verdict}")
+            reasons_zh.append(f"改用 w8a8：{e8.memory_mb:,.0f} MB，{i18n.verdict_label(e8.verdict, 'zh')}")
+        rows.append({
+            "model": s["model"], "section": s["section"], "seed_dtype": s["seed_dtype"] or "-",
+            "seed_ram_text": s["seed_ram_text"], "seed_ram_mb": seed_mb,
+            "seed_verdict": s["seed_verdict_zh"] if lang == "zh" else s["seed_verdict"],
+            "dtype": dtype, "memory_mb": round(e.memory_mb, 0), "diff_pct": round(diff, 1),
+            "verdict": e.verdict, "verdict_label": i18n.verdict_label(e.verdict, lang),
+            "w8a8_memory_mb": round(e8.memory_mb, 0), "w8a8_verdict": e8.verdict,
+            "flag": bool(big or vdiff),
+            "reason": "; ".join(reasons_zh if lang == "zh" else reasons_en),
+        })
+    return pd.DataFrame(rows)
+
+
+def seed_performance_comparison(board: str | Board = "rk3588-8gb", lang: str = "zh") -> pd.DataFrame:
+    """The seed's section-3 performance table (quoted) beside the engine's predicted decode and TTFT."""
+    i18n.check_lang(lang)
+    rows = []
+    for _, s in _seed("seed_performance.csv").iterrows():
+        e = estimate(s["model"], s["seed_dtype"], board, 4096, with_vision=False)
+        q = s["seed_decode_tps"]
+        rows.append({
+            "model": s["model"], "seed_decode_tps": q, "decode_tps": round(e.decode_tps, 2),
+            "decode_diff_pct": round(100 * (e.decode_tps - q) / q, 1),
+            "seed_ttft_ms": s["seed_ttft_ms"], "ttft_ms": round(e.ttft_ms, 1),
+            "seed_vision_encoder_s": s["seed_vision_encoder_s"], "seed_source": s["seed_source"],
+            "reason": s["known_issue_zh"] if lang == "zh" else s["known_issue_en"],
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,589 @@
+"""Make running out of memory boring on an 8 GB board.
+
+Four tools, used by the benchmark notebooks (``rklab.notebook_runs``) and the sweep:
+
+* :func:`raise_oom_score` — a benchmark kernel volunteers as the kernel OOM killer's first
+  victim (``oom_score_adj = 1000``), so JupyterLab and the desktop survive a model that
+  does not fit.
+* :class:`MemoryGuard` — a thread that reads ``MemAvailable`` every ``interval_s`` and,
+  when it falls below ``floor_mb``, keeps the last monitor-style sample, sets ``tripped``
+  and calls ``on_trip`` once (typically ``backend.abort``). The caller then raises
+  :class:`~rklab.errors.MemoryAborted` (``guard.check()`` does it) and records
+  ``status: aborted_memory`` with ``guard.last_sample``.
+* :func:`preflight` — before loading, compare the engine's predicted memory with the live
+  ``MemAvailable``; raise :class:`~rklab.errors.PredictedOOM` (``status:
+  skipped_predicted_oom``) unless forced.
+* :func:`classify_kernel_death` — for the sweep: a notebook kernel that died from
+  SIGKILL is recorded as ``oom`` (with the kernel log's OOM line when ``dmesg`` is
+  readable), anything else as ``failed``. Because papermill only reports "Kernel died",
+  :func:`kernel_manager_class` gives papermill a kernel manager that remembers each
+  kernel's exit status, and a guard ``heartbeat_path`` lets the sweep recover the last
+  sample of a kernel that was killed.
+
+Nothing here allocates memory or needs root; every /proc reader takes ``proc_root`` so the
+tests can point it at a fake tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from rklab.errors import MemoryAborted, PredictedOOM
+
+MIB = 1024 * 1024
+DEFAULT_FLOOR_MB = 300.0
+# Head-room the pre-flight keeps on top of the prediction: the guard's floor, so a run the
+# pre-flight lets through is not one the guard is certain to abort.
+DEFAULT_MARGIN_MB = DEFAULT_FLOOR_MB
+
+__all__ = [
+    "DEFAULT_FLOOR_MB",
+    "DEFAULT_MARGIN_MB",
+    "MemoryGuard",
+    "classify_kernel_death",
+    "dmesg_oom_line",
+    "kernel_exit_status",
+    "kernel_manager_class",
+    "mem_available_mb",
+    "oom_kill_count",
+    "outcome_fields",
+    "preflight",
+    "raise_oom_score",
+    "read_heartbeat",
+    "read_meminfo",
+    "sample_memory",
+]
+
+
+# --------------------------------------------------------------------------- /proc readers
+def read_meminfo(proc_root: str | os.PathLike = "/proc") -> dict[str, float]:
+    """``/proc/meminfo`` as ``{field: MB}`` (kB values divided by 1024)."""
+    out: dict[str, float] = {}
+    with open(Path(proc_root) / "meminfo", "r", encoding="ascii", errors="replace") as fh:
+        for line in fh:
+            key, _, rest = line.partition(":")
+            parts = rest.split()
+            if parts and parts[0].isdigit():
+                out[key.strip()] = int(parts[0]) / 1024.0
+    return out
+
+
+def mem_available_mb(proc_root: str | os.PathLike = "/proc") -> float:
+    """The kernel's estimate of memory available to new work, in MB (``MemAvailable``)."""
+    info = read_meminfo(proc_root)
+    if "MemAvailable" in info:
+        return info["MemAvailable"]
+    # Kernels before 3.14 lack MemAvailable; free + page cache is the usual stand-in.
+    return info.get("MemFree", 0.0) + info.get("Cached", 0.0)
+
+
+def _read_status_mb(pid: int | str, proc_root: str | os.PathLike) -> dict[str, float | None]:
+    want = {"VmHWM": "vmhwm_mb", "VmRSS": "vmrss_mb", "RssShmem": "rss_shmem_mb"}
+    out: dict[str, float | None] = {v: None for v in want.values()}
+    try:
+        with open(Path(proc_root) / str(pid) / "status", "r", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                key, _, rest = line.partition(":")
+                if key in want:
+                    parts = rest.split()
+                    if parts and parts[0].isdigit():
+                        out[want[key]] = int(parts[0]) / 1024.0
+    except OSError:
+        pass
+    return out
+
+
+def sample_memory(pid: int | str = "self", proc_root: str | os.PathLike = "/proc", t0: float | None = None,
+                  phase: str | None = None) -> dict[str, Any]:
+    """One sample with the memory keys of :class:`rklab.monitor.Monitor` samples.
+
+    Keys the guard cannot read cheaply (NPU load, clocks, temperatures) are ``None``; when a
+    monitor is attached to the guard its last sample supplies them.
+    """
+    now = time.monotonic()
+    sample: dict[str, Any] = {
+        "t_s": round(now - t0, 4) if t0 is not None else 0.0,
+        "phase": phase,
+        "vmhwm_mb": None,
+        "vmrss_mb": None,
+        "rss_shmem_mb": None,
+        "mem_available_mb": None,
+        "shmem_mb": None,
+        "npu_load": None,
+        "cpu_freq_mhz": None,
+        "npu_freq_mhz": None,
+        "ddr_freq_mhz": None,
+        "temps_c": None,
+    }
+    sample.update(_read_status_mb(pid, proc_root))
+    try:
+        info = read_meminfo(proc_root)
+        sample["mem_available_mb"] = info.get("MemAvailable")
+        sample["shmem_mb"] = info.get("Shmem")
+    except OSError:
+        pass
+    return sample
+
+
+def oom_kill_count(proc_root: str | os.PathLike = "/proc") -> int | None:
+    """System-wide count of OOM-killer kills (``oom_kill`` in /proc/vmstat, Linux >= 4.13).
+
+    Readable without root, unlike dmesg: a rise across a run whose kernel died is evidence
+    the OOM killer was involved.
+    """
+    try:
+        with open(Path(proc_root) / "vmstat", "r", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+# --------------------------------------------------------------------------- OOM score
+def raise_oom_score(adj: int = 1000, proc_root: str | os.PathLike = "/proc") -> bool:
+    """Make this process the OOM killer's first choice (``/proc/self/oom_score_adj``).
+
+    Raising the value needs no privilege. Returns True when the value now reads back as
+    ``adj``; False when it could not be written (e.g. no /proc) — never raises.
+    """
+    adj = max(-1000, min(1000, int(adj)))
+    path = Path(proc_root) / "self" / "oom_score_adj"
+    try:
+        with open(path, "w", encoding="ascii") as fh:
+            fh.write(str(adj))
+        with open(path, "r", encoding="ascii") as fh:
+            return int(fh.read().strip()) == adj
+    except (OSError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- guard thread
+class MemoryGuard:
+    """Abort a run before the kernel's OOM killer has to pick a victim.
+
+    ::
+
+        with MemoryGuard(floor_mb=300, on_trip=backend.abort) as guard:
+            result = backend.generate(...)
+            guard.check()          # raises MemoryAborted(last_sample=...) if it tripped
+
+    ``monitor`` (optional, a :class:`rklab.monitor.Monitor`): its ``last_sample()`` is merged
+    under the guard's own memory readings, so the recorded sample has temperatures, clocks
+    and NPU load too. ``heartbeat_path`` (optional): the latest sample is written there
+    (atomically, at most every ``heartbeat_every_s``) so a sweep can still read it after
+    the kernel was SIGKILLed (:func:`read_heartbeat`).
+    """
+
+    def __init__(
+        self,
+        floor_mb: float = DEFAULT_FLOOR_MB,
+        interval_s: float = 0.1,
+        proc_root: str | os.PathLike = "/proc",
+        on_trip: Callable[[], Any] | None = None,
+        *,
+        pid: int | str = "self",
+        monitor: Any = None,
+        heartbeat_path: str | os.PathLike | None = None,
+        heartbeat_every_s: float = 1.0,
+    ):
+        if floor_mb is None or float(floor_mb) < 0:
+            raise ValueError(f"floor_mb must be >= 0, got {floor_mb!r}")
+        if float(interval_s) <= 0:
+            raise ValueError(f"interval_s must be > 0, got {interval_s!r}")
+        self.floor_mb = float(floor_mb)
+        self.interval_s = float(interval_s)
+        self.proc_root = proc_root
+        self.on_trip = on_trip
+        self.pid = pid
+        self.monitor = monitor
+        self.heartbeat_path = Path(heartbeat_path) if heartbeat_path else None
+        self.heartbeat_every_s = float(heartbeat_every_s)
+        self.tripped = False
+        self.last_sample: dict[str, Any] = {}
+        self.trip_sample: dict[str, Any] = {}
+        self.min_available_mb: float | None = None
+        self.samples_taken = 0
+        self.on_trip_error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = time.monotonic()
+        self._last_heartbeat = 0.0
+
+    # -- lifecycle
+    def start(self) -> "MemoryGuard":
+        if self._thread is not None:
+            return self
+        self._t0 = time.monotonic()
+        self._stop.clear()
+        self._poll()  # a first reading before the work starts
+        self._thread = threading.Thread(target=self._run, name="rklab-memory-guard", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(1.0, 5 * self.interval_s))
+            self._thread = None
+
+    def __enter__(self) -> "MemoryGuard":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- the check
+    def _sample(self) -> dict[str, Any]:
+        sample: dict[str, Any] = {}
+        if self.monitor is not None:
+            try:
+                sample.update(self.monitor.last_sample() or {})
+            except Exception:  # a monitor hiccup must not kill the guard
+                pass
+        own = sample_memory(self.pid, self.proc_root, t0=self._t0, phase=sample.get("phase"))
+        for key, value in own.items():
+            if value is not None or key not in sample:
+                sample[key] = value
+        sample["source"] = "rklab.guard"
+        return sample
+
+    def _poll(self) -> None:
+        try:
+            sample = self._sample()
+        except OSError:
+            return
+        self.samples_taken += 1
+        self.last_sample = sample
+        avail = sample.get("mem_available_mb")
+        if avail is not None:
+            self.min_available_mb = avail if self.min_available_mb is None else min(self.min_available_mb, avail)
+        if avail is not None and avail < self.floor_mb and not self.tripped:
+            self.tripped = True
+            self.trip_sample = dict(sample)
+            self._write_heartbeat(force=True)
+            if self.on_trip is not None:
+                try:
+                    self.on_trip()
+                except BaseException as exc:  # recorded, never raised from the thread
+                    self.on_trip_error = exc
+            return
+        self._write_heartbeat()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._poll()
+
+    def _write_heartbeat(self, force: bool = False) -> None:
+        if self.heartbeat_path is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_heartbeat < self.heartbeat_every_s:
+            return
+        self._last_heartbeat = now
+        payload = {
+            "pid": os.getpid(),
+            "floor_mb": self.floor_mb,
+            "tripped": self.tripped,
+            "min_available_mb": self.min_available_mb,
+            "last_sample": self.trip_sample or self.last_sample,
+        }
+        tmp = self.heartbeat_path.with_name(self.heartbeat_path.name + f".{os.getpid()}.tmp")
+        try:
+            self.heartbeat_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(payload, default=str), encoding="utf-8")
+            os.replace(tmp, self.heartbeat_path)
+        except OSError:
+            pass
+
+    # -- for the caller
+    @property
+    def sample_at_trip(self) -> dict[str, Any]:
+        """The sample that tripped the guard (``last_sample`` keeps updating until stop)."""
+        return self.trip_sample or self.last_sample
+
+    def error(self, what: str = "the run") -> MemoryAborted:
+        """The :class:`MemoryAborted` to raise after a trip (one line, with the sample)."""
+        s = self.sample_at_trip
+        avail = s.get("mem_available_mb")
+        avail_txt = f"{avail:.0f} MB" if isinstance(avail, (int, float)) else "unknown"
+        return MemoryAborted(
+            f"memory guard stopped {what}: MemAvailable {avail_txt} fell below the floor of "
+            f"{self.floor_mb:.0f} MB; use a smaller model or context, close other programs, "
+            f"or lower mem_floor_mb",
+            last_sample=dict(s),
+        )
+
+    def check(self, what: str = "the run") -> None:
+        """Raise :class:`MemoryAborted` if the guard tripped."""
+        if self.tripped:
+            raise self.error(what)
+
+
+# --------------------------------------------------------------------------- pre-flight
+def preflight(
+    predicted_mb: float,
+    *,
+    available_mb: float | None = None,
+    force: bool = False,
+    margin_mb: float = DEFAULT_MARGIN_MB,
+    what: str = "the model",
+) -> dict[str, Any]:
+    """Will ``predicted_mb`` (the engine's predicted memory, e.g.
+    ``rklab.feasibility.estimate(...).memory_mb``) fit in the live ``MemAvailable``?
+
+    ``available_mb`` defaults to psutil's reading now. Raises :class:`PredictedOOM` when
+    ``predicted_mb + margin_mb > available_mb`` unless ``force``; otherwise returns
+    ``{predicted_mb, available_mb, margin_mb, fits, forced}`` for the record.
+    """
+    if predicted_mb is None:
+        raise ValueError("predicted_mb is required (the engine's predicted memory in MB)")
+    predicted_mb = float(predicted_mb)
+    if available_mb is None:
+        import psutil
+
+        available_mb = psutil.virtual_memory().available / MIB
+    available_mb = float(available_mb)
+    margin_mb = float(margin_mb)
+    fits = predicted_mb + margin_mb <= available_mb
+    result = {
+        "predicted_mb": round(predicted_mb, 1),
+        "available_mb": round(available_mb, 1),
+        "margin_mb": round(margin_mb, 1),
+        "fits": fits,
+        "forced": bool(force and not fits),
+    }
+    if not fits and not force:
+        raise PredictedOOM(
+            f"{what} is predicted to need {predicted_mb:.0f} MB but only {available_mb:.0f} MB is available "
+            f"(keeping {margin_mb:.0f} MB spare); skipped — free memory, pick a smaller model/context, "
+            f"or pass --force to try anyway",
+            predicted_mb=predicted_mb,
+            available_mb=available_mb,
+        )
+    return result
+
+
+# --------------------------------------------------------------------------- kernel deaths
+_OOM_PATTERNS = (
+    # "Out of memory: Killed process 1234 (python) total-vm:..."   (4.x / 5.x)
+    # "Memory cgroup out of memory: Killed process 1234 (python) ..."
+    r"[Kk]illed process {pid}\b",
+    # "oom-kill:constraint=CONSTRAINT_NONE,...,task=python,pid=1234,uid=1000"
+    r"oom-kill:.*\bpid={pid}\b",
+    # "oom_reaper: reaped process 1234 (python), now anon-rss:0kB, ..."
+    r"oom_reaper: reaped process {pid}\b",
+)
+
+
+def dmesg_oom_line(pid: int | None = None, *, text: str | None = None, timeout_s: float = 5.0) -> str | None:
+    """The kernel log's OOM-killer line for ``pid`` (or the latest one when ``pid`` is None).
+
+    Reads ``dmesg`` (needs root or ``kernel.dmesg_restrict = 0``); returns None when the log
+    is unreadable or holds no such line. ``text`` lets tests pass a log.
+    """
+    if text is None:
+        try:
+            proc = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=timeout_s, errors="replace")
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if proc.returncode != 0:
+            return None
+        text = proc.stdout
+    lines = text.splitlines()
+    if pid is None:
+        pats = [re.compile(r"Out of memory|oom-kill:|[Kk]illed process \d+")]
+    else:
+        pats = [re.compile(p.format(pid=int(pid))) for p in _OOM_PATTERNS]
+    # prefer the "Killed process" line: it names the process and its memory
+    for pat in pats:
+        for line in reversed(lines):
+            if pat.search(line):
+                return line.strip()
+    return None
+
+
+# Exit statuses of notebook kernels, by kernel pid, filled by kernel_manager_class().
+_KERNEL_EXITS: dict[int, int] = {}
+_KERNEL_MANAGER_CLASS = None
+
+
+def kernel_manager_class():
+    """A jupyter_client ``AsyncKernelManager`` that remembers each kernel's exit status.
+
+    Pass it to papermill (``papermill.execute_notebook(..., kernel_manager_class=
+    rklab.guard.kernel_manager_class())``): when the kernel dies, papermill only says
+    "Kernel died", and :func:`classify_kernel_death` then looks up the signal here by pid
+    (``kernel_exit_status``). The last started kernel's pid is ``cls.last_pid``.
+    """
+    global _KERNEL_MANAGER_CLASS
+    if _KERNEL_MANAGER_CLASS is not None:
+        return _KERNEL_MANAGER_CLASS
+    from jupyter_client import AsyncKernelManager
+
+    from jupyter_client.manager import KernelManager
+
+    class ExitRecordingKernelManager(AsyncKernelManager):
+        last_pid: int | None = None
+
+        async def _async_is_alive(self) -> bool:  # type: ignore[override]
+            # nbclient polls this (directly and via the kernel client) while cells run
+            prov = self.provisioner
+            pid = getattr(prov, "pid", None)
+            if pid is not None:
+                type(self).last_pid = pid
+            alive = await KernelManager._async_is_alive(self)
+            if not alive and pid is not None and prov is not None:
+                proc = getattr(prov, "process", None)
+                code = proc.poll() if proc is not None else None
+                if code is not None:
+                    _KERNEL_EXITS[int(pid)] = int(code)
+            return alive
+
+        is_alive = _async_is_alive
+
+        async def _async_post_start_kernel(self, **kw):  # type: ignore[override]
+            await KernelManager._async_post_start_kernel(self, **kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid is not None:
+                type(self).last_pid = pid
+
+        post_start_kernel = _async_post_start_kernel
+
+    _KERNEL_MANAGER_CLASS = ExitRecordingKernelManager
+    return ExitRecordingKernelManager
+
+
+def kernel_exit_status(pid: int | None) -> int | None:
+    """Exit status (negative = signal) of a kernel started via :func:`kernel_manager_class`."""
+    if pid is None:
+        return None
+    return _KERNEL_EXITS.get(int(pid))
+
+
+def _signal_from_returncode(code: int) -> int | None:
+    if code < 0:
+        return -code
+    if 128 < code < 128 + 65:  # a shell reports "killed by signal N" as 128 + N
+        return code - 128
+    return None
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def classify_kernel_death(
+    returncode_or_exception: int | BaseException | None,
+    pid: int | None = None,
+    *,
+    oom_kills_before: int | None = None,
+    proc_root: str | os.PathLike = "/proc",
+    dmesg_text: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Decide the record status of a notebook kernel / child process that ended badly.
+
+    ``returncode_or_exception``: a ``Popen.returncode`` (``-9`` or shell-style ``137`` =
+    SIGKILL) or the exception papermill raised (``DeadKernelError``, ``PapermillExecutionError``,
+    ``CalledProcessError``...). ``pid``: the kernel's pid, to find its exit status
+    (:func:`kernel_exit_status`) and its OOM line in dmesg. ``oom_kills_before``: the
+    :func:`oom_kill_count` taken before the run.
+
+    Returns ``("oom", details)`` when the process was killed by SIGKILL, or when the kernel
+    log / the OOM-kill counter show the OOM killer took it; ``("failed", details)`` otherwise.
+    ``details`` holds ``returncode``, ``signal``, ``exception``, ``dmesg_oom_line``,
+    ``oom_kills_during_run`` and a one-line ``reason``.
+    """
+    details: dict[str, Any] = {
+        "pid": pid,
+        "returncode": None,
+        "signal": None,
+        "exception": None,
+        "dmesg_oom_line": None,
+        "oom_kills_during_run": None,
+        "reason": "",
+    }
+    code: int | None = None
+    exc = returncode_or_exception if isinstance(returncode_or_exception, BaseException) else None
+    if isinstance(returncode_or_exception, bool):
+        returncode_or_exception = int(returncode_or_exception)
+    if isinstance(returncode_or_exception, int):
+        code = returncode_or_exception
+    elif exc is not None:
+        details["exception"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+        rc = getattr(exc, "returncode", None)
+        if isinstance(rc, int):
+            code = rc
+    if code is None:
+        code = kernel_exit_status(pid)
+    details["returncode"] = code
+    sig = _signal_from_returncode(code) if code is not None else None
+    details["signal"] = sig
+
+    line = dmesg_oom_line(pid, text=dmesg_text) if pid is not None else None
+    details["dmesg_oom_line"] = line
+    if oom_kills_before is not None:
+        now = oom_kill_count(proc_root)
+        if now is not None:
+            details["oom_kills_during_run"] = max(0, now - int(oom_kills_before))
+
+    died = exc is None or type(exc).__name__ == "DeadKernelError" or code is not None
+    if sig == signal.SIGKILL:
+        src = "the kernel log confirms the OOM killer" if line else "most likely the OOM killer (dmesg not readable or silent)"
+        details["reason"] = f"killed by SIGKILL: {src}"
+        return "oom", details
+    if line:
+        details["reason"] = "the kernel log shows the OOM killer took this process"
+        return "oom", details
+    if died and sig is None and code is None and details["oom_kills_during_run"]:
+        details["reason"] = "the kernel died while the system OOM-kill counter rose"
+        return "oom", details
+    if sig is not None:
+        details["reason"] = f"killed by {_signal_name(sig)}"
+    elif code is not None:
+        details["reason"] = f"exited with status {code}"
+    elif details["exception"]:
+        details["reason"] = details["exception"]
+    else:
+        details["reason"] = "ended for an unknown reason"
+    return "failed", details
+
+
+def read_heartbeat(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The last heartbeat a :class:`MemoryGuard` wrote (``{pid, floor_mb, tripped, last_sample}``)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def outcome_fields(exc: BaseException) -> dict[str, Any]:
+    """Record fields for a guard outcome: ``status``, ``error`` and the evidence.
+
+    :class:`MemoryAborted` -> ``status: aborted_memory`` + ``last_sample``;
+    :class:`PredictedOOM` -> ``status: skipped_predicted_oom`` + ``preflight``
+    (predicted and available MB); anything else -> ``status: failed``.
+    Merge into the record: ``writer.append({**base, **outcome_fields(exc)})``.
+    """
+    error = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, MemoryAborted):
+        return {"status": "aborted_memory", "last_sample": dict(exc.last_sample or {}), "error": error}
+    if isinstance(exc, PredictedOOM):
+        return {
+            "status": "skipped_predicted_oom",
+            "preflight": {"predicted_mb": exc.predicted_mb, "available_mb": exc.available_mb},
+            "error": error,
+        }
+    return {"status": "failed", "error": error}

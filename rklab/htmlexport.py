@@ -1,0 +1,190 @@
+"""A self-contained HTML report from notebook 04: offline, code hidden, plotly.js embedded once.
+
+Why the care: the board is often offline and the boss opens the file from an e-mail, so the
+page must not fetch anything. nbconvert's ``lab`` template loads require.js, MathJax and
+mermaid from a CDN; :data:`REPORT_TEMPLATE` extends it with those blocks emptied. Plotly
+figures are shown with :func:`show_figure`, which renders each one with
+``include_plotlyjs=False``; :func:`plotlyjs_html` (displayed once, at the top of notebook 04)
+carries the library itself. :func:`check_self_contained` enforces all of it on the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from rklab.errors import RklabError
+
+MAX_HTML_BYTES = 8 * 1024 * 1024
+REPORT_NOTEBOOK = "04_report.ipynb"
+
+REPORT_TEMPLATE = r"""
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+  body.jp-Notebook { max-width: 1200px; margin: 0 auto; padding: 1em 2em; }
+  .jp-RenderedHTMLCommon table { border-collapse: collapse; margin: 0.5em 0 1em 0; font-size: 13px; }
+  .jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td { border: 1px solid #ccc; padding: 3px 8px; }
+  .jp-RenderedHTMLCommon thead th { background: #f2f2f2; }
+  .rklab-warn { background: #fff4e5; border-left: 4px solid #f0a000; padding: 4px 10px; margin: 4px 0; }
+  .rklab-ok { background: #eef8ee; border-left: 4px solid #3a3; padding: 4px 10px; margin: 4px 0; }
+  .rklab-note { color: #555; font-size: 12px; }
+</style>
+{%- endblock extra_css -%}
+"""
+
+# A reference to the network in a tag that the browser loads by itself (not <a href>).
+_NETWORK_RE = re.compile(
+    r"<(?:script|link|img|iframe|source|video|audio|embed)\b[^>]*?\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",
+    re.IGNORECASE,
+)
+_IMPORT_RE = re.compile(r"@import\s+(?:url\()?[\"']?(?:https?:)?//", re.IGNORECASE)
+
+
+def plotlyjs_html() -> str:
+    """plotly.js inline, for one output at the top of the report (defines ``window.Plotly``)."""
+    from plotly.offline import get_plotlyjs
+
+    return (
+        '<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: "local"};</script>\n'
+        f'<script type="text/javascript" id="rklab-plotlyjs">{get_plotlyjs()}</script>'
+    )
+
+
+def plotlyjs_marker() -> str:
+    """A string that occurs once per embedded copy of plotly.js (its first 120 characters)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()[:120]
+
+
+def figure_html(fig, *, div_id: str | None = None) -> str:
+    """One figure as a ``<div>`` + script that needs ``window.Plotly`` to exist already."""
+    height = fig.layout.height or 450
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        div_id=div_id,
+        default_height=f"{int(height)}px",
+        default_width="100%",
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def show_figure(fig, lang: str = "zh") -> None:
+    """Display a figure in notebook 04: plotly's JSON (JupyterLab) + offline HTML (export).
+
+    ``fig`` None (nothing to draw) shows a one-line note instead.
+    """
+    from IPython.display import display
+
+    if fig is None:
+        show_html('<p class="rklab-note">' + ("没有可显示的数据。" if lang == "zh" else "No data to show.") + "</p>")
+        return
+    bundle = {
+        "application/vnd.plotly.v1+json": json.loads(fig.to_json()),
+        "text/html": figure_html(fig),
+    }
+    display(bundle, raw=True)
+
+
+def show_html(html: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(html))
+
+
+def check_self_contained(html: str, *, max_bytes: int = MAX_HTML_BYTES) -> dict[str, Any]:
+    """Raise :class:`RklabError` unless the page is offline, has plotly.js once and is small enough.
+
+    Returns ``{bytes, plotlyjs_copies, plot_divs}`` for the caller to report.
+    """
+    size = len(html.encode("utf-8"))
+    m = _NETWORK_RE.search(html) or _IMPORT_RE.search(html)
+    if m:
+        snippet = html[m.start(): m.start() + 120].replace("\n", " ")
+        raise RklabError(f"HTML report would fetch from the network ({snippet!r}); report this as an rklab bug")
+    copies = html.count(plotlyjs_marker())
+    divs = html.count('class="plotly-graph-div"')
+    if divs and copies != 1:
+        raise RklabError(f"HTML report holds plotly.js {copies} times (expected once); report this as an rklab bug")
+    if size > max_bytes:
+        raise RklabError(f"HTML report is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
+                         "report fewer runs (rklab report on a smaller folder)")
+    return {"bytes": size, "plotlyjs_copies": copies, "plot_divs": divs}
+
+
+def export_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Executed notebook -> one offline HTML file without code, prompts or stderr noise."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [
+                o for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"rklab_report.html.j2": REPORT_TEMPLATE})],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_markdown=True,  # the notebook's developer notes; headings come from code output
+        exclude_output_prompt=True,
+    )
+    exporter.template_file = "rklab_report.html.j2"
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or "rklab report"}})
+    check_self_contained(body)
+    out = Path(html_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, out)  # an old report stays intact until the new one is complete
+    return out
+
+
+def build_html_report(
+    run_dir: str | os.PathLike,
+    *,
+    html_path: str | os.PathLike | None = None,
+    lang: str = "zh",
+    board: str = "rk3588-8gb",
+    results_md: str | os.PathLike | None = None,
+    kernel_name: str = "python3",
+    timeout_s: float = 900,
+) -> Path:
+    """Execute notebook 04 over ``run_dir`` (papermill) and export it: returns the HTML path."""
+    from rklab.paths import notebooks_dir
+    from rklab.sweep import run_notebook
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RklabError(f"run folder {run_dir} does not exist; give a folder made by `rklab sweep`")
+    if lang not in ("zh", "en"):
+        raise RklabError(f"--lang {lang!r} is not supported; use zh or en")
+    params = {
+        "run_dirs": [str(run_dir.resolve())],
+        "board": board,
+        "lang": lang,
+        "results_md": str(Path(results_md).resolve()) if results_md else str(run_dir.resolve() / "benchmark_log.md"),
+    }
+    nb_out = run_dir / REPORT_NOTEBOOK
+    run = run_notebook(notebooks_dir() / REPORT_NOTEBOOK, nb_out, params, timeout_s=timeout_s, cwd=run_dir,
+                       kernel_name=kernel_name, log_path=run_dir / "04_report.log")
+    if run.status != "ok":
+        err = run.error or {}
+        raise RklabError(f"notebook 04 failed on {run_dir} ({err.get('type')}: {err.get('message')}); "
+                         f"see {nb_out} and {run.log}")
+    title = "RK3588 模型测试报告 (rklab)" if lang == "zh" else "RK3588 model benchmark report (rklab)"
+    return export_html(nb_out, html_path or run_dir / "report.html", title=title)

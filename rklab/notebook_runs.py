@@ -1,0 +1,673 @@
+"""What notebooks 02 (LLM bench) and 03 (VLM bench) call: one function per notebook.
+
+:func:`run_llm_notebook` / :func:`run_vlm_notebook` do, in order:
+
+1. validate the papermill parameters (one-line :class:`RklabError` naming the bad one);
+2. check the model files, hash them for the records;
+3. memory pre-flight: the engine's predicted VmHWM (``rklab.feasibility.estimate``) against the
+   live MemAvailable (``rklab.guard.preflight``); a predicted OOM is recorded as
+   ``skipped_predicted_oom`` and nothing is loaded (unless ``force``);
+4. ``raise_oom_score`` (this kernel is the OOM killer's first choice, not JupyterLab), then a
+   :class:`rklab.guard.MemoryGuard` (aborts the generation when MemAvailable drops below
+   ``mem_floor_mb``; recorded as ``aborted_memory`` with the last sample) and a
+   :class:`rklab.monitor.Monitor` (10 Hz samples);
+5. open the backend(s) and run the protocol; every measured run is appended at once to
+   ``<out_dir>/records.jsonl`` through :class:`rklab.records.RecordWriter` (fsync per record);
+6. write the monitor samples beside the records (``<out_dir>/samples-<kind>.jsonl``);
+7. return a :class:`BenchOutcome` holding what the notebook cells show.
+
+Guard outcomes (predicted OOM, memory abort) do not raise: the notebook still finishes and shows
+why nothing (or only part) was measured; the sweep reads the status from the records. Any other
+error writes a ``failed`` record and is raised again so the notebook shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rklab.errors import MemoryAborted, PredictedOOM, RklabError
+from rklab.modelfiles import check_model_file, describe
+
+DEMO_LLM = "SmolLM2-135M-Instruct"
+DEMO_DTYPE = "q4_1"
+SAMPLES_FILE = "samples-{kind}.jsonl"
+BACKENDS = ("rkllm", "llamacpp")
+HEARTBEAT_FILE = "guard-heartbeat.json"
+
+
+@dataclass
+class BenchOutcome:
+    """Everything a benchmark notebook shows, plus where its records went."""
+
+    kind: str  # "llm" | "vlm"
+    status: str  # ok | skipped_predicted_oom | aborted_memory | failed
+    message: str
+    params: dict
+    out_dir: Path
+    model: dict
+    host: dict = field(default_factory=dict)
+    runs: list[dict] = field(default_factory=list)
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    samples: list[dict] = field(default_factory=list)
+    preflight: dict = field(default_factory=dict)
+    estimate: dict = field(default_factory=dict)
+    answers: list[dict] = field(default_factory=list)
+    synthetic: bool = False
+    runtime: dict = field(default_factory=dict)
+    encoder: dict = field(default_factory=dict)
+    load_ms: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def records_path(self) -> Path:
+        from rklab.records import RECORDS_FILE
+
+        return self.out_dir / RECORDS_FILE
+
+    @property
+    def measured_on(self) -> str:
+        """'measured on <board or machine>, <backend/runtime>' for captions."""
+        h = self.host or {}
+        where = h.get("board_model") or f"{h.get('machine') or platform.machine()} host {h.get('hostname') or ''}".strip()
+        cpu = h.get("cpu_model")
+        rt = self.runtime.get("version") or self.runtime.get("name") or ""
+        parts = [f"measured on {where}"]
+        if cpu:
+            parts.append(cpu)
+        if rt:
+            parts.append(rt)
+        if self.encoder:
+            parts.append(f"encoder {self.encoder.get('backend')} ({self.encoder.get('runtime_version') or ''})".strip())
+        text = ", ".join(parts)
+        return text + (" — SYNTHETIC encoder" if self.synthetic else "")
+
+
+# --------------------------------------------------------------------------- validation
+def _as_int(name: str, value, lo: int, hi: int) -> int:
+    try:
+        v = int(value)
+        if v != float(value):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise RklabError(f"parameter {name}={value!r} is not a whole number; give e.g. {lo if lo > 0 else 1}") from None
+    if not lo <= v <= hi:
+        raise RklabError(f"parameter {name}={v} is out of range; use {lo}..{hi}")
+    return v
+
+
+def _check_backend(name: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise RklabError(f"parameter {name}={value!r} is unknown; use one of {', '.join(allowed)}")
+    return value
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in ("zh", "en"):
+        raise RklabError(f"parameter lang={lang!r} is unknown; use 'zh' or 'en'")
+    return lang
+
+
+def validate_cases(cases) -> list[tuple[int, int]]:
+    """``[[pp, tg], ...]`` -> list of (prompt tokens, new tokens) with one-line errors."""
+    if isinstance(cases, str):
+        raise RklabError(f"parameter cases={cases!r} must be a list of [prompt_tokens, new_tokens] pairs, e.g. [[128, 64]]")
+    try:
+        pairs = [tuple(c) for c in cases]
+    except TypeError:
+        raise RklabError(f"parameter cases={cases!r} must be a list of [prompt_tokens, new_tokens] pairs, e.g. [[128, 64]]") from None
+    if not pairs:
+        raise RklabError("parameter cases is empty; give at least one [prompt_tokens, new_tokens] pair, e.g. [[128, 64]]")
+    out = []
+    for c in pairs:
+        if len(c) != 2:
+            raise RklabError(f"parameter cases has {list(c)!r}; each case is [prompt_tokens, new_tokens], e.g. [128, 64]")
+        out.append((_as_int("cases prompt_tokens", c[0], 1, 1 << 20), _as_int("cases new_tokens", c[1], 1, 1 << 16)))
+    return out
+
+
+def validate_llm_params(p: dict) -> dict:
+    q = dict(p)
+    q["backend"] = _check_backend("backend", q.get("backend", "llamacpp"), BACKENDS)
+    if not q.get("model_path"):
+        raise RklabError("parameter model_path is empty; give a .gguf/.rkllm path or 'demo'")
+    if q["model_path"] == "demo" and q["backend"] != "llamacpp":
+        raise RklabError("parameter model_path='demo' is the SmolLM2 GGUF, which needs backend='llamacpp'")
+    q["model"] = q.get("model") or (DEMO_LLM if q["model_path"] == "demo" else Path(str(q["model_path"])).stem)
+    q["dtype"] = q.get("dtype") or (DEMO_DTYPE if q["model_path"] == "demo" else "w8a8")
+    q["max_context"] = _as_int("max_context", q.get("max_context", 4096), 16, 1 << 20)
+    q["cases"] = validate_cases(q.get("cases", [[128, 64]]))
+    biggest = max(pp + tg for pp, tg in q["cases"])
+    if biggest > q["max_context"]:
+        raise RklabError(f"parameter cases need {biggest} tokens but max_context is {q['max_context']}; "
+                         "raise max_context or use smaller cases")
+    q["reps"] = _as_int("reps", q.get("reps", 5), 1, 1000)
+    q["warmup"] = _as_int("warmup", q.get("warmup", 1), 0, 100)
+    q["lang"] = _check_lang(q.get("lang", "zh"))
+    q["mem_floor_mb"] = float(q.get("mem_floor_mb", 300))
+    if q["mem_floor_mb"] < 0:
+        raise RklabError(f"parameter mem_floor_mb={q['mem_floor_mb']} must be >= 0 (MB of MemAvailable to keep)")
+    q["force"] = bool(q.get("force", False))
+    q["out_dir"] = str(q.get("out_dir") or default_out_dir("llm"))
+    return q
+
+
+def default_out_dir(kind: str) -> Path:
+    """``runs/<timestamp>-02_llm_bench`` (or 03_vlm_bench) when a notebook is run by hand."""
+    import datetime as _dt
+
+    from rklab.paths import runs_dir
+
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return runs_dir() / f"{stamp}-{'02_llm_bench' if kind == 'llm' else '03_vlm_bench'}"
+
+
+def validate_vlm_params(p: dict) -> dict:
+    q = dict(p)
+    q["llm_backend"] = _check_backend("llm_backend", q.get("llm_backend", "llamacpp"), BACKENDS)
+    q["vision_backend"] = _check_backend("vision_backend", q.get("vision_backend", "onnx"), ("onnx", "rknn"))
+    for k in ("encoder_path", "llm_path"):
+        if not q.get(k):
+            raise RklabError(f"parameter {k} is empty; give a file path or 'demo'")
+    if q["llm_path"] == "demo" and q["llm_backend"] != "llamacpp":
+        raise RklabError("parameter llm_path='demo' is the SmolLM2 GGUF, which needs llm_backend='llamacpp'")
+    if q["encoder_path"] == "demo" and q["vision_backend"] != "onnx":
+        raise RklabError("parameter encoder_path='demo' is the synthetic ONNX encoder, which needs vision_backend='onnx'")
+    if not q.get("model"):
+        q["model"] = DEMO_LLM if q["llm_path"] == "demo" else None
+        if q["model"] is None:
+            raise RklabError("parameter model is empty; name the VLM as in the catalog, e.g. 'Qwen3-VL-2B'")
+    images = q.get("images") or []
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]
+    q["images"] = [str(i) for i in images]
+    q["image_size"] = _as_int("image_size", q.get("image_size", 448), 8, 4096)
+    q["max_context"] = _as_int("max_context", q.get("max_context", 4096), 16, 1 << 20)
+    q["new_tokens"] = _as_int("new_tokens", q.get("new_tokens", 64), 1, 1 << 16)
+    q["reps"] = _as_int("reps", q.get("reps", 3), 1, 1000)
+    q["warmup"] = _as_int("warmup", q.get("warmup", 1), 0, 100)
+    q["core_mask"] = q.get("core_mask") or "NPU_CORE_0_1_2"
+    q["lang"] = _check_lang(q.get("lang", "zh"))
+    q["mem_floor_mb"] = float(q.get("mem_floor_mb", 300))
+    if q["mem_floor_mb"] < 0:
+        raise RklabError(f"parameter mem_floor_mb={q['mem_floor_mb']} must be >= 0 (MB of MemAvailable to keep)")
+    q["force"] = bool(q.get("force", False))
+    q["out_dir"] = str(q.get("out_dir") or default_out_dir("vlm"))
+    q["dtype"] = q.get("dtype") or (DEMO_DTYPE if q["llm_path"] == "demo" else "w8a8")
+    return q
+
+
+# --------------------------------------------------------------------------- helpers
+def _resolve_model_file(path: str, backend: str) -> Path:
+    if path == "demo":
+        from rklab.demo import demo_model_path
+
+        return demo_model_path()
+    fmt = "gguf" if backend == "llamacpp" else "rkllm"
+    return check_model_file(path, fmt)
+
+
+def _model_block(name: str, path: Path, dtype: str, kind: str) -> dict:
+    return {"name": name, "dtype": dtype, "kind": kind, **describe(path)}
+
+
+def predicted_memory(model: str, dtype: str, max_context: int, prompt_tokens: int, new_tokens: int,
+                     with_vision: bool | None = None) -> dict:
+    """The engine's prediction for the pre-flight, or ``{}`` (with ``why``) when it has none."""
+    try:
+        from rklab.feasibility import estimate
+
+        est = estimate(model, dtype=dtype, max_context=max_context, prompt_tokens=prompt_tokens,
+                       new_tokens=new_tokens, with_vision=with_vision)
+        d = est.to_dict() if hasattr(est, "to_dict") else dict(est)
+        return d
+    except RklabError as exc:
+        return {"why": str(exc)}
+    except ImportError as exc:  # the engine module is missing (development tree)
+        return {"why": f"no engine ({exc})"}
+
+
+def _preflight(est: dict, force: bool, what: str) -> dict:
+    from rklab.guard import preflight
+
+    mem = est.get("memory_mb")
+    if mem is None:
+        return {"skipped": True, "why": est.get("why", "no prediction for this model/dtype")}
+    return preflight(float(mem), force=force, what=what)
+
+
+def _write_samples(out_dir: Path, kind: str, samples: list[dict]) -> Path:
+    p = out_dir / SAMPLES_FILE.format(kind=kind)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(p, "a", encoding="utf-8") as fh:
+        for s in samples:
+            fh.write(json.dumps(s, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return p
+
+
+def read_samples(out_dir: str | os.PathLike, kind: str) -> list[dict]:
+    p = Path(out_dir) / SAMPLES_FILE.format(kind=kind)
+    out = []
+    if p.exists():
+        for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def _library_of(backend) -> str | None:
+    for attr in ("library_path", "library", "lib_path"):
+        v = getattr(backend, attr, None)
+        if isinstance(v, (str, os.PathLike)):
+            return str(v)
+    return None
+
+
+def _host(runtime_version: str | None) -> dict:
+    from rklab.monitor import host_snapshot
+
+    return host_snapshot(runtime_version=runtime_version)
+
+
+class _Recorder:
+    """Builds records with all conditions and appends them durably."""
+
+    def __init__(self, out_dir: Path, base: dict):
+        from rklab.records import RecordWriter
+
+        self.writer = RecordWriter(out_dir)
+        self.base = base
+        self.count = 0
+
+    def run(self, metrics: dict) -> dict:
+        rec = {**self.base, "status": "ok", "metrics": metrics,
+               "prompt_tokens": metrics.get("prompt_tokens"), "new_tokens": metrics.get("new_tokens")}
+        self.count += 1
+        return self.writer.append(rec)
+
+    def outcome(self, exc: BaseException, extra: dict | None = None) -> dict:
+        from rklab.guard import outcome_fields
+
+        rec = {**self.base, **outcome_fields(exc), **(extra or {})}
+        if isinstance(exc, MemoryAborted):
+            rec["metrics"] = {"runs_before_abort": self.count}
+        return self.writer.append(rec)
+
+
+# --------------------------------------------------------------------------- notebook 02
+def run_llm_notebook(*, entry: str | None = None, model: str | None = None, backend: str = "llamacpp",
+                     model_path: str = "demo", dtype: str | None = None, max_context: int = 4096,
+                     cases=((128, 64), (512, 128), (1024, 128)), reps: int = 5, warmup: int = 1,
+                     out_dir: str | None = None, lang: str = "zh", mem_floor_mb: float = 300, force: bool = False,
+                     adaptive: bool = True, progress: bool = True, backend_kwargs: dict | None = None) -> BenchOutcome:
+    """Notebook 02: benchmark one LLM with the protocol; a record per measured run.
+
+    ``adaptive`` (an extra parameter, default on): add repetitions (up to 3x ``reps``) until the
+    decode rate's relative stddev is below 3 %, as the protocol does.
+    """
+    params = dict(entry=entry, model=model, backend=backend, model_path=model_path, dtype=dtype,
+                  max_context=max_context, cases=[list(c) for c in cases], reps=reps, warmup=warmup,
+                  out_dir=out_dir, lang=lang, mem_floor_mb=mem_floor_mb, force=force, adaptive=bool(adaptive))
+    p = validate_llm_params(params)
+    params["out_dir"] = p["out_dir"]
+    out = Path(p["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    model_file = _resolve_model_file(p["model_path"], p["backend"])
+    model_block = _model_block(p["model"], model_file, p["dtype"], "llm")
+    biggest = max(p["cases"], key=lambda c: c[0] + c[1])
+    est = predicted_memory(p["model"], p["dtype"], p["max_context"], biggest[0], biggest[1])
+    host = _host(None)
+    base = {"kind": "llm", "entry": p.get("entry") or p["model"], "backend": p["backend"], "model": model_block,
+            "max_context": p["max_context"], "host": host, "params": params, "synthetic": False,
+            "runtime": {"name": p["backend"]}, "driver_version": host.get("npu_driver_version")}
+    rec = _Recorder(out, base)
+    outcome = BenchOutcome(kind="llm", status="ok", message="", params=p, out_dir=out, model=model_block,
+                           host=host, estimate=est, runtime={"name": p["backend"]})
+    try:
+        outcome.preflight = _preflight(est, p["force"], f"{p['model']} ({p['dtype']}, context {p['max_context']})")
+    except PredictedOOM as exc:
+        rec.outcome(exc, {"estimate": est})
+        outcome.status, outcome.message = "skipped_predicted_oom", str(exc)
+        return outcome
+    base["preflight"] = outcome.preflight
+
+    from rklab.guard import MemoryGuard, raise_oom_score
+    from rklab.monitor import Monitor, read_memory
+    from rklab.protocol import BenchConfig, run_llm_benchmark
+    from rklab.runtimes.factory import open_backend
+
+    raise_oom_score()
+    monitor = Monitor(interval_s=0.1)
+    backend = None
+    baseline = read_memory()  # before the model is loaded: the MemAvailable drop includes the model
+    try:
+        with monitor:
+            monitor.mark("load")
+            t0 = time.perf_counter_ns()
+            kwargs = {"max_context": p["max_context"], **(backend_kwargs or {})}
+            backend = open_backend(p["backend"], model_file, **kwargs)
+            outcome.load_ms = {"llm_load_ms": (time.perf_counter_ns() - t0) / 1e6}
+            monitor.mark("idle")
+            runtime = {"name": p["backend"], "version": getattr(backend, "runtime_version", ""),
+                       "library": _library_of(backend)}
+            base["runtime"] = outcome.runtime = runtime
+            base["host"] = outcome.host = _host(runtime["version"])
+            base["load_ms"] = outcome.load_ms
+            cfg = BenchConfig(cases=[tuple(c) for c in p["cases"]], warmup=p["warmup"], reps=p["reps"],
+                              adaptive=bool(adaptive))
+            with MemoryGuard(floor_mb=p["mem_floor_mb"], on_trip=backend.abort, monitor=monitor,
+                             heartbeat_path=out / HEARTBEAT_FILE) as guard:
+
+                def on_run(run: dict):
+                    # a run cut short by the guard is not a measurement: record the abort instead
+                    guard.check(f"{p['model']} run {run.get('case')}#{run.get('rep')}")
+                    run = {**run, **outcome.load_ms}
+                    rec.run(run)
+                    outcome.runs.append(run)
+
+                result = run_llm_benchmark(backend, cfg, monitor=monitor, progress=progress, on_run=on_run,
+                                           baseline=baseline)
+                guard.check(f"{p['model']}")
+        outcome.summary = result.summary
+        if getattr(result, "host", None):
+            outcome.host = result.host
+    except (MemoryAborted, PredictedOOM) as exc:
+        rec.outcome(exc)
+        outcome.status = "aborted_memory" if isinstance(exc, MemoryAborted) else "skipped_predicted_oom"
+        outcome.message = str(exc)
+        outcome.summary = _summary_from_runs(outcome.runs)
+    except BaseException as exc:
+        rec.outcome(exc)
+        raise
+    finally:
+        if backend is not None:
+            backend.close()
+        outcome.samples = list(monitor.samples)
+        _write_samples(out, "llm", outcome.samples)
+    return outcome
+
+
+def _summary_from_runs(runs: list[dict]) -> pd.DataFrame:
+    if not runs:
+        return pd.DataFrame()
+    df = pd.DataFrame(runs)
+    cols = [c for c in ("ttft_ms", "prefill_tps", "decode_tps", "vmhwm_mb") if c in df]
+    return df.groupby("case")[cols].median().reset_index()
+
+
+# --------------------------------------------------------------------------- notebook 03
+def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, encoder_path: str = "demo",
+                     llm_path: str = "demo", llm_backend: str = "llamacpp", vision_backend: str = "onnx",
+                     images=(), image_size: int = 448, core_mask: str = "NPU_CORE_0_1_2",
+                     max_context: int = 4096, new_tokens: int = 64, reps: int = 3, warmup: int = 1,
+                     out_dir: str | None = None, lang: str = "zh", mem_floor_mb: float = 300, force: bool = False,
+                     dtype: str | None = None, prompt: str | None = None, progress: bool = True,
+                     backend_kwargs: dict | None = None) -> BenchOutcome:
+    """Notebook 03: image -> encoder -> LLM, stage by stage; a record per measured run."""
+    from rklab import vlm as vlm_mod
+
+    params = dict(entry=entry, model=model, encoder_path=encoder_path, llm_path=llm_path, llm_backend=llm_backend,
+                  vision_backend=vision_backend, images=list(images or []), image_size=image_size,
+                  core_mask=core_mask, max_context=max_context, new_tokens=new_tokens, reps=reps,
+                  warmup=warmup, out_dir=out_dir, lang=lang, mem_floor_mb=mem_floor_mb, force=force)
+    p = validate_vlm_params({**params, "dtype": dtype})
+    params["out_dir"] = p["out_dir"]
+    out = Path(p["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    images_list = p["images"]
+    if not images_list:
+        from rklab.vision.testimages import demo_image_path
+
+        images_list = [str(demo_image_path())]
+    from rklab.vision.preprocess import load_image
+
+    for img in images_list:  # bad images fail before anything is loaded
+        load_image(img)
+    llm_file = _resolve_model_file(p["llm_path"], p["llm_backend"])
+    enc_file = vlm_mod.resolve_encoder_path(p["encoder_path"])
+    if p["encoder_path"] != "demo":
+        check_model_file(enc_file, p["vision_backend"], what="vision encoder")
+    model_block = _model_block(p["model"], llm_file, p["dtype"], "vlm")
+    model_block["encoder"] = {"backend": p["vision_backend"], **describe(enc_file)}
+    est = predicted_memory(p["model"], p["dtype"], p["max_context"], 256 + 64, p["new_tokens"], with_vision=True)
+    host = _host(None)
+    synthetic_guess = p["encoder_path"] == "demo"
+    base = {"kind": "vlm", "entry": p.get("entry") or p["model"], "backend": p["llm_backend"],
+            "vision_backend": p["vision_backend"], "model": model_block, "max_context": p["max_context"],
+            "host": host, "params": params, "synthetic": synthetic_guess, "runtime": {"name": p["llm_backend"]},
+            "driver_version": host.get("npu_driver_version")}
+    rec = _Recorder(out, base)
+    outcome = BenchOutcome(kind="vlm", status="ok", message="", params=p, out_dir=out, model=model_block,
+                           host=host, estimate=est, synthetic=synthetic_guess, runtime={"name": p["llm_backend"]})
+    try:
+        outcome.preflight = _preflight(est, p["force"], f"{p['model']} with its vision encoder")
+    except PredictedOOM as exc:
+        rec.outcome(exc, {"estimate": est})
+        outcome.status, outcome.message = "skipped_predicted_oom", str(exc)
+        return outcome
+    base["preflight"] = outcome.preflight
+
+    from rklab.guard import MemoryGuard, raise_oom_score
+    from rklab.monitor import Monitor
+
+    raise_oom_score()
+    monitor = Monitor(interval_s=0.1)
+    pipe = None
+    try:
+        with monitor:
+            pipe = vlm_mod.open_vlm(model=p["model"], encoder_path=str(enc_file), llm_path=str(llm_file),
+                                    vision_backend=p["vision_backend"], llm_backend=p["llm_backend"],
+                                    core_mask=p["core_mask"], max_context=p["max_context"],
+                                    image_size=p["image_size"], monitor=monitor, backend_kwargs=backend_kwargs)
+            outcome.synthetic = base["synthetic"] = bool(pipe.synthetic)
+            runtime = {"name": p["llm_backend"], "version": getattr(pipe.backend, "runtime_version", ""),
+                       "library": _library_of(pipe.backend)}
+            base["runtime"] = outcome.runtime = runtime
+            base["host"] = outcome.host = _host(runtime["version"])
+            outcome.encoder = base["encoder"] = pipe.encoder.describe()
+            outcome.load_ms = {"encoder_load_ms": pipe.encoder.load_ms, "llm_load_ms": pipe.llm_load_ms}
+            cfg = vlm_mod.VlmConfig(prompt=prompt or vlm_mod.DEFAULT_PROMPT, new_tokens=p["new_tokens"],
+                                    reps=p["reps"], warmup=p["warmup"])
+            abort = getattr(pipe.backend, "abort", None)
+            with MemoryGuard(floor_mb=p["mem_floor_mb"], on_trip=abort, monitor=monitor,
+                             heartbeat_path=out / HEARTBEAT_FILE) as guard:
+
+                def on_run(run: dict):
+                    guard.check(f"{p['model']} VLM run {run.get('image')}#{run.get('rep')}")
+                    rec.run(run)
+                    outcome.runs.append(run)
+
+                result = vlm_mod.run_vlm_benchmark(pipe, images_list, cfg, on_run=on_run, progress=progress,
+                                                   check=lambda: guard.check(f"{p['model']} VLM run"))
+        outcome.summary = result.summary
+        outcome.answers = result.answers
+    except (MemoryAborted, PredictedOOM) as exc:
+        rec.outcome(exc)
+        outcome.status = "aborted_memory" if isinstance(exc, MemoryAborted) else "skipped_predicted_oom"
+        outcome.message = str(exc)
+        outcome.summary = vlm_mod.summarize_vlm_runs(outcome.runs) if outcome.runs else pd.DataFrame()
+    except BaseException as exc:
+        rec.outcome(exc)
+        raise
+    finally:
+        if pipe is not None:
+            pipe.close()
+        outcome.samples = list(monitor.samples)
+        _write_samples(out, "vlm", outcome.samples)
+    return outcome
+
+
+# --------------------------------------------------------------------------- reference rows
+_LOAD_TIME_NOTE = re.compile(r"load time|caveat on 0\.8", re.I)
+
+
+def _nearest_case(runs: pd.DataFrame, prompt_tokens) -> pd.DataFrame:
+    if "prompt_tokens" not in runs or runs.empty:
+        return runs
+    if prompt_tokens is None or pd.isna(prompt_tokens):
+        return runs
+    target = float(prompt_tokens)
+    pts = runs["prompt_tokens"].dropna().unique()
+    if len(pts) == 0:
+        return runs
+    best = min(pts, key=lambda v: abs(float(v) - target))
+    return runs[runs["prompt_tokens"] == best]
+
+
+def reference_comparison(outcome: BenchOutcome, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Reference rows for the same model next to the measured medians, with measured/reference ratios.
+
+    LLM: TTFT, decode tok/s, prefill tok/s, memory (VmHWM) — measured at the case whose prompt
+    length is closest to the reference's. VLM: also the vision encoder, where a seed "encoder" time
+    that is really a *load* time (its notes say so) is compared with ``encoder_load_ms``.
+    Ratios are measured / reference (> 1 means the measured number is larger).
+    """
+    if reference is None:
+        from rklab.reference import load_reference
+
+        reference = load_reference()
+    ref = reference[reference["model"] == outcome.model.get("name")]
+    runs = pd.DataFrame(outcome.runs)
+    rows = []
+    if ref.empty or runs.empty:
+        return pd.DataFrame(columns=["metric", "measured", "reference", "ratio", "source", "reference_by",
+                                     "runtime", "board", "conditions", "notes"])
+    for _, r in ref.iterrows():
+        sel = _nearest_case(runs, r.get("prompt_tokens")) if outcome.kind == "llm" else runs
+        measured_case = ", ".join(sorted(map(str, sel["case"].unique()))) if "case" in sel else ""
+        cond = []
+        for k, lab in (("prompt_tokens", "prompt"), ("new_tokens", "new"), ("max_context", "context"),
+                       ("image_tokens", "image tokens")):
+            v = r.get(k)
+            if v is not None and not pd.isna(v):
+                cond.append(f"{lab} {int(v)}")
+        if r.get("memory_kind") and not pd.isna(r.get("memory_kind")):
+            cond.append(f"memory = {r['memory_kind']}")
+        pairs = [("ttft_ms", "ttft_ms", 1.0), ("decode_tps", "decode_tps", 1.0), ("prefill_tps", "prefill_tps", 1.0),
+                 ("vmhwm_mb", "memory_mb", 1.0)]
+        if outcome.kind == "vlm":
+            note = str(r.get("notes") or "")
+            if _LOAD_TIME_NOTE.search(note):
+                pairs.append(("encoder_load_ms", "vision_encoder_s", 1000.0))
+            else:
+                pairs.append(("encoder_ms", "vision_encoder_s", 1000.0))
+        for mkey, rkey, scale in pairs:
+            refv = r.get(rkey)
+            if refv is None or pd.isna(refv) or mkey not in sel:
+                continue
+            vals = pd.to_numeric(sel[mkey], errors="coerce").dropna()
+            if vals.empty:
+                continue
+            measured = float(vals.median())
+            reference_v = float(refv) * scale
+            rows.append({
+                "metric": mkey,
+                "measured": measured,
+                "reference": reference_v,
+                "ratio": measured / reference_v if reference_v else None,
+                "measured_case": measured_case,
+                "source": r.get("source"),
+                "reference_by": r.get("reference"),
+                "runtime": r.get("runtime"),
+                "board": r.get("board"),
+                "dtype": r.get("dtype"),
+                "conditions": "; ".join(cond),
+                "notes": r.get("notes") if not pd.isna(r.get("notes")) else "",
+            })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- what the cells show
+LLM_VIEW_METRICS = ("ttft_ms", "prefill_tps", "decode_tps", "vmhwm_mb", "mem_available_drop_mb")
+VLM_VIEW_METRICS = ("preprocess_ms", "encoder_ms", "encoder_first_ms", "encoder_load_ms", "prefill_ms",
+                    "image_prefill_ms", "prefill_tps", "ttft_ms", "ttft_e2e_ms", "decode_tps", "vmhwm_mb",
+                    "mem_available_drop_mb")
+
+
+def llm_summary_view(outcome: BenchOutcome) -> pd.DataFrame:
+    """One row per case: runs and the median of each headline metric (with the rsd of decode)."""
+    s = outcome.summary
+    if s is None or s.empty:
+        return pd.DataFrame()
+    if "metric" not in s:  # already wide (e.g. after a memory abort)
+        return s
+    wide = s.pivot_table(index="case", columns="metric", values="median", aggfunc="first")
+    cols = [m for m in LLM_VIEW_METRICS if m in wide]
+    view = wide[cols].copy()
+    n = s.groupby("case")["n"].max()
+    view.insert(0, "runs", n)
+    if "decode_tps" in set(s["metric"]):
+        view["decode_rsd_%"] = s[s["metric"] == "decode_tps"].set_index("case")["rsd"] * 100
+    order = [c for c in dict.fromkeys(r.get("case") for r in outcome.runs) if c in view.index]
+    view = view.loc[order or list(view.index)]
+    return view.reset_index()
+
+
+def vlm_summary_view(outcome: BenchOutcome) -> pd.DataFrame:
+    s = outcome.summary
+    if s is None or s.empty:
+        return pd.DataFrame()
+    cols = ["image", "runs", "image_tokens", "prompt_tokens"] + [m for m in VLM_VIEW_METRICS if m in s]
+    return s[[c for c in cols if c in s]]
+
+
+def host_frame(outcome: BenchOutcome) -> pd.DataFrame:
+    """The host snapshot as a two-column table (nested values as JSON text)."""
+    rows = []
+    for k, v in (outcome.host or {}).items():
+        rows.append({"key": k, "value": json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (dict, list)) else v})
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def answers_frame(outcome: BenchOutcome) -> pd.DataFrame:
+    return pd.DataFrame(outcome.answers, columns=["image", "text"])
+
+
+STATUS_TEXT = {
+    "ok": ("测试完成", "measured"),
+    "skipped_predicted_oom": ("已跳过：预测内存不足 (未加载模型)", "skipped: predicted out of memory (nothing loaded)"),
+    "aborted_memory": ("已中止：可用内存低于下限", "aborted: MemAvailable fell below the floor"),
+    "failed": ("失败", "failed"),
+}
+
+
+def status_markdown(outcome: BenchOutcome, lang: str = "zh") -> str:
+    """A short Markdown block: status, where it was measured, pre-flight, records path."""
+    zh = lang == "zh"
+    st = STATUS_TEXT.get(outcome.status, (outcome.status, outcome.status))[0 if zh else 1]
+    lines = [f"**{'状态' if zh else 'Status'}: {st}**" + (f" — {outcome.message}" if outcome.message else "")]
+    lines.append(f"- {'模型' if zh else 'model'}: `{outcome.model.get('name')}` ({outcome.model.get('dtype')}), "
+                 f"`{outcome.model.get('path')}` [{outcome.model.get('hash')}]")
+    lines.append(f"- {outcome.measured_on}")
+    pf = outcome.preflight or {}
+    if pf.get("skipped"):
+        lines.append(f"- {'内存预检：无预测' if zh else 'memory pre-flight: no prediction'} ({pf.get('why')})")
+    elif pf:
+        lines.append(f"- {'内存预检 (预测)' if zh else 'memory pre-flight (predicted)'}: {pf.get('predicted_mb')} MB "
+                     f"{'vs 可用' if zh else 'vs available'} {pf.get('available_mb')} MB"
+                     + (" — forced" if pf.get("forced") else ""))
+    if outcome.load_ms:
+        lines.append("- " + ", ".join(f"{k} = {v:.0f} ms" for k, v in outcome.load_ms.items() if v is not None)
+                     + (" (实测)" if zh else " (measured)"))
+    lines.append(f"- {'记录' if zh else 'records'}: `{outcome.records_path}` ({len(outcome.runs)} "
+                 f"{'次实测运行' if zh else 'measured runs'})")
+    if outcome.synthetic:
+        lines.append("- **" + ("视觉编码器为合成模型（随机权重）：耗时是真实测量，回答没有意义"
+                               if zh else "the vision encoder is SYNTHETIC (random weights): timings are real "
+                               "measurements, the answer is meaningless") + "**")
+    return "\n".join(lines)

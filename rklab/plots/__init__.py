@@ -1,0 +1,1 @@
+"""plotly figure builders for the notebooks (one module per notebook family)."""

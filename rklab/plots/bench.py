@@ -1,0 +1,240 @@
+"""plotly figures for notebooks 02 (LLM bench) and 03 (VLM bench).
+
+Every builder takes plain data (run dicts, monitor samples, DataFrames), a ``lang``
+(``zh`` default, ``en``) and a ``source`` caption ("measured on ..."), and returns a
+``plotly.graph_objects.Figure`` — or ``None`` when the host has no such data (e.g. NPU load
+outside an RK3588), so the notebook can say "not available on this host".
+Titles say *measured* and, for the synthetic demo encoder, *synthetic*.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+
+LABELS = {
+    "measured": ("实测", "measured"),
+    "synthetic": ("合成编码器", "synthetic encoder"),
+    "summary_title": ("测试结果汇总（中位数）", "Benchmark summary (medians)"),
+    "token_title": ("逐 token 延迟（每次运行一条线）", "Per-token latency (one line per run)"),
+    "token_x": ("生成的第几个 token", "generated token #"),
+    "token_y": ("与上一 token 的间隔 (ms)", "time since previous token (ms)"),
+    "memory_title": ("内存随时间变化（加载 / 预填充 / 解码 阶段）", "Memory over time (load / prefill / decode phases)"),
+    "time_s": ("时间 (s)", "time (s)"),
+    "mb": ("MB", "MB"),
+    "vmrss": ("进程 VmRSS", "process VmRSS"),
+    "vmhwm": ("进程峰值 VmHWM", "process peak VmHWM"),
+    "rss_shmem": ("进程 RssShmem (NPU 缓冲)", "process RssShmem (NPU buffers)"),
+    "avail_drop": ("系统 MemAvailable 下降", "system MemAvailable drop"),
+    "npu_title": ("NPU 负载与温度", "NPU load and temperatures"),
+    "npu_load": ("NPU 负载 (%)", "NPU load (%)"),
+    "temp": ("温度 (°C)", "temperature (°C)"),
+    "stages_title": ("VLM 各阶段耗时（中位数）", "VLM stage breakdown (medians)"),
+    "ms": ("毫秒 (ms)", "milliseconds"),
+    "preprocess": ("图像预处理", "image preprocessing"),
+    "encoder": ("视觉编码器", "vision encoder"),
+    "prefill": ("LLM 预填充 (图像+文本)", "LLM prefill (image + text)"),
+    "decode": ("解码", "decode"),
+    "ratio_title": ("实测 / 参考 比值（1 = 与参考一致）", "Measured / reference ratio (1 = same as the reference)"),
+    "ratio": ("比值", "ratio"),
+    "load": ("加载", "load"),
+    "idle": ("空闲", "idle"),
+    "case": ("用例", "case"),
+    "runs": ("运行次数", "runs"),
+    "ttft_ms": ("首字延迟 TTFT (ms)", "TTFT (ms)"),
+    "prefill_tps": ("预填充 (tok/s)", "prefill (tok/s)"),
+    "decode_tps": ("解码 (tok/s)", "decode (tok/s)"),
+    "vmhwm_mb": ("峰值 VmHWM (MB)", "peak VmHWM (MB)"),
+    "mem_available_drop_mb": ("MemAvailable 下降 (MB)", "MemAvailable drop (MB)"),
+    "encoder_ms": ("编码器 (ms)", "encoder (ms)"),
+    "encoder_first_ms": ("编码器首次运行 (ms)", "encoder first run (ms)"),
+    "encoder_load_ms": ("编码器加载 (ms)", "encoder load (ms)"),
+    "preprocess_ms": ("预处理 (ms)", "preprocess (ms)"),
+    "prefill_ms": ("预填充 (ms)", "prefill (ms)"),
+    "image_prefill_ms": ("图像部分预填充 (ms)", "image part of prefill (ms)"),
+    "ttft_e2e_ms": ("端到端首字 (图入→字出, ms)", "end-to-end TTFT (image in → token out, ms)"),
+    "image": ("图像", "image"),
+    "image_tokens": ("图像 token 数", "image tokens"),
+    "prompt_tokens": ("提示 token 数", "prompt tokens"),
+}
+
+PHASE_COLOURS = {"load": "rgba(120,120,120,0.15)", "prefill": "rgba(255,165,0,0.18)",
+                 "decode": "rgba(30,144,255,0.12)"}
+
+
+def L(key: str, lang: str = "zh") -> str:
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def _title(key: str, lang: str, source: str = "", synthetic: bool = False) -> str:
+    t = f"{L(key, lang)} — {L('measured', lang)}"
+    if synthetic:
+        t += f" ({L('synthetic', lang)})"
+    if source:
+        t += f"<br><sup>{source}</sup>"
+    return t
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.1f}" if abs(v) >= 10 else f"{v:.3g}"
+    return str(v)
+
+
+def summary_table(summary: pd.DataFrame, *, lang: str = "zh", source: str = "", synthetic: bool = False,
+                  columns: Iterable[str] | None = None):
+    """The summary DataFrame as a plotly table with bilingual headers."""
+    import plotly.graph_objects as go
+
+    df = summary.copy() if summary is not None else pd.DataFrame()
+    if columns:
+        df = df[[c for c in columns if c in df]]
+    header = [L(c, lang) for c in df.columns]
+    cells = [[_fmt(v) for v in df[c].tolist()] for c in df.columns]
+    fig = go.Figure(go.Table(header={"values": header, "align": "left"}, cells={"values": cells, "align": "left"}))
+    fig.update_layout(title=_title("summary_title", lang, source, synthetic), margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                      height=120 + 30 * max(len(df), 1))
+    return fig
+
+
+def token_latency_figure(runs: list[dict], *, lang: str = "zh", source: str = "", synthetic: bool = False,
+                         max_traces: int = 60):
+    """Inter-token latency of every generated token after the first, one line per run."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for run in runs[:max_traces]:
+        offs = run.get("token_offsets_ms") or []
+        if len(offs) < 2:
+            continue
+        gaps = [b - a for a, b in zip(offs[:-1], offs[1:])]
+        name = f"{run.get('case') or run.get('image', '')} #{run.get('rep', '')}"
+        fig.add_trace(go.Scatter(x=list(range(2, len(offs) + 1)), y=gaps, mode="lines", name=name))
+    fig.update_layout(title=_title("token_title", lang, source, synthetic), xaxis_title=L("token_x", lang),
+                      yaxis_title=L("token_y", lang), legend={"font": {"size": 9}})
+    return fig
+
+
+def _phase_spans(samples: list[dict]) -> list[tuple[str, float, float]]:
+    spans: list[tuple[str, float, float]] = []
+    for s in samples:
+        ph, t = s.get("phase"), s.get("t_s")
+        if t is None:
+            continue
+        if spans and spans[-1][0] == ph:
+            spans[-1] = (ph, spans[-1][1], t)
+        else:
+            if spans:
+                spans[-1] = (spans[-1][0], spans[-1][1], t)
+            spans.append((ph, t, t))
+    return [sp for sp in spans if sp[0] in PHASE_COLOURS and sp[2] > sp[1]]
+
+
+def memory_figure(samples: list[dict], *, lang: str = "zh", source: str = "", synthetic: bool = False):
+    """Process VmRSS/VmHWM/RssShmem and the system MemAvailable drop over time, phases shaded."""
+    import plotly.graph_objects as go
+
+    samples = [s for s in samples if s.get("t_s") is not None]
+    if not samples:
+        return None
+    t = [s["t_s"] for s in samples]
+    fig = go.Figure()
+    for key, lab in (("vmrss_mb", "vmrss"), ("vmhwm_mb", "vmhwm"), ("rss_shmem_mb", "rss_shmem")):
+        ys = [s.get(key) for s in samples]
+        if any(v is not None for v in ys):
+            fig.add_trace(go.Scatter(x=t, y=ys, mode="lines", name=L(lab, lang)))
+    avail = [s.get("mem_available_mb") for s in samples]
+    if any(v is not None for v in avail):
+        first = next(v for v in avail if v is not None)
+        fig.add_trace(go.Scatter(x=t, y=[(first - v) if v is not None else None for v in avail], mode="lines",
+                                 name=L("avail_drop", lang), line={"dash": "dot"}))
+    seen = set()
+    for ph, a, b in _phase_spans(samples):
+        fig.add_vrect(x0=a, x1=b, fillcolor=PHASE_COLOURS[ph], line_width=0, layer="below",
+                      annotation_text=L(ph, lang) if ph not in seen else None, annotation_position="top left")
+        seen.add(ph)
+    fig.update_layout(title=_title("memory_title", lang, source, synthetic), xaxis_title=L("time_s", lang),
+                      yaxis_title=L("mb", lang))
+    return fig
+
+
+def npu_temperature_figure(samples: list[dict], *, lang: str = "zh", source: str = ""):
+    """NPU load per core and temperatures per thermal zone; None when the host has neither."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    has_npu = any(s.get("npu_load") for s in samples)
+    has_temp = any(s.get("temps_c") for s in samples)
+    if not (has_npu or has_temp):
+        return None
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    t = [s.get("t_s") for s in samples]
+    if has_npu:
+        n = max(len(s.get("npu_load") or []) for s in samples)
+        for core in range(n):
+            ys = [(s.get("npu_load") or [None] * n)[core] if s.get("npu_load") and len(s["npu_load"]) > core else None
+                  for s in samples]
+            fig.add_trace(go.Scatter(x=t, y=ys, mode="lines", name=f"NPU core{core}"), secondary_y=False)
+    if has_temp:
+        zones = sorted({z for s in samples for z in (s.get("temps_c") or {})})
+        for z in zones:
+            ys = [(s.get("temps_c") or {}).get(z) for s in samples]
+            fig.add_trace(go.Scatter(x=t, y=ys, mode="lines", name=z, line={"dash": "dot"}), secondary_y=True)
+    fig.update_layout(title=_title("npu_title", lang, source), xaxis_title=L("time_s", lang))
+    fig.update_yaxes(title_text=L("npu_load", lang), secondary_y=False)
+    fig.update_yaxes(title_text=L("temp", lang), secondary_y=True)
+    return fig
+
+
+def vlm_stage_figure(runs: list[dict], *, lang: str = "zh", source: str = "", synthetic: bool = False):
+    """Stacked bar per image: preprocess, encoder, LLM prefill (TTFT), decode — medians in ms."""
+    import plotly.graph_objects as go
+
+    if not runs:
+        return None
+    df = pd.DataFrame(runs)
+    df["decode_ms"] = df["e2e_ms"] - df["ttft_e2e_ms"]
+    med = df.groupby("image")[["preprocess_ms", "encoder_ms", "ttft_ms", "decode_ms"]].median()
+    fig = go.Figure()
+    for col, lab in (("preprocess_ms", "preprocess"), ("encoder_ms", "encoder"), ("ttft_ms", "prefill"),
+                     ("decode_ms", "decode")):
+        fig.add_trace(go.Bar(y=list(med.index), x=med[col].tolist(), name=L(lab, lang), orientation="h",
+                             text=[f"{v:.0f}" for v in med[col]], textposition="inside"))
+    fig.update_layout(barmode="stack", title=_title("stages_title", lang, source, synthetic),
+                      xaxis_title=L("ms", lang), height=220 + 60 * len(med))
+    return fig
+
+
+def reference_ratio_figure(comparison: pd.DataFrame, *, lang: str = "zh", source: str = ""):
+    """measured / reference per metric and reference row; None when there is nothing to compare."""
+    import plotly.graph_objects as go
+
+    if comparison is None or comparison.empty:
+        return None
+    df = comparison.dropna(subset=["ratio"]).copy()
+    if df.empty:
+        return None
+    df["who"] = df["source"].astype(str) + ": " + df["reference_by"].astype(str).str.slice(0, 40) + " (" + \
+        df["runtime"].astype(str) + ")"
+    fig = go.Figure()
+    for who, g in df.groupby("who", sort=False):
+        fig.add_trace(go.Bar(x=[L(m, lang) for m in g["metric"]], y=g["ratio"], name=who,
+                             hovertext=g["conditions"], text=[f"{v:.2f}" for v in g["ratio"]]))
+    fig.add_hline(y=1.0, line_dash="dash", line_color="black")
+    fig.update_layout(title=_title("ratio_title", lang, source), yaxis_title=L("ratio", lang), barmode="group",
+                      yaxis_type="log", legend={"font": {"size": 9}})
+    return fig
+
+
+def show(fig, *, lang: str = "zh", missing: str | None = None) -> None:
+    """``fig.show()``, or print why there is no figure (e.g. no NPU on this host)."""
+    if fig is None:
+        print(missing or ("此主机上不可用" if lang == "zh" else "not available on this host"))
+    else:
+        fig.show()

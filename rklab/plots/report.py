@@ -1,0 +1,191 @@
+"""Plotly figures of notebook 04, built from a :class:`rklab.report.Report`.
+
+Each builder returns a ``plotly.graph_objects.Figure`` or ``None`` when there is nothing to
+draw (e.g. no model measured on both NPU and CPU). Colours mark the kind of number:
+official / seed / community (quoted) and measured; predictions are drawn hollow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from rklab.report import Report, headline_cases, t
+
+COLORS = {"official": "#1f77b4", "seed": "#9467bd", "community": "#2ca02c", "measured": "#d62728",
+          "predicted": "#7f7f7f"}
+SOURCE_LABEL = {
+    "zh": {"official": "官方 (引用)", "seed": "种子报告 (引用)", "community": "社区 (引用)", "measured": "实测",
+           "predicted": "预测"},
+    "en": {"official": "official (quoted)", "seed": "seed report (quoted)", "community": "community (quoted)",
+           "measured": "measured", "predicted": "predicted"},
+}
+HEIGHT = 460
+
+
+def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
+    fig.update_layout(title=title, height=kw.pop("height", HEIGHT), template="plotly_white",
+                      margin=dict(l=60, r=20, t=60, b=60), legend=dict(orientation="h", y=-0.2), **kw)
+    return fig
+
+
+def comparison_figure(report: Report, metric: str = "decode_tps") -> go.Figure | None:
+    """Grouped bars per model: every quoted source and the measured value (error bar = std)."""
+    lang = report.lang
+    c = report.comparison
+    if c.empty:
+        return None
+    c = c[pd.to_numeric(c[metric], errors="coerce").notna()]
+    if c.empty:
+        return None
+    fig = go.Figure()
+    err_col = f"{metric}_err" if f"{metric}_err" in c.columns else None
+    for source in ("official", "seed", "community", "measured"):
+        s = c[c["source"] == source]
+        if s.empty:
+            continue
+        hover = [f"<b>{r.model}</b><br>{r.reference}<br>{r.conditions}"
+                 + (f"<br>memory: {r.memory_kind}" if metric == "memory_mb" and isinstance(r.memory_kind, str) else "")
+                 for r in s.itertuples()]
+        err = None
+        if err_col and source == "measured":
+            err = dict(type="data", array=pd.to_numeric(s[err_col], errors="coerce").fillna(0).tolist(), visible=True)
+        fig.add_bar(
+            x=[s["model"].tolist(), s["label"].tolist()],
+            y=pd.to_numeric(s[metric], errors="coerce").tolist(),
+            name=SOURCE_LABEL[lang][source], marker_color=COLORS[source], error_y=err,
+            hovertext=hover, hoverinfo="text+y",
+        )
+    _layout(fig, t(metric, lang), yaxis_title=t(metric, lang), barmode="group")
+    fig.update_xaxes(tickangle=-30, tickfont=dict(size=10))
+    return fig
+
+
+def predicted_figure(report: Report) -> go.Figure | None:
+    """Measured against predicted decode rate and memory, with the y = x line; hover shows residuals."""
+    lang = report.lang
+    p = report.predicted
+    if p.empty:
+        return None
+    p = p[p["predicted_decode_tps"].notna() | p["predicted_memory_mb"].notna()]
+    if p.empty:
+        return None
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("decode_tps", lang), t("memory_mb", lang)))
+    for col, (mx, px, res) in enumerate((("measured_decode_tps", "predicted_decode_tps", "decode_residual_pct"),
+                                         ("measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct")), 1):
+        q = p[p[px].notna() & p[mx].notna()]
+        if q.empty:
+            continue
+        fig.add_scatter(x=q[px], y=q[mx], mode="markers+text", text=q["entry"], textposition="top center",
+                        marker=dict(size=10, color=COLORS["measured"]), name=t("measured", lang),
+                        hovertext=[f"{r.entry} {r.case}<br>{t('residual', lang)}: {getattr(r, res):+.0f}"
+                                   for r in q.itertuples()], hoverinfo="text", showlegend=col == 1, row=1, col=col)
+        hi = float(np.nanmax([q[px].max(), q[mx].max()])) * 1.15
+        fig.add_scatter(x=[0, hi], y=[0, hi], mode="lines", line=dict(dash="dash", color="#999"),
+                        name="y = x", showlegend=col == 1, hoverinfo="skip", row=1, col=col)
+        fig.update_xaxes(title_text=t("predicted", lang), row=1, col=col)
+        fig.update_yaxes(title_text=t("measured", lang), row=1, col=col)
+    return _layout(fig, t("pred_vs_meas", lang))
+
+
+def memory_budget_figure(report: Report) -> go.Figure | None:
+    """Measured peak memory per entry (VmHWM and MemAvailable drop) against budget and physical RAM."""
+    lang = report.lang
+    m = headline_cases(report.measured)
+    if m.empty:
+        return None
+    board = report.board
+    fig = go.Figure()
+    fig.add_bar(y=m["entry"], x=m["vmhwm_mb"], orientation="h", name="VmHWM (" + t("measured", lang) + ")",
+                marker_color=COLORS["measured"],
+                hovertext=[f"{r.model_name} {r.case}" for r in m.itertuples()], hoverinfo="text+x")
+    if m["mem_available_drop_mb"].notna().any():
+        fig.add_bar(y=m["entry"], x=m["mem_available_drop_mb"], orientation="h",
+                    name=("可用内存下降" if lang == "zh" else "MemAvailable drop") + " (" + t("measured", lang) + ")",
+                    marker_color="#ff9896")
+    pred = report.predicted.set_index("entry")["predicted_memory_mb"] if len(report.predicted) else pd.Series(dtype=float)
+    pm = [pred.get(e, np.nan) if not isinstance(pred.get(e, np.nan), pd.Series) else pred.get(e).iloc[0]
+          for e in m["entry"]]
+    if np.isfinite(np.array(pm, dtype=float)).any():
+        fig.add_bar(y=m["entry"], x=pm, orientation="h", name=t("predicted", lang),
+                    marker=dict(color="rgba(0,0,0,0)", line=dict(color=COLORS["predicted"], width=2)))
+    for x, name, dash in ((board.budget_mb, t("budget", lang), "dash"), (board.physical_mb, t("physical", lang), "solid")):
+        fig.add_vline(x=x, line=dict(color="#444", dash=dash), annotation_text=f"{name} {x:.0f} MB ({board.name})",
+                      annotation_position="top")
+    return _layout(fig, t("memory_budget", lang), xaxis_title="MB", barmode="group",
+                   height=max(300, 80 + 60 * len(m)))
+
+
+def bandwidth_figure(report: Report) -> go.Figure | None:
+    """Decode rate against bytes read per token (model file size), with the DRAM ceiling curve."""
+    lang = report.lang
+    m = headline_cases(report.measured)
+    if m.empty:
+        return None
+    m = m[pd.to_numeric(m["model_size_bytes"], errors="coerce").notna()]
+    if m.empty:
+        return None
+    board = report.board
+    gb = pd.to_numeric(m["model_size_bytes"]) / 1e9
+    eff = m["decode_tps"] * gb / board.bandwidth_gbs * 100
+    fig = go.Figure()
+    xs = np.linspace(max(gb.min() * 0.5, 0.01), max(gb.max() * 1.5, 1.0), 100)
+    fig.add_scatter(x=xs, y=board.bandwidth_gbs / xs, mode="lines", line=dict(color="#444", dash="dash"),
+                    name=f"{t('ceiling', lang)} {board.bandwidth_gbs:.1f} GB/s ({board.name})", hoverinfo="skip")
+    fig.add_scatter(x=gb, y=m["decode_tps"], mode="markers+text", text=m["entry"], textposition="top center",
+                    marker=dict(size=11, color=COLORS["measured"]), name=t("measured", lang),
+                    hovertext=[f"{r.entry}: {r.decode_tps:.2f} tok/s x {g:.3f} GB = {r.decode_tps * g:.2f} GB/s<br>"
+                               f"{t('efficiency', lang)} {e:.0f} % ({_host(r)})"
+                               for r, g, e in zip(m.itertuples(), gb, eff)], hoverinfo="text")
+    return _layout(fig, t("bandwidth", lang), xaxis_title=t("bytes_per_token", lang), yaxis_title=t("decode_tps", lang),
+                   xaxis_type="log", yaxis_type="log")
+
+
+def _host(r) -> str:
+    return str(getattr(r, "host_soc", None) or getattr(r, "host_cpu", None) or "?")
+
+
+def npu_cpu_figure(report: Report) -> go.Figure | None:
+    """Same model measured with RKLLM (NPU) and llama.cpp (CPU): decode and TTFT side by side."""
+    lang = report.lang
+    m = headline_cases(report.measured)
+    if m.empty:
+        return None
+    both = [mod for mod, g in m.groupby("model_name") if {"rkllm", "llamacpp"} <= set(g["backend"])]
+    if not both:
+        return None
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("decode_tps", lang), t("ttft_ms", lang)))
+    for backend, color in (("rkllm", COLORS["official"]), ("llamacpp", COLORS["community"])):
+        s = m[(m["backend"] == backend) & m["model_name"].isin(both)]
+        name = "NPU (RKLLM)" if backend == "rkllm" else "CPU (llama.cpp)"
+        fig.add_bar(x=s["model_name"], y=s["decode_tps"], name=name, marker_color=color,
+                    error_y=dict(type="data", array=s["decode_tps_std"].fillna(0).tolist()), row=1, col=1)
+        fig.add_bar(x=s["model_name"], y=s["ttft_ms"], name=name, marker_color=color, showlegend=False,
+                    error_y=dict(type="data", array=s["ttft_ms_std"].fillna(0).tolist()), row=1, col=2)
+    return _layout(fig, t("npu_cpu", lang), barmode="group")
+
+
+def vlm_stage_figure(report: Report) -> go.Figure | None:
+    """Stacked time per VLM entry: preprocess, vision encoder, prefill to first token, decode."""
+    lang = report.lang
+    m = headline_cases(report.measured)
+    if m.empty:
+        return None
+    m = m[m["kind"] == "vlm"]
+    if m.empty:
+        return None
+    labels = [e + (" *" if s else "") for e, s in zip(m["entry"], m["synthetic"])]
+    decode_ms = (pd.to_numeric(m["new_tokens"], errors="coerce").fillna(1) - 1).clip(lower=0) / m["decode_tps"] * 1000
+    stages = (("preprocess_ms", m["preprocess_ms"], "#bcbd22"), ("encoder_ms", m["encoder_ms"], "#17becf"),
+              ("ttft_text_ms", m["ttft_ms"], "#ff7f0e"), ("decode_ms", decode_ms, "#1f77b4"))
+    fig = go.Figure()
+    for key, values, color in stages:
+        fig.add_bar(y=labels, x=pd.to_numeric(values, errors="coerce").fillna(0), orientation="h",
+                    name=t(key, lang), marker_color=color, hoverinfo="x+name")
+    title = t("vlm_stages", lang) + ((" (* " + t("synthetic", lang) + ")") if m["synthetic"].any() else "")
+    return _layout(fig, title, barmode="stack", xaxis_title=t("time_ms", lang), height=max(300, 120 + 60 * len(m)))

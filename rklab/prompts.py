@@ -1,0 +1,61 @@
+"""Benchmark prompts of an exact token length.
+
+Prefill cost depends on the number of prompt tokens, not on their meaning, so every
+benchmark prompt is cut from one fixed English passage (written for rklab): tokenize the
+passage (repeated as often as needed), then trim to exactly N tokens. The model's BOS
+token, when it uses one, stays at position 0 and counts as one of the N.
+
+Runtimes that cannot tokenize from Python (RKLLM 1.2.3: ``tokenize()`` returns None) get a
+text prompt of roughly N tokens (:func:`approx_text_prompt`); the harness then records
+the runtime's own ``prefill_tokens`` as the prompt length (``prompt_tokens_source =
+"runtime"``) and recalibrates the text length after each warmup run.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from rklab.errors import RklabError
+
+BASE_TEXT = (
+    "A small single-board computer sits on a desk next to a cup of tea. Its fan hums while an "
+    "engineer asks it to summarise a long maintenance log, translate a parts list and explain "
+    "why the night shift restarted the conveyor twice. Each answer arrives one word at a time, "
+    "and the engineer counts how long the first word takes, how quickly the rest follow, and "
+    "how much memory is left for the camera pipeline that must keep running beside the model. "
+    "The board has eight gigabytes of memory, three neural cores and eight processor cores of "
+    "two different sizes, so every choice of model, precision and context length is a trade "
+    "between speed, quality and the risk of running out of memory in the middle of a shift. "
+)
+# English prose averages about 0.75 words per token with BPE vocabularies of 32k-150k entries.
+WORDS_PER_TOKEN = 0.75
+
+
+def exact_token_prompt(tokenize: Callable[[str], Sequence[int] | None], n_tokens: int,
+                       text: str = BASE_TEXT) -> list[int]:
+    """Exactly ``n_tokens`` token ids cut from ``text`` repeated (raises if ``tokenize`` returns None)."""
+    n = int(n_tokens)
+    if n < 1:
+        raise RklabError(f"prompt length {n_tokens} must be at least 1 token")
+    if not text.strip():
+        raise RklabError("the prompt text is empty; give some text to cut the prompt from")
+    reps = 1
+    while True:
+        ids = tokenize(text * reps)
+        if ids is None:
+            raise RklabError("this backend cannot tokenize; use approx_text_prompt() for it")
+        ids = list(ids)
+        if len(ids) >= n:
+            return ids[:n]
+        if not ids:
+            raise RklabError("the tokenizer returned no tokens for the prompt text")
+        # grow geometrically towards the target
+        reps = max(reps + 1, int(reps * n / max(len(ids), 1)) + 1)
+
+
+def approx_text_prompt(n_tokens: int, text: str = BASE_TEXT, words_per_token: float = WORDS_PER_TOKEN) -> str:
+    """Text of about ``n_tokens`` tokens (whole words from ``text`` repeated)."""
+    n_words = max(1, round(int(n_tokens) * words_per_token))
+    words = text.split()
+    out = [words[i % len(words)] for i in range(n_words)]
+    return " ".join(out)

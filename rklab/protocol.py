@@ -1,0 +1,299 @@
+"""The LLM benchmark protocol: warmup, repetitions (adaptive), exact-length prompts, per-run metrics.
+
+For each case ``(prompt_tokens, new_tokens)`` (default pp128/tg64 — the case of Rockchip's
+table — plus pp512/tg128 and pp1024/tg128):
+
+1. ``warmup`` runs that are measured but not summarised (kept in ``BenchResult.warmups``);
+2. ``reps`` measured runs; with ``adaptive`` more runs are added, up to
+   ``reps * max_rep_factor``, until the decode rate's relative stddev is below
+   ``target_rsd`` (3 %);
+3. before each run the process's VmHWM is reset (``echo 5 > /proc/<pid>/clear_refs``) so
+   each run's peak is its own (``vmhwm_reset`` says whether that worked; if not, VmHWM is
+   the peak since the process started).
+
+Per-run metrics (see docs/measurement.md for definitions and sources): wall-clock TTFT
+(call to first token), prefill rate = prompt tokens / TTFT, decode rate =
+(N-1)/(t_last - t_first), the runtime's own counters, peak VmHWM, MemAvailable drop and
+Shmem rise (relative to ``baseline`` — a :func:`rklab.monitor.read_memory` taken before the
+model was loaded — when given, else to the start of the run), NPU load mean/max,
+temperatures at start/end and a throttling flag from the monitor's samples.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from rklab.errors import RklabError
+from rklab.monitor import Monitor, host_snapshot, read_memory, reset_peak_rss
+from rklab.prompts import approx_text_prompt, exact_token_prompt
+from rklab.stats import rsd, summary_table
+
+DEFAULT_CASES = [(128, 64), (512, 128), (1024, 128)]
+
+
+@dataclass
+class BenchConfig:
+    cases: list = field(default_factory=lambda: list(DEFAULT_CASES))
+    warmup: int = 1
+    reps: int = 5
+    adaptive: bool = True
+    max_rep_factor: int = 3
+    target_rsd: float = 0.03
+    ignore_eos: bool = True
+    seed: int = 0  # for the bootstrap CI
+
+    def validate(self) -> "BenchConfig":
+        cases = []
+        for c in self.cases:
+            try:
+                pp, tg = (int(x) for x in c)
+            except (TypeError, ValueError):
+                raise RklabError(f"benchmark case {c!r} is not a (prompt_tokens, new_tokens) pair, e.g. (128, 64)")
+            if pp < 1 or tg < 1:
+                raise RklabError(f"benchmark case pp{pp}/tg{tg}: prompt and new tokens must be at least 1")
+            cases.append((pp, tg))
+        if not cases:
+            raise RklabError("no benchmark cases given; e.g. --prompt-tokens 128 --new-tokens 64")
+        self.cases = cases
+        if self.reps < 1:
+            raise RklabError(f"reps must be at least 1, got {self.reps}")
+        if self.warmup < 0:
+            raise RklabError(f"warmup must be 0 or more, got {self.warmup}")
+        if self.max_rep_factor < 1:
+            raise RklabError(f"max_rep_factor must be at least 1, got {self.max_rep_factor}")
+        return self
+
+
+@dataclass
+class BenchResult:
+    runs: list
+    summary: pd.DataFrame
+    samples: list
+    host: dict
+    warmups: list = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+    backend: dict = field(default_factory=dict)
+    aborted: bool = False
+
+    def to_dict(self, with_samples: bool = False) -> dict:
+        """JSON-ready: runs, summary (records with raw samples), host, config, backend."""
+        summary = self.summary.astype(object).where(self.summary.notna(), None).to_dict(orient="records")
+        d = {"backend": self.backend, "config": self.config, "host": self.host, "runs": self.runs,
+             "summary": summary, "warmups": self.warmups, "aborted": self.aborted}
+        if with_samples:
+            d["samples"] = self.samples
+        return d
+
+
+def case_label(prompt_tokens: int, new_tokens: int) -> str:
+    return f"pp{prompt_tokens}/tg{new_tokens}"
+
+
+def _backend_info(backend) -> dict:
+    info = {k: getattr(backend, k, None) for k in ("name", "runtime_version", "model_path", "max_context")}
+    for k in ("n_threads", "load_ms", "hidden_size"):
+        if getattr(backend, k, None) is not None:
+            info[k] = getattr(backend, k)
+    return info
+
+
+def _throttle(samples: list[dict], max_mhz: dict) -> tuple[bool | None, str | None]:
+    """True when a sampled frequency was below its hardware max while running; None if unknown."""
+    known = False
+    for s in samples:
+        for pol, f in (s.get("cpu_freq_mhz") or {}).items():
+            mx = (max_mhz.get("cpu") or {}).get(pol)
+            if f is None or mx is None:
+                continue
+            known = True
+            if f + 0.5 < mx:
+                return True, f"{pol} at {f:.0f} MHz < max {mx:.0f} MHz"
+        for key in ("npu", "ddr"):
+            f, mx = s.get(f"{key}_freq_mhz"), max_mhz.get(key)
+            if f is None or mx is None:
+                continue
+            known = True
+            if f + 0.5 < mx:
+                return True, f"{key.upper()} at {f:.0f} MHz < max {mx:.0f} MHz"
+    return (False, None) if known else (None, None)
+
+
+def _max_temp(sample: dict | None) -> float | None:
+    temps = (sample or {}).get("temps_c") or {}
+    vals = [v for v in temps.values() if v is not None]
+    return max(vals) if vals else None
+
+
+def _opt(values) -> list:
+    return [v for v in values if v is not None]
+
+
+def measure_run(backend, prompt_input: dict, prompt_tokens: int | None, new_tokens: int, *,
+                ignore_eos: bool = True, monitor: Monitor | None = None, baseline: dict | None = None,
+                label: str = "", pid: int | None = None, proc_root: str = "/proc") -> dict:
+    """One measured generation -> the per-run metrics dict (docs/architecture.md)."""
+    if monitor is not None:
+        pid, proc_root = monitor.pid, monitor.proc_root
+    reset_ok = reset_peak_rss(pid, proc_root)
+    mem0 = read_memory(pid, proc_root)
+    s0 = monitor.sample() if monitor is not None else None
+    if monitor is not None:
+        monitor.mark("prefill", run=label)
+    try:
+        res = backend.generate(max_new_tokens=new_tokens, ignore_eos=ignore_eos, **prompt_input)
+    finally:
+        if monitor is not None:
+            monitor.mark("idle")
+    mem1 = read_memory(pid, proc_root)
+    s1 = monitor.sample() if monitor is not None else None
+    run_samples: list[dict] = []
+    if monitor is not None:
+        run_samples = monitor.samples_between(res.start_ns, res.end_ns)
+        if res.token_ns and monitor.t0_ns is not None:
+            first = (res.token_ns[0] - monitor.t0_ns) / 1e9
+            for s in run_samples:
+                if s["t_s"] >= first:
+                    s["phase"] = "decode"
+    mems = run_samples + [mem1]
+    ref = baseline if baseline is not None else mem0
+    avail = _opt(m.get("mem_available_mb") for m in mems)
+    shm = _opt(m.get("shmem_mb") for m in mems)
+    loads = [s["npu_load"] for s in run_samples if s.get("npu_load")]
+    ttft = res.ttft_ms
+    perf = res.perf
+    if prompt_tokens is None:
+        prompt_tokens = res.prompt_tokens or perf.prefill_tokens
+    throttled, why = _throttle(run_samples, monitor.max_freq_mhz if monitor is not None else {})
+    return {
+        "case": label.split("#")[0],
+        "prompt_tokens": prompt_tokens,
+        "new_tokens": new_tokens,
+        "generated_tokens": res.n_tokens,
+        "ttft_ms": ttft,
+        "prefill_ms": ttft,
+        "prefill_tps": (prompt_tokens / (ttft / 1000.0)) if ttft and prompt_tokens else None,
+        "decode_tps": res.decode_tps,
+        "e2e_ms": res.e2e_ms,
+        "runtime_prefill_ms": perf.prefill_ms,
+        "runtime_prefill_tokens": perf.prefill_tokens,
+        "runtime_decode_ms": perf.decode_ms,
+        "runtime_decode_tokens": perf.decode_tokens,
+        "runtime_prefill_tps": perf.prefill_tps,
+        "runtime_decode_tps": perf.decode_tps,
+        "runtime_memory_mb": perf.memory_mb,
+        "vmhwm_mb": max(_opt([mem1.get("vmhwm_mb")] + [s.get("vmhwm_mb") for s in run_samples]), default=None),
+        "vmrss_mb": max(_opt(m.get("vmrss_mb") for m in mems), default=None),
+        "rss_shmem_mb": max(_opt(m.get("rss_shmem_mb") for m in mems), default=None),
+        "mem_available_drop_mb": (ref["mem_available_mb"] - min(avail))
+        if avail and ref.get("mem_available_mb") is not None else None,
+        "shmem_rise_mb": (max(shm) - ref["shmem_mb"]) if shm and ref.get("shmem_mb") is not None else None,
+        "npu_load_mean": (sum(sum(l) / len(l) for l in loads) / len(loads)) if loads else None,
+        "npu_load_max": max(max(l) for l in loads) if loads else None,
+        "temp_start_c": _max_temp(s0),
+        "temp_end_c": _max_temp(s1),
+        "throttled": throttled,
+        "throttle_detail": why,
+        "final_state": res.final_state,
+        "vmhwm_reset": reset_ok,
+        "memory_baseline": "before_load" if baseline is not None else "run_start",
+        "monitor_samples": len(run_samples),
+        "token_offsets_ms": [round(x, 3) for x in res.token_offsets_ms()],
+    }
+
+
+def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Monitor | None = None,
+                      progress: bool = True, on_run: Callable[[dict], None] | None = None,
+                      baseline: dict | None = None) -> BenchResult:
+    """Run every case of ``config`` on an open backend and summarise.
+
+    ``on_run(run_dict)`` is called after each measured (not warmup) run. ``baseline`` is a
+    :func:`rklab.monitor.read_memory` reading taken before the model was loaded; with it the
+    MemAvailable drop and Shmem rise include the model itself.
+    """
+    cfg = (config or BenchConfig()).validate()
+    max_ctx = int(getattr(backend, "max_context", 0) or 0)
+    for pp, tg in cfg.cases:
+        if max_ctx and pp + tg > max_ctx:
+            raise RklabError(
+                f"case {case_label(pp, tg)} needs {pp + tg} tokens but max_context is {max_ctx}; "
+                f"use a larger --context or a shorter prompt"
+            )
+    from tqdm.auto import tqdm
+
+    total = sum(cfg.warmup + cfg.reps for _ in cfg.cases)
+    bar = tqdm(total=total, disable=not progress, desc="bench", unit="run", leave=False)
+    runs: list[dict] = []
+    warmups: list[dict] = []
+    aborted = False
+    pid = monitor.pid if monitor is not None else os.getpid()
+    proc_root = monitor.proc_root if monitor is not None else "/proc"
+    try:
+        for pp, tg in cfg.cases:
+            label = case_label(pp, tg)
+            can_tokenize = backend.tokenize("a") is not None
+            if can_tokenize:
+                prompt_input = {"token_ids": exact_token_prompt(backend.tokenize, pp)}
+                exact = pp
+            else:
+                words_per_token = 0.75
+                prompt_input = {"prompt": approx_text_prompt(pp, words_per_token=words_per_token)}
+                exact = None
+            bar.set_description(label)
+            for w in range(cfg.warmup):
+                r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
+                                baseline=baseline, label=f"{label}#w{w}", pid=pid, proc_root=proc_root)
+                r.update(rep=-(w + 1), warmup=True, prompt_tokens_source="exact" if exact else "runtime")
+                warmups.append(r)
+                bar.update(1)
+                if r["final_state"] == "aborted":
+                    aborted = True
+                    break
+                if exact is None and r.get("runtime_prefill_tokens"):
+                    # recalibrate the text length towards pp tokens
+                    words_per_token *= pp / r["runtime_prefill_tokens"]
+                    prompt_input = {"prompt": approx_text_prompt(pp, words_per_token=words_per_token)}
+            if aborted:
+                break
+            decode_rates: list = []
+            limit = cfg.reps * (cfg.max_rep_factor if cfg.adaptive else 1)
+            rep = 0
+            while rep < limit:
+                if rep >= cfg.reps:
+                    spread = rsd(decode_rates)
+                    if spread is None or spread < cfg.target_rsd:
+                        break
+                    bar.total += 1
+                    bar.refresh()
+                r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
+                                baseline=baseline, label=f"{label}#{rep}", pid=pid, proc_root=proc_root)
+                r.update(rep=rep, warmup=False, prompt_tokens_source="exact" if exact else "runtime")
+                runs.append(r)
+                decode_rates.append(r["decode_tps"])
+                bar.update(1)
+                if on_run is not None:
+                    on_run(r)
+                rep += 1
+                if r["final_state"] == "aborted":
+                    aborted = True
+                    break
+            if aborted:
+                break
+    finally:
+        bar.close()
+    sys_root = monitor.sys_root if monitor is not None else "/sys"
+    host = host_snapshot(proc_root=proc_root, sys_root=sys_root,
+                         runtime_version=getattr(backend, "runtime_version", None))
+    return BenchResult(
+        runs=runs,
+        summary=summary_table(runs, seed=cfg.seed),
+        samples=list(monitor.samples) if monitor is not None else [],
+        host=host,
+        warmups=warmups,
+        config=asdict(cfg),
+        backend=_backend_info(backend),
+        aborted=aborted,
+    )

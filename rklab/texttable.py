@@ -1,0 +1,95 @@
+"""Plain-text and Markdown rendering of engine tables for the CLI (CJK-aware column widths)."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+import pandas as pd
+
+from rklab import i18n
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) < 100 else f"{v:,.0f}"
+    return str(v)
+
+
+def render(df: pd.DataFrame, columns: list[str], lang: str = "en", fmt: str = "table") -> str:
+    """``fmt`` "table" (aligned text) or "md" (Markdown); headers in ``lang``."""
+    headers = [i18n.label("verdict" if c == "verdict_label" else c, lang) for c in columns]
+    rows = [[_fmt(r[c]) for c in columns] for _, r in df.iterrows()]
+    if fmt == "md":
+        esc = lambda s: s.replace("|", "\\|")
+        lines = ["| " + " | ".join(map(esc, headers)) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(_width(x) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(headers)]
+    numeric = [df[c].dtype.kind in "fi" if c in df else False for c in columns]
+
+    def line(cells):
+        out = []
+        for cell, w, num in zip(cells, widths, numeric):
+            pad = " " * (w - _width(cell))
+            out.append(pad + cell if num else cell + pad)
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def estimate_report(e, lang: str = "en") -> str:
+    """A short human-readable breakdown of one :class:`rklab.feasibility.Estimate`."""
+    L = lambda k: i18n.label(k, lang)
+    pred = i18n.label("predicted", lang)
+    lines = [
+        f"{e.model} ({e.kind}, {e.dtype}) on {e.board}: {e.used_tokens} tokens used "
+        f"({e.prompt_tokens} prompt + {e.image_tokens} image + {e.new_tokens} new), max_context {e.max_context}",
+        f"  {L('params')}: {e.params:,}" + (f" (LLM {e.llm_params:,} + vision {e.vision_params:,}"
+                                             f" {e.vision_params_source})" if e.vision_params else ""),
+        f"  {L('weights_mb')}: {e.weights_mb:,.1f}",
+        f"  {L('embedding_mb')}: {e.embedding_mb:,.1f}",
+        f"  {L('kv_mb')}: {e.kv_mb:,.1f}   (reserved for max_context: {e.kv_reserved_mb:,.1f})",
+        f"  {L('runtime_mb')}: {e.runtime_mb:,.1f}",
+        f"  {L('vision_mb')}: {e.vision_mb:,.1f}",
+        f"  {L('image_embed_mb')}: {e.image_embed_mb:,.1f}",
+        f"  = {L('memory_mb')}: {e.memory_mb:,.1f}",
+        f"  {L('available_drop_mb')}: {e.available_drop_mb:,.1f}",
+        f"  {L('budget_mb')}: {e.budget_mb:,.1f}   {L('physical_mb')}: {e.physical_mb:,.1f}",
+    ]
+    if e.live_mem_available_mb is not None:
+        lines.append(f"  live MemAvailable {e.live_mem_available_mb:,.0f} MB, MemTotal {e.live_mem_total_mb:,.0f} MB")
+    lines += [
+        f"  {L('decode_tps')}: {e.decode_tps:.2f}   {L('bandwidth_pct')}: {e.bandwidth_pct:.0f} % of "
+        f"{e.bandwidth_ceiling_gbs:.1f} GB/s",
+        f"  {L('ttft_ms')}: {e.ttft_ms:,.0f}",
+        f"  {L('verdict')}: {e.verdict} ({i18n.verdict_label(e.verdict, lang)}): {e.reason_in(lang)}",
+        f"  ({pred}: MB = MiB; rklab.memory / rklab.speed calibrated on data/reference)",
+    ]
+    return "\n".join(lines)
+
+
+def calibration_report(lang: str = "en") -> str:
+    """The calibrated constants and the residual tables as text."""
+    from rklab.calibration import calibrate, memory_residuals, speed_residuals
+
+    cal = calibrate()
+    out = ["Calibrated constants (rklab.calibration, least squares on data/reference/rk3588.csv):"]
+    out += [f"  {k}: {v}" for k, v in cal.summary().items()]
+    mem = memory_residuals()
+    out += ["", "Memory (VmHWM) residuals:",
+            render(mem, ["source", "runtime", "model", "memory_kind", "tokens", "quoted_mb", "predicted_mb",
+                         "residual_pct", "used_in_fit", "explanation"], "en")]
+    sp = speed_residuals()
+    sp = sp[sp["predicted_decode_tps"].notna()]
+    out += ["", "Speed residuals:",
+            render(sp, ["source", "runtime", "model", "tokens", "quoted_decode_tps", "predicted_decode_tps",
+                        "decode_residual_pct", "quoted_ttft_ms", "predicted_ttft_ms", "ttft_residual_pct",
+                        "used_in_fit", "explanation"], "en")]
+    return "\n".join(out)

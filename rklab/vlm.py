@@ -1,0 +1,564 @@
+"""The VLM pipeline: image -> preprocess -> vision encoder -> LLM multimodal generation -> text.
+
+Every stage is timed with ``time.perf_counter_ns()`` on the same clock:
+
+=====================  ====================================================================
+``preprocess_ms``      decode the image file + Rockchip demo preprocessing (pad, resize)
+``encoder_load_ms``    loading the vision encoder into its runtime (ONNX Runtime / RKNNLite)
+``encoder_first_ms``   the first encoder run after loading (includes lazy runtime set-up)
+``encoder_ms``         a steady-state encoder run (every measured repetition)
+``ttft_ms``            LLM call -> first generated token: prefill of image + text tokens
+``prefill_ms``         the runtime's own prefill time when it reports one, else ``ttft_ms``
+``prefill_tps``        (image + text prompt tokens) / prefill_ms
+``image_prefill_ms``   prefill(image + text) - prefill(the same text alone), measured once
+``ttft_e2e_ms``        image file in -> first token out (preprocess + encoder + LLM prefill)
+``decode_tps``         (N-1) / (t_last - t_first) over the generated tokens
+``vmhwm_mb``           process peak RSS: encoder and LLM share the process, so this is combined
+``mem_available_drop_mb``  MemAvailable before anything was loaded minus its lowest value
+=====================  ====================================================================
+
+The seed report's "~0.8 s vision encoder" for InternVL3.5 is a *load* time (Qengineering's
+warm model load), so rklab keeps ``encoder_load_ms`` and ``encoder_ms`` apart.
+
+Encoder output check: the catalog says how many image tokens and outputs an encoder has
+(Qwen3-VL: 196 tokens x hidden x 4 outputs, concatenated per token; InternVL3.5: 256 x hidden).
+:func:`image_embeddings` concatenates the outputs per token and refuses any mismatch.
+
+LLM side: RKLLM gets ``RKLLM_INPUT_MULTIMODAL`` with the model's image tags, and
+``base_domain_id=1`` because the RKNN encoder already holds NPU IOMMU domain 0 in this
+process. llama.cpp gets the embeddings in an embeddings batch, which needs their width to
+equal the LLM hidden size (true for the demo pair; a Qwen3-VL DeepStack encoder is not usable
+with llama.cpp this way).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from rklab.errors import RklabError
+from rklab.runtimes.base import MultimodalInput
+from rklab.vision.preprocess import preprocess
+
+DEMO_MODEL = "SmolLM2-135M-Instruct"
+DEFAULT_PROMPT = "<image>\nDescribe this image in one sentence."
+IMAGE_PLACEHOLDER = "<image>"
+
+
+# --------------------------------------------------------------------------- model facts
+@dataclass
+class VlmSpec:
+    """What the encoder must produce and the LLM expects, from the catalog (or the demo pair)."""
+
+    name: str
+    image_tokens: int
+    hidden: int
+    outputs: int = 1
+    image_size: int = 448
+    img_start: str = ""
+    img_end: str = ""
+    img_content: str = ""
+    source: str = "catalog"
+
+    @property
+    def width(self) -> int:
+        """Floats per image token handed to the LLM (outputs concatenated per token)."""
+        return self.hidden * self.outputs
+
+
+def _get(obj, *names, default=None):
+    for n in names:
+        if obj is None:
+            return default
+        obj = obj.get(n) if isinstance(obj, dict) else getattr(obj, n, None)
+    return default if obj is None else obj
+
+
+def _catalog_entry(name: str) -> Any:
+    from rklab.catalog import get_model
+
+    return get_model(name)
+
+
+def vlm_spec(model: str | None, *, n_tokens: int | None = None, encoder_synthetic: bool = False) -> VlmSpec:
+    """The image-token facts of ``model`` from the catalog.
+
+    The demo pair (``model`` None/"demo"/SmolLM2 with the synthetic encoder) has no catalog
+    vision block: its encoder makes ``n_tokens`` (default 196) tokens of the LLM width 576.
+    """
+    from rklab.vision.synthetic import DEFAULT_TOKENS, DEFAULT_WIDTH
+
+    if model in (None, "", "demo") or (encoder_synthetic and str(model).startswith("SmolLM2")):
+        hidden = DEFAULT_WIDTH
+        name = DEMO_MODEL
+        if model not in (None, "", "demo"):
+            hidden = int(_get(_catalog_entry(model), "hidden", default=DEFAULT_WIDTH))
+            name = str(model)
+        return VlmSpec(name=name, image_tokens=int(n_tokens or DEFAULT_TOKENS), hidden=hidden,
+                       outputs=1, image_size=448, source="synthetic demo encoder (rklab)")
+    entry = _catalog_entry(model)
+    vision = _get(entry, "vision")
+    tokens = _get(vision, "image_tokens") or _get(entry, "image_tokens")
+    if not tokens:
+        raise RklabError(f"model {model} has no vision encoder in the catalog (data/models.yaml); "
+                         "run it with notebook 02, or pick a VLM such as Qwen3-VL-2B")
+    return VlmSpec(
+        name=str(_get(entry, "name", default=model)),
+        image_tokens=int(tokens),
+        hidden=int(_get(entry, "hidden")),
+        outputs=int(_get(vision, "outputs", default=None) or _get(entry, "vision_outputs", default=1) or 1),
+        image_size=int(_get(vision, "image_size", default=None) or _get(entry, "image_size", default=448) or 448),
+        img_start=str(_get(vision, "img_start", default=None) or _get(entry, "img_start", default="") or ""),
+        img_end=str(_get(vision, "img_end", default=None) or _get(entry, "img_end", default="") or ""),
+        img_content=str(_get(vision, "img_content", default=None) or _get(entry, "img_content", default="") or ""),
+        source="catalog (data/models.yaml)",
+    )
+
+
+def image_embeddings(outputs: list[np.ndarray], spec: VlmSpec, n_images: int = 1) -> np.ndarray:
+    """Check the encoder outputs against the catalog and concatenate them per image token.
+
+    Returns float32 ``(n_images * image_tokens, hidden * outputs)``, C-contiguous.
+    Accepts either ``outputs`` arrays of ``(tokens, hidden)`` each, or one array already of
+    width ``hidden * outputs``.
+    """
+    want_rows = spec.image_tokens * n_images
+    shapes = [tuple(np.shape(o)) for o in outputs]
+    arrays = [np.asarray(o, dtype=np.float32).reshape(-1, np.shape(o)[-1]) for o in outputs]
+    if len(arrays) == spec.outputs and all(a.shape == (want_rows, spec.hidden) for a in arrays):
+        embed = arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
+    elif len(arrays) == 1 and arrays[0].shape == (want_rows, spec.width):
+        embed = arrays[0]
+    else:
+        raise RklabError(
+            f"vision encoder output {shapes} does not match {spec.name} in the catalog "
+            f"({spec.image_tokens} tokens x {spec.hidden} hidden x {spec.outputs} outputs per image, "
+            f"{n_images} image(s)); use the encoder exported for this model"
+        )
+    if not np.all(np.isfinite(embed)):
+        raise RklabError(f"vision encoder output for {spec.name} holds NaN/inf values; check the encoder file")
+    return np.ascontiguousarray(embed, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- memory readings
+def _proc_status_mb(pid="self", proc_root="/proc") -> dict:
+    out = {"vmhwm_mb": None, "vmrss_mb": None, "rss_shmem_mb": None}
+    keys = {"VmHWM": "vmhwm_mb", "VmRSS": "vmrss_mb", "RssShmem": "rss_shmem_mb"}
+    try:
+        with open(Path(proc_root) / str(pid) / "status") as fh:
+            for line in fh:
+                k, _, rest = line.partition(":")
+                if k in keys and rest.split():
+                    out[keys[k]] = int(rest.split()[0]) / 1024.0
+    except OSError:
+        pass
+    return out
+
+
+def _meminfo_mb(proc_root="/proc") -> dict:
+    out = {}
+    try:
+        with open(Path(proc_root) / "meminfo") as fh:
+            for line in fh:
+                k, _, rest = line.partition(":")
+                if rest.split():
+                    out[k] = int(rest.split()[0]) / 1024.0
+    except OSError:
+        pass
+    return out
+
+
+# --------------------------------------------------------------------------- the pipeline
+@dataclass
+class VlmConfig:
+    prompt: str = DEFAULT_PROMPT
+    new_tokens: int = 32
+    reps: int = 3
+    warmup: int = 1
+    ignore_eos: bool = True
+    measure_text_baseline: bool = True
+
+
+@dataclass
+class VlmResult:
+    runs: list[dict]
+    samples: list[dict] = field(default_factory=list)
+    answers: list[dict] = field(default_factory=list)  # {image, text}
+    spec: dict = field(default_factory=dict)
+    encoder: dict = field(default_factory=dict)
+    synthetic: bool = False
+    text_baseline: dict = field(default_factory=dict)
+
+    @property
+    def summary(self):
+        return summarize_vlm_runs(self.runs)
+
+
+class VlmPipeline:
+    """A loaded vision encoder + LLM backend in one process, ready to answer about images."""
+
+    def __init__(self, encoder, backend, spec: VlmSpec, *, image_size: int | None = None, monitor=None,
+                 proc_root: str = "/proc", baseline: dict | None = None):
+        self.encoder = encoder
+        self.backend = backend
+        self.spec = spec
+        self.image_size = int(image_size or spec.image_size)
+        self.monitor = monitor
+        self.proc_root = proc_root
+        self.synthetic = bool(getattr(encoder, "synthetic", False))
+        self.encoder_first_ms: float | None = None
+        # MemAvailable / Shmem before the encoder and the LLM were loaded (open_vlm reads them first)
+        info = _meminfo_mb(proc_root)
+        baseline = baseline or {}
+        self.baseline_available_mb: float | None = baseline.get("mem_available_mb", info.get("MemAvailable"))
+        self.baseline_shmem_mb: float | None = baseline.get("shmem_mb", info.get("Shmem"))
+        self.llm_load_ms: float | None = getattr(backend, "load_ms", None)
+        hidden = getattr(backend, "hidden_size", None)
+        if getattr(backend, "name", "") == "llamacpp" and hidden and int(hidden) != spec.width:
+            raise RklabError(
+                f"encoder width {spec.width} ({spec.hidden} x {spec.outputs} outputs) does not equal the "
+                f"llama.cpp model's hidden size {hidden}; llama.cpp takes image embeddings only when they "
+                "match (use llm_backend='rkllm' for this VLM)"
+            )
+
+    def _mark(self, phase: str):
+        if self.monitor is not None:
+            try:
+                self.monitor.mark(phase)
+            except Exception:
+                pass
+
+    def encode(self, image) -> tuple[np.ndarray, dict]:
+        """Preprocess and encode one image; the embeddings and the stage timings (ms)."""
+        t_in = time.perf_counter_ns()
+        batch = preprocess(image, self.image_size)
+        t_pre = time.perf_counter_ns()
+        outputs = self.encoder.run(batch)
+        t_enc = time.perf_counter_ns()
+        embed = image_embeddings(outputs, self.spec, n_images=1)
+        enc_ms = (t_enc - t_pre) / 1e6
+        if self.encoder_first_ms is None:
+            self.encoder_first_ms = enc_ms
+        return embed, {"t_in_ns": t_in, "preprocess_ms": (t_pre - t_in) / 1e6, "encoder_ms": enc_ms,
+                       "output_shapes": [list(np.shape(o)) for o in outputs]}
+
+    def multimodal_input(self, embed: np.ndarray, prompt: str) -> MultimodalInput:
+        if IMAGE_PLACEHOLDER not in prompt:
+            prompt = IMAGE_PLACEHOLDER + prompt
+        return MultimodalInput(prompt=prompt, image_embed=embed, n_image=1,
+                               image_width=self.image_size, image_height=self.image_size,
+                               img_start=self.spec.img_start, img_end=self.spec.img_end,
+                               img_content=self.spec.img_content)
+
+    def run_once(self, image, prompt: str = DEFAULT_PROMPT, new_tokens: int = 32, ignore_eos: bool = True,
+                 label: str | None = None) -> dict:
+        """One image -> answer, timed stage by stage; returns the run's metrics (+ ``text``)."""
+        if self.monitor is not None:
+            self.monitor.mark("prefill", run=label)
+        embed, st = self.encode(image)
+        mm = self.multimodal_input(embed, prompt)
+        res = self.backend.generate(multimodal=mm, max_new_tokens=int(new_tokens), ignore_eos=ignore_eos)
+        if self.monitor is not None:
+            self.monitor.mark("idle")
+        if res.final_state == "error":
+            raise RklabError(f"the LLM {getattr(self.backend, 'model_path', '')} failed on the multimodal input; "
+                             "check max_context and the image tags of the model")
+        status = _proc_status_mb(proc_root=self.proc_root)
+        info = _meminfo_mb(self.proc_root)
+        window = self._window_samples(st["t_in_ns"], res)
+        prompt_tokens = res.perf.prefill_tokens or res.prompt_tokens
+        ttft = res.ttft_ms
+        prefill_ms = res.perf.prefill_ms or ttft
+        avail = [s["mem_available_mb"] for s in window if s.get("mem_available_mb") is not None]
+        if "MemAvailable" in info:
+            avail.append(info["MemAvailable"])
+        shm = [s["shmem_mb"] for s in window if s.get("shmem_mb") is not None]
+        if "Shmem" in info:
+            shm.append(info["Shmem"])
+        npu = [float(np.mean(s["npu_load"])) for s in window if s.get("npu_load")]
+        npu_max = [float(max(s["npu_load"])) for s in window if s.get("npu_load")]
+        temps = [max(s["temps_c"].values()) for s in window if s.get("temps_c")]
+        run = {
+            "image": str(image) if isinstance(image, (str, os.PathLike)) else "array",
+            "prompt_tokens": prompt_tokens,
+            "image_tokens": self.spec.image_tokens,
+            "text_tokens": (prompt_tokens - self.spec.image_tokens) if prompt_tokens else None,
+            "new_tokens": int(new_tokens),
+            "generated_tokens": res.n_tokens,
+            "preprocess_ms": st["preprocess_ms"],
+            "encoder_ms": st["encoder_ms"],
+            "encoder_first_ms": self.encoder_first_ms,
+            "encoder_load_ms": getattr(self.encoder, "load_ms", None),
+            "llm_load_ms": self.llm_load_ms,
+            "encoder_output_shapes": st["output_shapes"],
+            "ttft_ms": ttft,
+            "prefill_ms": prefill_ms,
+            "prefill_tps": (prompt_tokens / (prefill_ms / 1000.0)) if prompt_tokens and prefill_ms else None,
+            "ttft_e2e_ms": (res.token_ns[0] - st["t_in_ns"]) / 1e6 if res.token_ns else None,
+            "decode_tps": res.decode_tps,
+            "e2e_ms": (res.end_ns - st["t_in_ns"]) / 1e6,
+            "runtime_prefill_ms": res.perf.prefill_ms,
+            "runtime_prefill_tokens": res.perf.prefill_tokens,
+            "runtime_decode_ms": res.perf.decode_ms,
+            "runtime_decode_tokens": res.perf.decode_tokens,
+            "runtime_prefill_tps": res.perf.prefill_tps,
+            "runtime_decode_tps": res.perf.decode_tps,
+            "runtime_memory_mb": res.perf.memory_mb,
+            **status,
+            "mem_available_drop_mb": (self.baseline_available_mb - min(avail))
+            if self.baseline_available_mb is not None and avail else None,
+            "shmem_rise_mb": (max(shm) - self.baseline_shmem_mb) if self.baseline_shmem_mb is not None and shm else None,
+            "npu_load_mean": float(np.mean(npu)) if npu else None,
+            "npu_load_max": max(npu_max) if npu_max else None,
+            "temp_start_c": temps[0] if temps else None,
+            "temp_end_c": temps[-1] if temps else None,
+            "token_offsets_ms": [round(x, 3) for x in res.token_offsets_ms()],
+            "final_state": res.final_state,
+            "text": res.text,
+        }
+        return run
+
+    def _window_samples(self, t_in_ns: int, res) -> list[dict]:
+        """Monitor samples of this run; those after the first token are relabelled ``decode``."""
+        mon = self.monitor
+        if mon is None or not hasattr(mon, "samples_between"):
+            return []
+        try:
+            window = mon.samples_between(t_in_ns, res.end_ns)
+            if res.token_ns and mon.t0_ns is not None:
+                t_first = (res.token_ns[0] - mon.t0_ns) / 1e9
+                for s in window:
+                    if s.get("t_s", 0) >= t_first and s.get("phase") == "prefill":
+                        s["phase"] = "decode"
+            return window
+        except Exception:
+            return []
+
+    def text_only_prefill_ms(self, prompt: str) -> float | None:
+        """Prefill time of the prompt's text alone (placeholder removed), for image_prefill_ms."""
+        text = prompt.replace(IMAGE_PLACEHOLDER, "")
+        try:
+            res = self.backend.generate(prompt=text, max_new_tokens=2, ignore_eos=True)
+        except RklabError:
+            return None
+        return res.perf.prefill_ms or res.ttft_ms
+
+    def close(self):
+        for part in (self.backend, self.encoder):
+            try:
+                (getattr(part, "close", None) or getattr(part, "release"))()
+            except Exception:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str = "onnx",
+             llm_backend: str = "llamacpp", core_mask="NPU_CORE_0_1_2", max_context: int = 4096,
+             image_size: int | None = None, monitor=None, n_tokens: int | None = None,
+             backend_kwargs: dict | None = None) -> VlmPipeline:
+    """Load the encoder first (it takes NPU domain 0), then the LLM (``base_domain_id=1`` on RKLLM).
+
+    ``encoder_path`` / ``llm_path`` of ``"demo"`` mean the synthetic ONNX encoder / the SmolLM2 GGUF.
+    """
+    from rklab.vision.encoder import open_encoder
+
+    enc_path = resolve_encoder_path(encoder_path, n_tokens=n_tokens)
+    llm_file = resolve_llm_path(llm_path)
+    encoder = open_encoder(vision_backend, enc_path, core_mask=core_mask, load=False)
+    info = _meminfo_mb()
+    baseline = {"mem_available_mb": info.get("MemAvailable"), "shmem_mb": info.get("Shmem")}
+    if monitor is not None:
+        monitor.mark("load")
+    encoder.load()
+    try:
+        spec = vlm_spec(model,
+                        n_tokens=n_tokens, encoder_synthetic=encoder.synthetic)
+        kwargs = dict(backend_kwargs or {})
+        kwargs.setdefault("max_context", int(max_context))
+        if llm_backend == "rkllm":
+            kwargs.setdefault("base_domain_id", 1)  # the encoder in this process owns domain 0
+            kwargs.setdefault("img_start", spec.img_start)
+            kwargs.setdefault("img_end", spec.img_end)
+            kwargs.setdefault("img_content", spec.img_content)
+        from rklab.runtimes.factory import open_backend
+
+        t0 = time.perf_counter_ns()
+        backend = open_backend(llm_backend, llm_file, **kwargs)
+        llm_load_ms = (time.perf_counter_ns() - t0) / 1e6
+    except BaseException:
+        encoder.release()
+        raise
+    if monitor is not None:
+        monitor.mark("idle")
+    try:
+        pipe = VlmPipeline(encoder, backend, spec, image_size=image_size, monitor=monitor, baseline=baseline)
+    except BaseException:
+        backend.close()
+        encoder.release()
+        raise
+    pipe.llm_load_ms = getattr(backend, "load_ms", None) or llm_load_ms
+    return pipe
+
+
+def resolve_encoder_path(encoder_path, *, n_tokens: int | None = None) -> Path:
+    if str(encoder_path) == "demo":
+        from rklab.vision.synthetic import DEFAULT_TOKENS, ensure_synthetic_encoder
+
+        return ensure_synthetic_encoder(n_tokens or DEFAULT_TOKENS)
+    return Path(encoder_path).expanduser()
+
+
+def resolve_llm_path(llm_path) -> Path:
+    if str(llm_path) == "demo":
+        from rklab.demo import demo_model_path
+
+        return demo_model_path()
+    return Path(llm_path).expanduser()
+
+
+def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None = None, *,
+                      on_run: Callable[[dict], Any] | None = None, progress: bool = True,
+                      check: Callable[[], None] | None = None) -> VlmResult:
+    """Warm up, then ``reps`` measured runs per image; ``on_run(run)`` after each (write the record).
+
+    ``check`` is called after every run (the memory guard's ``check`` raises MemoryAborted).
+    """
+    config = config or VlmConfig()
+    if not images:
+        from rklab.vision.testimages import demo_image_path
+
+        images = [demo_image_path()]
+    if config.reps < 1 or config.new_tokens < 1 or config.warmup < 0:
+        raise RklabError(f"reps={config.reps}, new_tokens={config.new_tokens}, warmup={config.warmup}: "
+                         "use reps >= 1, new_tokens >= 1, warmup >= 0")
+    runs: list[dict] = []
+    answers: list[dict] = []
+    total = config.warmup + config.reps * len(images) + (1 if config.measure_text_baseline else 0)
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, desc="VLM runs", leave=False)
+        except ImportError:  # pragma: no cover
+            bar = None
+    try:
+        for _ in range(max(config.warmup, 0)):
+            pipe.run_once(images[0], config.prompt, config.new_tokens, config.ignore_eos, label="warmup")
+            if check:
+                check()
+            if bar:
+                bar.update()
+        baseline = {}
+        if config.measure_text_baseline:
+            text_ms = pipe.text_only_prefill_ms(config.prompt)
+            n_text = None
+            tok = getattr(pipe.backend, "tokenize", None)
+            if tok:
+                try:
+                    ids = tok(config.prompt.replace(IMAGE_PLACEHOLDER, ""))
+                    n_text = len(ids) if ids is not None else None
+                except Exception:
+                    n_text = None
+            baseline = {"text_prefill_ms": text_ms, "text_tokens": n_text}
+            if bar:
+                bar.update()
+        for img in images:
+            for rep in range(config.reps):
+                name = Path(img).name if isinstance(img, (str, os.PathLike)) else "array"
+                run = pipe.run_once(img, config.prompt, config.new_tokens, config.ignore_eos, label=f"{name}#{rep}")
+                run["rep"] = rep
+                run["case"] = f"img{run['image_tokens']}/tg{config.new_tokens}"
+                run["image"] = Path(img).name if isinstance(img, (str, os.PathLike)) else run["image"]
+                run["image_path"] = str(img) if isinstance(img, (str, os.PathLike)) else None
+                if baseline.get("text_prefill_ms") and run.get("prefill_ms"):
+                    run["image_prefill_ms"] = run["prefill_ms"] - baseline["text_prefill_ms"]
+                else:
+                    run["image_prefill_ms"] = None
+                run["synthetic"] = pipe.synthetic
+                if rep == 0:
+                    answers.append({"image": run["image"], "text": run["text"]})
+                runs.append(run)
+                if on_run:
+                    on_run(run)
+                if check:
+                    check()
+                if bar:
+                    bar.update()
+    finally:
+        if bar:
+            bar.close()
+    samples = list(getattr(pipe.monitor, "samples", []) or []) if pipe.monitor is not None else []
+    return VlmResult(runs=runs, samples=samples, answers=answers, spec=asdict(pipe.spec),
+                     encoder=pipe.encoder.describe(), synthetic=pipe.synthetic, text_baseline=baseline)
+
+
+SUMMARY_METRICS = ("preprocess_ms", "encoder_ms", "encoder_first_ms", "encoder_load_ms", "prefill_ms",
+                   "image_prefill_ms", "prefill_tps", "ttft_ms", "ttft_e2e_ms", "decode_tps", "vmhwm_mb",
+                   "mem_available_drop_mb")
+
+
+def summarize_vlm_runs(runs: list[dict]):
+    """Per image: median and spread of each stage (a pandas DataFrame, one row per image)."""
+    import pandas as pd
+
+    rows = []
+    by_image: dict[str, list[dict]] = {}
+    for r in runs:
+        by_image.setdefault(str(r.get("image")), []).append(r)
+    for image, rs in by_image.items():
+        row: dict[str, Any] = {"image": image, "runs": len(rs), "image_tokens": rs[0].get("image_tokens"),
+                               "prompt_tokens": rs[0].get("prompt_tokens")}
+        for m in SUMMARY_METRICS:
+            vals = [float(r[m]) for r in rs if isinstance(r.get(m), (int, float))]
+            row[m] = statistics.median(vals) if vals else None
+            if m in ("encoder_ms", "ttft_e2e_ms", "decode_tps") and len(vals) > 1:
+                row[f"{m}_sd"] = statistics.stdev(vals)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_demo_vlm(reps: int = 3, new_tokens: int = 32, image=None) -> dict:
+    """The demo pair end to end (synthetic encoder + SmolLM2 on llama.cpp); medians as a dict.
+
+    Used by ``rklab bench vlm --demo [--json]``. Every number is a real measurement on this
+    host of a pipeline whose encoder is synthetic (random weights): ``synthetic`` is True.
+    """
+    import platform
+
+    from rklab.vision.testimages import demo_image_path
+
+    img = image or demo_image_path()
+    pipe = open_vlm(model=None, encoder_path="demo", llm_path="demo", vision_backend="onnx",
+                    llm_backend="llamacpp", max_context=1024)
+    with pipe:
+        result = run_vlm_benchmark(pipe, [img], VlmConfig(new_tokens=new_tokens, reps=reps, warmup=1),
+                                   progress=False)
+    summary = result.summary.iloc[0].to_dict()
+    out = {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else v) for k, v in summary.items()}
+    out.update({
+        "synthetic": True,
+        "reps": reps,
+        "new_tokens": new_tokens,
+        "generated_tokens": result.runs[-1]["generated_tokens"],
+        "image_tokens": result.spec["image_tokens"],
+        "answer": result.answers[0]["text"] if result.answers else "",
+        "encoder": result.encoder,
+        "llm": {"backend": "llamacpp", "model": DEMO_MODEL, "path": str(pipe.backend.model_path),
+                "runtime_version": getattr(pipe.backend, "runtime_version", "")},
+        "measured_on": f"{platform.machine()} host ({platform.node()}), CPU only",
+        "note": "synthetic vision encoder (random weights): timings are real, the answer is meaningless",
+    })
+    return out

@@ -1,0 +1,319 @@
+"""Every bad input of issue 6 through the real CLI: one line naming the input, non-zero exit,
+no traceback, and a results folder that was there before is byte-identical afterwards.
+
+The table in docs/bad-inputs.md lists the same cases (input -> message -> exit -> test id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RKLAB = [str(PROJECT_ROOT / ".venv" / "bin" / "rklab")] if (PROJECT_ROOT / ".venv" / "bin" / "rklab").exists() \
+    else [sys.executable, "-m", "rklab"]
+
+EXISTING_RECORD = (
+    '{"schema": "rklab.record/1", "record_id": "0123456789abcdef0123456789abcdef", "created_at": '
+    '"2026-01-01T00:00:00+00:00", "rklab_version": "0.1.0", "kind": "llm", "status": "ok", '
+    '"entry": "earlier-run", "metrics": {"case": "pp128/tg64", "rep": 0, "decode_tps": 12.5}}\n'
+)
+
+
+# ----------------------------------------------------------------------------- input makers
+@dataclass
+class Ctx:
+    tmp: Path
+    results: Path  # a results folder from an earlier run (must stay byte-identical)
+    env: dict[str, str] = field(default_factory=dict)
+    fake_lib: Path | None = None
+    fake_model: Path | None = None
+
+
+def _png(w: int, h: int, body: bytes | None = None) -> bytes:
+    """A PNG with the given header size; ``body`` = raw IDAT payload (tiny: the pixels are never stored)."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    idat = body if body is not None else zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def make_file(ctx: Ctx, name: str, content: bytes | None, size: int | None = None) -> Path:
+    p = ctx.tmp / "inputs" / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if content is None:  # missing
+        return p
+    with open(p, "wb") as fh:
+        fh.write(content)
+        if size:
+            fh.truncate(size)
+    return p
+
+
+def good_png(ctx: Ctx) -> bytes:
+    from PIL import Image
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def plan_file(ctx: Ctx, text: str, name: str = "plan.yaml") -> Path:
+    p = ctx.tmp / "plans" / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+DEMO_LLM_ENTRY = """\
+  - name: demo-llm
+    kind: llm
+    model: SmolLM2-135M-Instruct
+    backend: llamacpp
+    model_path: demo
+    cases: [[16, 4]]
+    reps: 1
+"""
+
+
+def plan_with(ctx: Ctx, entry_extra: str = "", top_extra: str = "", entry: str = DEMO_LLM_ENTRY) -> Path:
+    return plan_file(ctx, f"plan: bad\nboard: rk3588-8gb\n{top_extra}entries:\n{entry}{entry_extra}")
+
+
+def bench_llm(ctx: Ctx, *extra: str, model: str = "demo", backend: str = "llamacpp") -> list[str]:
+    base = ["bench", "llm", "--backend", backend, "--model", model, "--reps", "1", "--warmup", "0",
+            "--prompt-tokens", "16", "--new-tokens", "4", "--context", "256", "--hz", "0", "--no-progress",
+            "--no-adaptive", "--out", str(ctx.results)]
+    # later options win in argparse: the case's own values override the defaults above
+    return base + list(extra)
+
+
+def bench_vlm(ctx: Ctx, *extra: str) -> list[str]:
+    return ["bench", "vlm", "--demo", "--reps", "1", "--new-tokens", "2", *extra]
+
+
+def sweep(ctx: Ctx, plan: Path, *extra: str) -> list[str]:
+    return ["sweep", str(plan), "--out", str(ctx.results), "--no-progress", "--no-report", "--lang", "en", *extra]
+
+
+def models_check(ctx: Ctx, plan: Path) -> list[str]:
+    return ["models", "check", str(plan), "--lang", "en"]
+
+
+def rknn_plan(ctx: Ctx, encoder: Path) -> Path:
+    entry = f"""\
+  - name: vlm-npu
+    kind: vlm
+    model: Qwen3-VL-2B-Instruct
+    llm_backend: llamacpp
+    llm_path: demo
+    vision_backend: rknn
+    encoder_path: {encoder}
+"""
+    return plan_with(ctx, entry=entry)
+
+
+def wrong_arch_lib(ctx: Ctx) -> Path:
+    """A copy of the fake library whose ELF header says aarch64 (e_machine 183)."""
+    p = ctx.tmp / "inputs" / "arm64" / "librkllmrt.so"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    data = bytearray(ctx.fake_lib.read_bytes())
+    data[18:20] = (183).to_bytes(2, "little")
+    p.write_bytes(bytes(data))
+    return p
+
+
+# ----------------------------------------------------------------------------- the cases
+@dataclass
+class Case:
+    id: str
+    build: Callable[[Ctx], tuple[list[str], str]]  # -> (argv after `rklab`, text the message must name)
+    env: Callable[[Ctx], dict[str, str]] | None = None
+    needs_fake_rkllm: bool = False
+    one_line: bool = True  # `rklab models check` prints a report: one line per problem
+    timeout: float = 120
+
+
+def _model_cases() -> list[Case]:
+    cases = []
+    kinds = {
+        "missing": lambda ext: None,
+        "empty": lambda ext: b"",
+        "truncated": lambda ext: {"gguf": b"GGUF\x03\x00\x00\x00" + b"\x00" * 2000,
+                                  "rkllm": b"\x00RKLLM" + b"\x01" * 4000,
+                                  "rknn": b"RKNN" + b"\x00" * 2000}[ext],
+        "wrong-magic": lambda ext: {"gguf": b"PK\x03\x04" + os.urandom(64), "rkllm": b"GGUF\x03\x00\x00\x00",
+                                    "rknn": b"GGUF\x03\x00\x00\x00"}[ext],
+    }
+    sizes = {"wrong-magic": 20 << 20}
+    for ext in ("gguf", "rkllm", "rknn"):
+        for kind, content in kinds.items():
+            def build(ctx, ext=ext, kind=kind, content=content):
+                f = make_file(ctx, f"{kind}.{ext}", content(ext), sizes.get(kind))
+                if ext == "gguf":
+                    return bench_llm(ctx, model=str(f)), str(f)
+                if ext == "rkllm":
+                    return bench_llm(ctx, model=str(f), backend="rkllm"), str(f)
+                return models_check(ctx, rknn_plan(ctx, f)), str(f)
+
+            cases.append(Case(f"model-{ext}-{kind}", build,
+                              env=(lambda ctx: {"RKLLM_LIB": str(ctx.fake_lib)}) if ext == "rkllm" else None,
+                              needs_fake_rkllm=ext == "rkllm", one_line=ext != "rknn"))
+    return cases
+
+
+def _image_cases() -> list[Case]:
+    def img(name, content):
+        def build(ctx):
+            data = content(ctx) if callable(content) else content
+            f = make_file(ctx, name, data)
+            return bench_vlm(ctx, "--image", str(f)), str(f)
+        return build
+
+    return [
+        Case("image-missing", img("missing.png", None)),
+        Case("image-zero-byte", img("zero.png", b"")),
+        Case("image-not-an-image", img("notes.png", b"these are my notes, not a picture\n" * 10)),
+        Case("image-truncated", img("cut.png", lambda ctx: good_png(ctx)[:60])),
+        Case("image-very-large", img("huge.png", _png(40000, 40000))),  # 1.6 gigapixels, 100 bytes on disk
+    ]
+
+
+def _plan_cases() -> list[Case]:
+    return [
+        Case("plan-missing", lambda ctx: (sweep(ctx, ctx.tmp / "plans" / "nope.yaml"), "nope.yaml")),
+        Case("plan-syntax-error", lambda ctx: (sweep(ctx, p := plan_file(ctx, "plan: x\nentries:\n  - name: [a\n    kind: llm\n")), str(p))),
+        Case("plan-unknown-top-key", lambda ctx: (sweep(ctx, p := plan_with(ctx, top_extra="colour: red\n")), "colour")),
+        Case("plan-unknown-entry-key", lambda ctx: (sweep(ctx, p := plan_with(ctx, entry_extra="    temprature: 0.7\n")), "temprature")),
+        Case("plan-unknown-model", lambda ctx: (sweep(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("SmolLM2-135M-Instruct", "Qwen9-999B-Wonder"))), "Qwen9-999B-Wonder"), timeout=90),
+        Case("plan-check-unknown-model", lambda ctx: (models_check(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("SmolLM2-135M-Instruct", "Qwen9-999B-Wonder"))), "Qwen9-999B-Wonder"), one_line=False),
+        Case("plan-check-missing-model-file", lambda ctx: (models_check(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("model_path: demo", f"model_path: {ctx.tmp}/nowhere/model.gguf"))), "model.gguf"), one_line=False),
+        Case("plan-zero-reps", lambda ctx: (sweep(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("reps: 1", "reps: 0"))), "reps")),
+        Case("plan-negative-context", lambda ctx: (sweep(ctx, plan_with(ctx, entry_extra="    max_context: -4096\n")), "max_context")),
+        Case("plan-zero-tokens", lambda ctx: (sweep(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("[[16, 4]]", "[[16, 0]]"))), "cases")),
+        Case("plan-prompt-longer-than-context", lambda ctx: (sweep(ctx, plan_with(ctx, entry_extra="    max_context: 256\n", entry=DEMO_LLM_ENTRY.replace("[[16, 4]]", "[[1024, 64]]"))), "1024")),
+    ]
+
+
+def _number_cases() -> list[Case]:
+    return [
+        Case("bench-zero-context", lambda ctx: (bench_llm(ctx, "--context", "0"), "--context")),
+        Case("bench-negative-context", lambda ctx: (bench_llm(ctx, "--context", "-512"), "--context")),
+        Case("bench-zero-new-tokens", lambda ctx: (bench_llm(ctx, "--new-tokens", "0"), "--new-tokens")),
+        Case("bench-negative-prompt-tokens", lambda ctx: (bench_llm(ctx, "--prompt-tokens", "-16"), "--prompt-tokens")),
+        Case("bench-zero-reps", lambda ctx: (bench_llm(ctx, "--reps", "0"), "--reps")),
+        Case("bench-negative-reps", lambda ctx: (bench_llm(ctx, "--reps", "-3"), "--reps")),
+        Case("bench-prompt-longer-than-context", lambda ctx: (bench_llm(ctx, "--prompt-tokens", "600", "--context", "512"), "--context")),
+        Case("vlm-zero-reps", lambda ctx: (bench_vlm(ctx, "--reps", "0"), "--reps")),
+        Case("vlm-zero-new-tokens", lambda ctx: (bench_vlm(ctx, "--new-tokens", "0"), "--new-tokens")),
+        Case("estimate-negative-context", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--context", "-1"], "--context")),
+        Case("estimate-zero-new-tokens", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--new-tokens", "0"], "--new-tokens")),
+        Case("estimate-prompt-longer-than-context", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--prompt-tokens", "5000", "--context", "4096"], "4096")),
+        Case("estimate-unknown-model", lambda ctx: (["estimate", "--model", "Qwen9-999B-Wonder"], "Qwen9-999B-Wonder")),
+    ]
+
+
+def _outdir_cases() -> list[Case]:
+    def a_file(ctx):
+        return make_file(ctx, "i-am-a-file", b"not a folder\n")
+
+    return [
+        Case("out-is-a-file-bench", lambda ctx: (bench_llm(ctx, "--out", str(f := a_file(ctx))), str(f))),
+        Case("out-under-a-file-bench", lambda ctx: (bench_llm(ctx, "--out", str(f := a_file(ctx) / "run")), str(f))),
+        Case("out-read-only-bench", lambda ctx: (bench_llm(ctx, "--out", "/proc/rklab-results"), "/proc/rklab-results")),
+        Case("out-under-a-file-sweep", lambda ctx: (sweep(ctx, Path(PROJECT_ROOT / "data" / "plans" / "demo.yaml"), "--out", str(f := a_file(ctx) / "run")), str(f))),
+        Case("out-read-only-sweep", lambda ctx: (sweep(ctx, Path(PROJECT_ROOT / "data" / "plans" / "demo.yaml"), "--out", "/proc/rklab-sweep"), "/proc/rklab-sweep")),
+    ]
+
+
+def _library_cases() -> list[Case]:
+    def with_lib(lib: Callable[[Ctx], Path | str]) -> Callable[[Ctx], dict[str, str]]:
+        return lambda ctx: {"RKLLM_LIB": str(lib(ctx))}
+
+    def build(names):
+        return lambda ctx: (bench_llm(ctx, model=str(ctx.fake_model), backend="rkllm"), names)
+
+    return [
+        Case("library-missing", build("nowhere/librkllmrt.so"),
+             env=with_lib(lambda ctx: ctx.tmp / "nowhere" / "librkllmrt.so"), needs_fake_rkllm=True),
+        Case("library-wrong-architecture", build("arm64/librkllmrt.so"), env=with_lib(wrong_arch_lib), needs_fake_rkllm=True),
+        Case("library-unsupported-version", build("1.1.4"),
+             env=lambda ctx: {"RKLLM_LIB": str(ctx.tmp / "rk114" / "librkllmrt.so")}, needs_fake_rkllm=True),
+        Case("library-not-elf", build("txt/librkllmrt.so"),
+             env=with_lib(lambda ctx: make_file(ctx, "txt/librkllmrt.so", b"#!/bin/sh\n")), needs_fake_rkllm=True),
+    ]
+
+
+CASES = _model_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases()
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def fake_runtime(tmp_path_factory):
+    """The gcc-built fake librkllmrt.so (1.3.0), one with an unsupported version, and a plausible .rkllm."""
+    from tests.fixtures.fake_rkllm import build_fake_rkllm, make_fake_rkllm_model
+
+    d = tmp_path_factory.mktemp("fake_rkllm")
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the fake RKLLM runtime")
+    lib = build_fake_rkllm("1.3.0", d / "rk130")
+    old = build_fake_rkllm("1.3.0", d / "rk114", version="1.1.4")
+    model = make_fake_rkllm_model(d / "model.rkllm")
+    return lib, old, model
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, tmp_path, request):
+    ctx = Ctx(tmp=tmp_path, results=tmp_path / "results")
+    ctx.results.mkdir()
+    (ctx.results / "records.jsonl").write_text(EXISTING_RECORD, encoding="utf-8")
+    (ctx.results / "report.html").write_text("<html><body>earlier report</body></html>\n", encoding="utf-8")
+    if case.needs_fake_rkllm:
+        lib, old, model = request.getfixturevalue("fake_runtime")
+        ctx.fake_lib, ctx.fake_model = lib, model
+        (tmp_path / "rk114").mkdir()
+        shutil.copy(old, tmp_path / "rk114" / "librkllmrt.so")
+    argv, names = case.build(ctx)
+    before = _digest(ctx.results)
+    env = dict(os.environ)
+    env.pop("RKLLM_LIB", None)
+    env.pop("RKLLM_VERSION", None)
+    env["RKLAB_RUNS"] = str(tmp_path / "runs")
+    env["RKLAB_RESULTS_MD"] = str(tmp_path / "benchmark_log.md")
+    if case.env:
+        env.update(case.env(ctx))
+    try:
+        r = subprocess.run(RKLAB + argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=case.timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`rklab {' '.join(argv)}` did not refuse the input within {case.timeout:.0f} s (it ran)")
+    err = r.stderr.strip()
+    assert r.returncode != 0, f"exit 0 for bad input; stdout: {r.stdout[-500:]}"
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr[-2000:]
+    if case.one_line:
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert len(lines) == 1, f"expected one stderr line, got {len(lines)}:\n{err[-1500:]}"
+        assert lines[0].startswith("rklab: error: ") or lines[0].startswith("rklab "), lines[0]
+        assert r.returncode == 2 or (r.returncode == 3 and "memory" in lines[0].lower()), r.returncode
+        message = lines[0]
+    else:
+        message = r.stdout + r.stderr
+    assert names in message, f"the message does not name {names!r}: {message[-800:]}"
+    assert _digest(ctx.results) == before, "the earlier results were changed"

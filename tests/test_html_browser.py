@@ -1,0 +1,94 @@
+"""The HTML report in a real browser: headless Chromium (Debian's chromium + chromium-driver).
+
+`make test` installs them (scripts/ensure-chromium.sh). The report is built from TEST DATA
+records (tests/fixtures/report_records.py) through the real notebook 04 + nbconvert path.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+         "--window-size=1280,2000"]
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="chromium/chromedriver missing: run `make browser` (scripts/ensure-chromium.sh)",
+)
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory) -> Path:
+    from rklab.htmlexport import build_html_report
+    from tests.fixtures.report_records import make_fake_sweep
+
+    run = make_fake_sweep(tmp_path_factory.mktemp("browser") / "TEST-FIXTURE-sweep")
+    return build_html_report(run, lang="zh", results_md=run / "benchmark_log.md")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for f in FLAGS:
+        opts.add_argument(f)
+    opts.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open(driver, path: Path, n_plots_min: int = 1, timeout_s: float = 30.0):
+    driver.get(path.resolve().as_uri())
+    t_end = time.monotonic() + timeout_s
+    while time.monotonic() < t_end:
+        done = driver.execute_script(
+            "const d=[...document.querySelectorAll('.plotly-graph-div')];"
+            "return d.length >= arguments[0] && d.every(x => x.querySelector('.main-svg'));", n_plots_min)
+        if done:
+            return
+        time.sleep(0.2)
+
+
+def test_every_plot_renders_an_svg_without_console_errors(browser, report_html):
+    _open(browser, report_html, n_plots_min=5)
+    plots = browser.execute_script(
+        "return [...document.querySelectorAll('.plotly-graph-div')].map(d => [d.id, d.querySelectorAll('.main-svg').length,"
+        " d.querySelectorAll('.point, .scatterlayer path').length]);")
+    assert len(plots) >= 5, plots  # 3 comparison bars, predicted, memory, bandwidth, npu-cpu, vlm stages
+    missing = [p[0] for p in plots if p[1] == 0]
+    assert not missing, f"plots without an SVG: {missing}"
+    assert browser.execute_script("return typeof window.Plotly") == "object"
+    severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not severe, severe
+
+
+def test_the_page_fetches_nothing_from_the_network(browser, report_html):
+    _open(browser, report_html)
+    urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name);")
+    remote = [u for u in urls if u.startswith(("http:", "https:"))]
+    assert remote == [], remote
+
+
+def test_report_shows_no_code_and_readable_chinese_labels(browser, report_html):
+    _open(browser, report_html)
+    assert browser.execute_script("return document.querySelectorAll('.jp-InputArea, .jp-InputPrompt').length") == 0
+    text = browser.find_element("tag name", "body").text
+    assert "RK3588 大模型测试报告" in text
+    assert "最终可行性表" in text
+    assert "import " not in text and "rr.build_report" not in text
+    # the bars carry the measured TEST DATA: 25.00 tok/s for Qwen3-0.6B on rkllm (median of 24.8/25.0/25.2)
+    assert "25.00" in text

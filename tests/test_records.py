@@ -1,0 +1,90 @@
+"""rklab.records: durable JSON Lines records (fsync per record), tolerant loader, flattening."""
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from rklab import __version__
+from rklab.records import RECORDS_FILE, SCHEMA, RecordWriter, flatten_record, load_records, read_records
+
+
+def _rec(i, **extra):
+    return {"kind": "llm", "status": "ok", "entry": "e", "model": {"name": "M", "hash": "h"},
+            "host": {"soc": "rk3588", "machine": "aarch64"}, "params": {"reps": 2, "cases": [[8, 2]]},
+            "metrics": {"case": "pp8/tg2", "rep": i, "decode_tps": 10.0 + i, "token_offsets_ms": [1.0, 2.0]}, **extra}
+
+
+def test_append_stamps_and_fsyncs_every_record(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    w = RecordWriter(tmp_path / "run")
+    first = w.append(_rec(0))
+    w.append(_rec(1))
+    assert len(synced) == 2  # one fsync per record, not per file close
+    assert first["schema"] == SCHEMA and first["rklab_version"] == __version__ and len(first["record_id"]) == 32
+    lines = (tmp_path / "run" / RECORDS_FILE).read_text().splitlines()
+    assert [json.loads(x)["metrics"]["rep"] for x in lines] == [0, 1]
+
+
+def test_record_is_on_disk_before_the_next_one(tmp_path):
+    w = RecordWriter(tmp_path)
+    w.append(_rec(0))
+    # a second process reading now (as after a SIGKILL) sees the complete first record
+    assert [r["metrics"]["rep"] for r in read_records(tmp_path / RECORDS_FILE)] == [0]
+
+
+def test_truncated_last_line_is_skipped(tmp_path):
+    w = RecordWriter(tmp_path)
+    w.append(_rec(0))
+    w.append(_rec(1))
+    with open(tmp_path / RECORDS_FILE, "a") as fh:
+        fh.write(json.dumps({"schema": SCHEMA, **_rec(2)})[:57])  # killed mid-write
+    recs = read_records(tmp_path / RECORDS_FILE)
+    assert [r["metrics"]["rep"] for r in recs] == [0, 1]
+    df = load_records(tmp_path)
+    assert len(df) == 2 and list(df["rep"]) == [0, 1]
+
+
+def test_foreign_lines_and_missing_files(tmp_path):
+    p = tmp_path / RECORDS_FILE
+    p.write_text('{"not": "a record"}\n\n[1, 2]\n')
+    assert read_records(p) == []
+    assert read_records(tmp_path / "nope.jsonl") == []
+    assert load_records([tmp_path / "missing-dir"]).empty
+
+
+def test_flattening_lifts_metrics_and_dots_the_rest():
+    row = flatten_record({"schema": SCHEMA, **_rec(3)})
+    assert row["decode_tps"] == 13.0 and row["case"] == "pp8/tg2"
+    assert row["model.name"] == "M" and row["host.soc"] == "rk3588"
+    assert row["params"] == {"reps": 2, "cases": [[8, 2]]}  # kept whole
+    assert row["token_offsets_ms"] == [1.0, 2.0]
+    assert "metrics" not in row
+
+
+def test_load_records_merges_run_dirs_recursively(tmp_path):
+    RecordWriter(tmp_path / "a" / "attempt-1").append(_rec(0, entry="a"))
+    RecordWriter(tmp_path / "b").append(_rec(1, entry="b"))
+    RecordWriter(tmp_path / "b").append({"kind": "entry", "status": "oom", "entry": "b",
+                                         "error": {"type": "oom", "message": "killed"}})
+    df = load_records([tmp_path / "a", tmp_path / "b"])
+    assert isinstance(df, pd.DataFrame) and len(df) == 3
+    assert sorted(df["entry"]) == ["a", "b", "b"]
+    assert set(df["status"]) == {"ok", "oom"}
+    assert df.loc[df["status"] == "oom", "error.type"].item() == "oom"
+    assert {str(tmp_path / "a" / "attempt-1"), str(tmp_path / "b")} == set(df["run_dir"])
+    # one string path works too
+    assert len(load_records(str(tmp_path))) == 3
+
+
+def test_non_json_values_are_stored(tmp_path):
+    import numpy as np
+
+    rec = RecordWriter(tmp_path).append({"kind": "llm", "metrics": {"x": np.float32(1.5), "arr": np.arange(3)},
+                                         "path": tmp_path})
+    back = read_records(tmp_path / RECORDS_FILE)[0]
+    assert back["metrics"] == {"x": 1.5, "arr": [0, 1, 2]} and back["path"] == str(tmp_path)
+    assert rec["record_id"] == back["record_id"]

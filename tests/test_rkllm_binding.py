@@ -1,0 +1,509 @@
+"""The RKLLM backend against the fake librkllmrt.so (tests/fakes/rkllm), for runtime 1.2.3 and 1.3.0.
+
+The fake logs what the binding passed (FAKE_RKLLM_LOG), so these tests prove the wiring,
+not only that something ran. ``fake_rkllm`` is parametrized over both ABIs.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import shutil
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from rklab.errors import ModelFileError, RklabError, RuntimeLibraryError
+from rklab.runtimes import rkllm as rk
+from rklab.runtimes.base import MultimodalInput
+from rklab.runtimes.rkllm import RKLLM, RKLLMRunError
+from tests.fixtures.fake_rkllm import build_fake_rkllm, make_fake_rkllm_model
+
+TAGS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
+
+
+def _open(fake, **kw):
+    kw.setdefault("max_context", 256)
+    kw.setdefault("max_new_tokens", 8)
+    return RKLLM(fake.model, **kw)
+
+
+def _one_line(exc) -> str:
+    msg = str(exc)
+    assert msg and "\n" not in msg
+    return msg
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def test_generate_from_prompt(fake_rkllm):
+    with _open(fake_rkllm) as llm:
+        res = llm.generate(prompt="hello world from rk3588", max_new_tokens=8)
+        assert llm.runtime_version == fake_rkllm.abi and llm.name == "rkllm"
+    assert res.text == "".join(f"tok{i} " for i in range(8))
+    assert res.token_ids == list(range(100, 108))
+    assert res.n_tokens == 8 and res.final_state == "length"
+    assert res.prompt_tokens == 4  # learnt from the runtime's perf block (fake: 4 words)
+    assert res.perf.prefill_tokens == 4 and res.perf.decode_tokens == 8
+    assert res.perf.memory_mb == pytest.approx(321.5)
+    log = fake_rkllm.logged()
+    assert log["run.input_type"] == "0" and log["run.prompt"] == "hello world from rk3588"
+    assert log["run.keep_history"] == "0" and log["run.mode"] == "0" and log["run.role"] == "user"
+    assert log["run.max_new_tokens"] == "8"
+    if fake_rkllm.abi == "1.3.0":
+        assert log["run.infer_max_new_tokens"] == "8"
+
+
+def test_init_parameters_reach_the_runtime(fake_rkllm):
+    kw = dict(max_context=1024, max_new_tokens=32, top_k=5, top_p=0.5, temperature=0.25, repeat_penalty=1.25,
+              base_domain_id=1, cpu_mask=[4, 5, 6, 7], embed_flash=1, img_start=TAGS[0], img_end=TAGS[1],
+              img_content=TAGS[2])
+    with RKLLM(fake_rkllm.model, **kw) as llm:
+        llm.generate(prompt="hi", max_new_tokens=2)
+        info = llm.info
+    log = fake_rkllm.logged()
+    assert log["init.model_path"] == str(fake_rkllm.model.resolve()) or log["init.model_path"] == str(fake_rkllm.model)
+    assert (log["init.max_context_len"], log["init.max_new_tokens"], log["init.top_k"]) == ("1024", "32", "5")
+    assert float(log["init.top_p"]) == 0.5 and float(log["init.temperature"]) == 0.25
+    assert float(log["init.repeat_penalty"]) == 1.25
+    assert log["init.base_domain_id"] == "1" and log["init.embed_flash"] == "1"
+    assert log["init.enabled_cpus_mask"] == str(0xF0) and log["init.enabled_cpus_num"] == "4"
+    assert log["init.is_async"] == "0"
+    # Values not given keep the runtime's own defaults (the fake's: n_keep -1, n_batch 1).
+    assert log["init.n_keep"] == "-1" and log["init.n_batch"] == "1"
+    assert info["runtime_version"] == fake_rkllm.abi and info["version_source"] == "embedded"
+    assert info["base_domain_id"] == 1 and info["enabled_cpus_mask"] == 0xF0
+    if fake_rkllm.abi == "1.3.0":
+        assert log["init.ignore_eos_token"] == "1"
+        assert log["run.sampling.top_k"] == "5" and float(log["run.sampling.top_p"]) == 0.5
+        assert float(log["run.sampling.temperature"]) == 0.25 and float(log["run.sampling.repeat_penalty"]) == 1.25
+        assert "init.img_start" not in log  # 1.3.0 has no image tags in RKLLMParam
+    else:
+        assert (log["init.img_start"], log["init.img_end"], log["init.img_content"]) == TAGS
+        assert "init.ignore_eos_token" not in log
+
+
+def test_unset_sampling_keeps_runtime_defaults(fake_rkllm):
+    with _open(fake_rkllm, cpu_mask=None) as llm:
+        info = llm.info
+    log = fake_rkllm.logged()
+    assert float(log["init.top_p"]) == pytest.approx(0.9) and float(log["init.temperature"]) == pytest.approx(0.8)
+    assert log["init.enabled_cpus_mask"] == str(0xF0)  # fake default, untouched
+    assert info["top_p"] == pytest.approx(0.9)
+
+
+def test_default_param_struct_returned_by_value(fake_rkllm):
+    """rkllm_createDefaultParam returns the whole struct by value: every field reads back as C wrote it."""
+    rt = rk.load_library()
+    p = rt.lib.rkllm_createDefaultParam()
+    assert (p.max_context_len, p.max_new_tokens, p.top_k, p.n_keep) == (512, 16, 40, -1)
+    assert p.top_p == pytest.approx(0.9) and p.mirostat_tau == pytest.approx(5.0) and p.mirostat_eta == pytest.approx(0.1)
+    assert p.skip_special_token is True and p.is_async is False
+    ext = p.extend_param
+    assert (ext.enabled_cpus_num, ext.enabled_cpus_mask, ext.n_batch, ext.embed_flash) == (4, 0xF0, 1, 0)
+    init_cb = rt.lib.rkllm_init.argtypes[2]
+    assert init_cb is (rt.abi.LLMResultCallback if rt.version == "1.2.3" else rk.ctypes.POINTER(rt.abi.RKLLMCallback))
+
+
+def test_generate_from_token_ids(fake_rkllm):
+    with _open(fake_rkllm, max_new_tokens=3) as llm:
+        res = llm.generate(token_ids=[5, 6, 7, 8, 9], max_new_tokens=3)
+    log = fake_rkllm.logged()
+    assert (log["run.input_type"], log["run.n_tokens"]) == ("1", "5")
+    assert (log["run.first_token_id"], log["run.last_token_id"]) == ("5", "9")
+    assert res.prompt_tokens == 5 and res.perf.prefill_tokens == 5 and res.n_tokens == 3
+
+
+def test_generate_from_embeddings(fake_rkllm):
+    emb = np.arange(3 * 8, dtype=np.float64).reshape(3, 8)  # converted to float32 by the binding
+    with _open(fake_rkllm) as llm:
+        res = llm.generate(embeddings=emb, max_new_tokens=2)
+    log = fake_rkllm.logged()
+    assert (log["run.input_type"], log["run.n_tokens"]) == ("2", "3")
+    assert float(log["run.embed_sum"]) == pytest.approx(emb.sum())  # the runtime read our floats
+    assert res.prompt_tokens == 3 and res.text == "tok0 tok1 "
+
+
+def test_generate_multimodal(fake_rkllm):
+    embed = np.full((196, 8), 0.5, dtype=np.float32)
+    mm = MultimodalInput(prompt="<image> Describe it", image_embed=embed, image_width=448, image_height=448)
+    with _open(fake_rkllm, max_context=512, max_new_tokens=4, img_start=TAGS[0], img_end=TAGS[1],
+               img_content=TAGS[2]) as llm:
+        res = llm.generate(multimodal=mm, max_new_tokens=4)
+    log = fake_rkllm.logged()
+    assert log["run.input_type"] == "3" and log["run.prompt"] == "<image> Describe it"
+    assert (log["run.n_image_tokens"], log["run.n_image"]) == ("196", "1")
+    assert (log["run.image_width"], log["run.image_height"]) == ("448", "448")
+    assert (log["run.image_start"], log["run.image_end"], log["run.image_content"]) == TAGS
+    assert float(log["run.embed_sum"]) == pytest.approx(196 * 8 * 0.5)
+    assert log["run.image_placeholders"] == "1"
+    assert res.prompt_tokens == 2 + 196 and res.n_tokens == 4
+    if fake_rkllm.abi == "1.3.0":
+        assert log["run.n_video"] == "0"
+
+
+def test_multimodal_tags_travel_with_input_on_130(fake_rkllm):
+    mm = MultimodalInput(prompt="<image>x", image_embed=np.zeros((4, 8), np.float32),
+                         img_start="<img>", img_end="</img>", img_content="<IMG_CONTEXT>")
+    if fake_rkllm.abi == "1.3.0":
+        with _open(fake_rkllm) as llm:
+            llm.generate(multimodal=mm, max_new_tokens=1)
+        log = fake_rkllm.logged()
+        assert (log["run.image_start"], log["run.image_end"], log["run.image_content"]) == ("<img>", "</img>", "<IMG_CONTEXT>")
+    else:
+        with _open(fake_rkllm) as llm, pytest.raises(RklabError) as err:
+            llm.generate(multimodal=mm, max_new_tokens=1)
+        assert "img_start=" in _one_line(err.value) and "1.2.3" in str(err.value)
+        with _open(fake_rkllm, img_start=TAGS[0], img_end=TAGS[1], img_content=TAGS[2]) as llm, \
+                pytest.raises(RklabError, match="fixes them at load"):
+            llm.generate(multimodal=mm, max_new_tokens=1)
+
+
+def test_multimodal_needs_image_placeholder(fake_rkllm):
+    mm = MultimodalInput(prompt="no placeholder", image_embed=np.zeros((4, 8), np.float32), img_start="a",
+                         img_end="b", img_content="c")
+    with _open(fake_rkllm, img_start="a", img_end="b", img_content="c") as llm, pytest.raises(RklabError) as err:
+        llm.generate(multimodal=mm, max_new_tokens=1)
+    assert "<image>" in _one_line(err.value)
+    assert "run.input_type" not in fake_rkllm.logged()
+
+
+def test_timestamps_monotonic_and_inside_the_run(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "2")
+    monkeypatch.setenv("FAKE_RKLLM_PREFILL_DELAY_MS", "5")
+    with _open(fake_rkllm, max_new_tokens=6) as llm:
+        res = llm.generate(prompt="a b", max_new_tokens=6)
+    ts = res.token_ns
+    assert len(ts) == 6 and all(b > a for a, b in zip(ts, ts[1:]))
+    assert res.start_ns < ts[0] and ts[-1] <= res.end_ns
+    # lower bounds guaranteed by the fake's sleeps (not speed targets)
+    assert res.ttft_ms >= 5.0 and (ts[-1] - ts[0]) / 1e6 >= 5 * 2.0
+    assert res.perf.prefill_ms >= 5.0 and res.perf.decode_ms >= 5 * 2.0
+    assert res.decode_tps is not None and res.perf.decode_tps is not None
+
+
+def test_perf_block_propagated(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_MEMORY_MB", "777.25")
+    with _open(fake_rkllm, max_new_tokens=5) as llm:
+        res = llm.generate(token_ids=list(range(11)), max_new_tokens=5)
+    assert res.perf.memory_mb == pytest.approx(777.25)
+    assert (res.perf.prefill_tokens, res.perf.decode_tokens) == (11, 5)
+    assert res.extra["callback_states"] == {"RUN_NORMAL": 5, "RUN_FINISH": 1}
+
+
+def test_partial_utf8_across_callbacks(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_UTF8_AT", "1")
+    with _open(fake_rkllm) as llm:
+        res = llm.generate(prompt="x", max_new_tokens=4)
+    assert res.text == "tok0 \u4e2d tok3 "
+    assert res.n_tokens == 4 and res.extra["callback_states"]["RUN_WAITING"] == 1
+
+
+def test_ignore_eos(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_EOS_AFTER", "3")
+    with _open(fake_rkllm) as llm:
+        res = llm.generate(prompt="x", max_new_tokens=8, ignore_eos=True)
+    if fake_rkllm.abi == "1.3.0":  # ignore_eos_token forces the full length
+        assert res.n_tokens == 8 and res.final_state == "length" and res.extra["ignore_eos_applied"] is True
+    else:  # 1.2.3 cannot: the actual count is recorded, with a note
+        assert res.n_tokens == 3 and res.final_state == "finish" and res.extra["ignore_eos_applied"] is False
+        assert "1.2.3" in res.extra["note"]
+    assert res.perf.decode_tokens == res.n_tokens
+
+
+def test_eos_respected_when_loaded_without_ignore_eos(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_EOS_AFTER", "3")
+    with _open(fake_rkllm, ignore_eos=False) as llm:
+        res = llm.generate(prompt="x", max_new_tokens=8, ignore_eos=False)
+    assert res.n_tokens == 3 and res.final_state == "finish"
+    if fake_rkllm.abi == "1.3.0":
+        assert fake_rkllm.logged()["init.ignore_eos_token"] == "0"
+
+
+def test_fewer_tokens_than_loaded(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "5")
+    with _open(fake_rkllm, max_new_tokens=40) as llm:
+        res = llm.generate(prompt="x", max_new_tokens=4)
+    assert res.n_tokens == 4 and res.final_state == "length" and res.token_ids == [100, 101, 102, 103]
+    if fake_rkllm.abi == "1.3.0":  # per-run max_new_tokens in RKLLMInferParam
+        assert fake_rkllm.abort_count() == 0 and fake_rkllm.logged()["run.generated"] == "4"
+    else:  # 1.2.3: cut by rkllm_abort once the 4th token arrived
+        assert fake_rkllm.abort_count() >= 1 and res.extra["stopped_by_abort_at_limit"] is True
+        assert 4 <= int(fake_rkllm.logged()["run.generated"]) < 40
+        # no RUN_FINISH after an abort: no runtime counters, none invented (or, if the run ended
+        # before the abort landed, the mismatch is noted)
+        assert res.perf.decode_tokens is None or "runtime_perf_note" in res.extra
+
+
+def test_set_max_new_tokens_gives_exact_runtime_counters(fake_rkllm):
+    with _open(fake_rkllm, max_new_tokens=40) as llm:
+        llm.set_max_new_tokens(4)
+        res = llm.generate(prompt="x", max_new_tokens=4)
+        assert res.n_tokens == 4 and res.perf.decode_tokens == 4 and fake_rkllm.abort_count() == 0
+        assert llm.max_new_tokens == 4 and fake_rkllm.live_handles() == 1
+    inits = [line for line in fake_rkllm.log_lines() if line.startswith("init.max_new_tokens=")]
+    if fake_rkllm.abi == "1.2.3":  # fixed at load: the model was re-initialised, each handle destroyed once
+        assert inits == ["init.max_new_tokens=40", "init.max_new_tokens=4"] and fake_rkllm.destroy_count() == 2
+    else:  # per-run value in RKLLMInferParam: no reload
+        assert inits == ["init.max_new_tokens=40"] and fake_rkllm.destroy_count() == 1
+        assert fake_rkllm.logged()["run.infer_max_new_tokens"] == "4"
+
+
+def test_more_tokens_than_loaded_refused_on_123(fake_rkllm):
+    with _open(fake_rkllm, max_new_tokens=8) as llm:
+        if fake_rkllm.abi == "1.2.3":
+            with pytest.raises(RklabError) as err:
+                llm.generate(prompt="x", max_new_tokens=9)
+            assert "max_new_tokens" in _one_line(err.value)
+        else:
+            assert llm.generate(prompt="x", max_new_tokens=9).n_tokens == 9
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_run_error_at_token_k_raises_with_context(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_ERROR_AT", "3")
+    with _open(fake_rkllm) as llm, pytest.raises(RKLLMRunError) as err:
+        llm.generate(prompt="x", max_new_tokens=8)
+    msg = _one_line(err.value)
+    assert "RUN_ERROR" in msg and "after 3 tokens" in msg and str(fake_rkllm.model) in msg
+    assert fake_rkllm.abi in msg
+    assert isinstance(err.value, RuntimeError) and isinstance(err.value, RklabError)
+
+
+def test_nonzero_return_raises(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_RUN_FAIL", "1")
+    with _open(fake_rkllm) as llm, pytest.raises(RKLLMRunError) as err:
+        llm.generate(token_ids=[1, 2], max_new_tokens=2)
+    assert "returned -1" in _one_line(err.value) and "token_ids input" in str(err.value)
+
+
+def test_init_failure_is_one_clear_line(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_INIT_FAIL", "1")
+    with pytest.raises(RKLLMRunError) as err:
+        _open(fake_rkllm)
+    msg = _one_line(err.value)
+    assert "rkllm_init returned -1" in msg and str(fake_rkllm.model) in msg and "free -m" in msg
+    gc.collect()
+    assert fake_rkllm.destroy_count() == 0
+
+
+def test_destroy_exactly_once(fake_rkllm):
+    with _open(fake_rkllm) as llm:
+        llm.generate(prompt="x", max_new_tokens=2)
+        assert fake_rkllm.live_handles() == 1
+    llm.close()
+    llm.close()
+    del llm
+    gc.collect()
+    assert fake_rkllm.destroy_count() == 1 and fake_rkllm.live_handles() == 0
+    assert fake_rkllm.log_lines().count("destroy=1") == 1
+
+
+def test_unclosed_backend_destroyed_once_when_collected(fake_rkllm):
+    llm = _open(fake_rkllm)
+    llm.generate(prompt="x", max_new_tokens=1)
+    del llm
+    gc.collect()
+    assert fake_rkllm.destroy_count() == 1
+
+
+def test_generate_after_close_refused(fake_rkllm):
+    llm = _open(fake_rkllm)
+    llm.close()
+    with pytest.raises(RklabError, match="closed"):
+        llm.generate(prompt="x", max_new_tokens=1)
+
+
+def test_abort_from_another_thread(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "20")
+    with _open(fake_rkllm, max_new_tokens=200) as llm:
+        timer = threading.Timer(0.15, llm.abort)
+        timer.start()
+        res = llm.generate(prompt="x", max_new_tokens=200)
+        timer.join()
+        assert res.final_state == "aborted" and 1 <= res.n_tokens < 200
+        assert fake_rkllm.logged()["run.end"] == "aborted" and fake_rkllm.abort_count() >= 1
+        monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "0")
+        again = llm.generate(prompt="x", max_new_tokens=3)  # the abort does not leak into the next run
+        assert again.final_state == "length" and again.n_tokens == 3
+
+
+def test_ctrl_c_calls_rkllm_abort(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "20")
+    with _open(fake_rkllm, max_new_tokens=200) as llm:
+        timer = threading.Timer(0.15, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            llm.generate(prompt="x", max_new_tokens=200)
+        timer.join()
+        log = fake_rkllm.logged()
+        assert fake_rkllm.abort_count() >= 1 and log["run.end"] == "aborted" and int(log["run.generated"]) < 200
+    assert fake_rkllm.destroy_count() == 1
+
+
+def test_exactly_one_input_kind(fake_rkllm):
+    with _open(fake_rkllm) as llm:
+        with pytest.raises(RklabError, match="exactly one"):
+            llm.generate(max_new_tokens=1)
+        with pytest.raises(RklabError, match="exactly one"):
+            llm.generate(prompt="x", token_ids=[1], max_new_tokens=1)
+        with pytest.raises(RklabError, match="2-D"):
+            llm.generate(embeddings=np.zeros(8, np.float32), max_new_tokens=1)
+        assert llm.tokenize("hello") is None
+
+
+# --------------------------------------------------------------------------- prompt length
+
+
+def test_token_input_longer_than_context_refused(fake_rkllm):
+    with _open(fake_rkllm, max_context=256) as llm, pytest.raises(RklabError) as err:
+        llm.generate(token_ids=list(range(300)), max_new_tokens=8)
+    msg = _one_line(err.value)
+    assert "300 tokens" in msg and "max_context 256" in msg and "larger max_context" in msg
+    assert "run.input_type" not in fake_rkllm.logged()  # refused before the runtime saw it
+
+
+def test_huge_text_prompt_refused_before_run(fake_rkllm):
+    with _open(fake_rkllm, max_context=256) as llm, pytest.raises(RklabError) as err:
+        llm.generate(prompt="x" * (rk.MAX_BYTES_PER_TOKEN * 300), max_new_tokens=8)
+    assert "max_context 256" in _one_line(err.value)
+    assert "run.input_type" not in fake_rkllm.logged()
+
+
+def test_text_prompt_the_runtime_finds_too_long(fake_rkllm):
+    with _open(fake_rkllm, max_context=256) as llm, pytest.raises(RKLLMRunError) as err:
+        llm.generate(prompt="a " * 300, max_new_tokens=8)  # 300 tokens for the fake
+    msg = _one_line(err.value)
+    assert "max_context 256" in msg and "shorten it" in msg
+    assert fake_rkllm.logged()["run.end"] == "context"
+
+
+# --------------------------------------------------------------------------- model file
+
+
+@pytest.mark.parametrize("content,expect", [(b"GGUF" + b"\0" * 64, "gguf"), (b"hello, not a model\n" * 8, "text")])
+def test_wrong_model_format_refused(fake_rkllm, tmp_path, content, expect):
+    bad = tmp_path / "model.rkllm"
+    bad.write_bytes(content)
+    with pytest.raises(ModelFileError) as err:
+        RKLLM(bad)
+    assert expect in _one_line(err.value) and ".rkllm" in str(err.value)
+    assert "init.model_path" not in fake_rkllm.logged()
+
+
+def test_missing_model_refused(fake_rkllm, tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        RKLLM(tmp_path / "nope.rkllm")
+
+
+# --------------------------------------------------------------------------- library and version
+
+
+def test_cpu_mask_validation(fake_rkllm):
+    with _open(fake_rkllm, cpu_mask=0x0F):
+        pass
+    assert fake_rkllm.logged()["init.enabled_cpus_mask"] == "15"
+    with pytest.raises(RklabError, match="cpu_mask"):
+        _open(fake_rkllm, cpu_mask=0)
+
+
+def test_missing_library_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.delenv("RKLLM_LIB", raising=False)
+    monkeypatch.setattr(rk, "SEARCH_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(rk, "_find_in_linker_path", lambda: None)
+    with pytest.raises(RuntimeLibraryError) as err:
+        rk.find_library()
+    msg = _one_line(err.value)
+    assert "librkllmrt.so not found" in msg and str(tmp_path) in msg
+    assert "rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so" in msg and "RKLLM_LIB" in msg
+    monkeypatch.setenv("RKLLM_LIB", str(tmp_path / "missing.so"))
+    with pytest.raises(RuntimeLibraryError, match="RKLLM_LIB=.*missing.so does not exist"):
+        rk.find_library()
+
+
+def test_library_found_in_standard_folder(monkeypatch, tmp_path, fake_rkllm_libs):
+    monkeypatch.delenv("RKLLM_LIB", raising=False)
+    shutil.copy(fake_rkllm_libs["1.2.3"], tmp_path / "librkllmrt.so")
+    monkeypatch.setattr(rk, "SEARCH_DIRS", ("/nonexistent", str(tmp_path)))
+    assert rk.find_library() == tmp_path / "librkllmrt.so"
+
+
+def test_wrong_architecture_refused(fake_rkllm, tmp_path):
+    data = bytearray(fake_rkllm.lib.read_bytes())
+    host = rk.HOST_MACHINES.get(platform.machine().lower(), 62)
+    other = 183 if host != 183 else 62
+    data[18:20] = other.to_bytes(2, "little")
+    lib = tmp_path / "librkllmrt.so"
+    lib.write_bytes(bytes(data))
+    with pytest.raises(RuntimeLibraryError) as err:
+        RKLLM(fake_rkllm.model, library=lib)
+    msg = _one_line(err.value)
+    assert f"built for {rk.ELF_MACHINES[other]}" in msg and platform.machine().lower() in msg
+    if other == 183:
+        assert "--backend llamacpp" in msg
+
+
+def test_not_an_elf_refused(tmp_path):
+    junk = tmp_path / "librkllmrt.so"
+    junk.write_bytes(b"#!/bin/sh\necho not a library\n")
+    with pytest.raises(RuntimeLibraryError, match="not an ELF shared library"):
+        rk.load_library(junk)
+
+
+def test_library_without_rkllm_symbols_refused(tmp_path, fake_rkllm_libs, monkeypatch):
+    src = tmp_path / "other.c"
+    src.write_text('const char banner[] = "rkllm-runtime version: 1.3.0";\nint unrelated(void) { return 0; }\n')
+    lib = tmp_path / "libother.so"
+    import subprocess
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+    monkeypatch.delenv("RKLLM_VERSION", raising=False)
+    with pytest.raises(RuntimeLibraryError, match="does not export rkllm_createDefaultParam"):
+        rk.load_library(lib)
+
+
+def test_unsupported_version_refused(fake_rkllm, tmp_path):
+    lib = build_fake_rkllm(fake_rkllm.abi, tmp_path / "old", version="1.1.4")
+    assert rk.embedded_version(lib) == "1.1.4"
+    with pytest.raises(RuntimeLibraryError) as err:
+        RKLLM(fake_rkllm.model, library=lib)
+    msg = _one_line(err.value)
+    assert "'1.1.4' is not supported" in msg and "1.2.3, 1.3.0" in msg and "RKLLM_VERSION" in msg
+    assert "init.model_path" not in fake_rkllm.logged()
+
+
+def test_rkllm_version_env_overrides_detection(fake_rkllm, tmp_path, monkeypatch):
+    lib = build_fake_rkllm(fake_rkllm.abi, tmp_path / "odd", version="9.9.9")
+    monkeypatch.setenv("RKLLM_VERSION", fake_rkllm.abi)
+    with RKLLM(fake_rkllm.model, library=lib, max_context=64, max_new_tokens=2) as llm:
+        assert llm.runtime_version == fake_rkllm.abi and llm.info["version_source"] == "env RKLLM_VERSION"
+        assert llm.generate(prompt="x", max_new_tokens=2).text == "tok0 tok1 "
+    monkeypatch.setenv("RKLLM_VERSION", "2.0.0")
+    with pytest.raises(RuntimeLibraryError, match="'2.0.0' is not supported"):
+        rk.load_library(fake_rkllm.lib)
+
+
+def test_version_detection_forms(tmp_path, fake_rkllm_libs, monkeypatch):
+    monkeypatch.delenv("RKLLM_VERSION", raising=False)
+    assert rk.detect_version(fake_rkllm_libs["1.2.3"]) == ("1.2.3", "embedded")
+    assert rk.detect_version(fake_rkllm_libs["1.3.0"]) == ("1.3.0", "embedded")
+    split = build_fake_rkllm("1.2.3", tmp_path / "split", split_banner=True)
+    assert rk.embedded_version(split) == "1.2.3"  # "%s" banner + separate version literal
+    cases = {
+        b"\x00I rkllm: rkllm-runtime version: v1.3.0, rknpu driver\x00": "1.3.0",
+        b"\x00zlib 1.2.11\x00" + b"\x001.3.0\x00" + b"\x00RKLLM Runtime Version 1.2.3 (abc)\x00": "1.2.3",
+        b"\x00zlib\x001.2.11\x00\x001.3.0\x00": "1.3.0",
+        b"\x00nothing here 1.2.11\x00": None,
+    }
+    for i, (blob, want) in enumerate(cases.items()):
+        p = tmp_path / f"blob{i}"
+        p.write_bytes(blob)
+        assert rk.embedded_version(p) == want, blob
+    with pytest.raises(RuntimeLibraryError) as err:
+        rk.detect_version(tmp_path / "blob3")
+    assert "set RKLLM_VERSION" in _one_line(err.value)
