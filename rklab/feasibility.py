@@ -10,7 +10,7 @@ All numbers here are **predicted** by :mod:`rklab.memory` / :mod:`rklab.speed` w
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ from rklab.boards import Board, load_board
 from rklab.calibration import calibrate
 from rklab.catalog import ModelSpec, get_model, load_catalog
 from rklab.errors import RklabError
-from rklab.memory import MIB, breakdown, check_dtype
+from rklab.memory import breakdown, check_dtype
 from rklab.params import count
 from rklab.paths import data_dir
 from rklab.speed import predict
@@ -238,10 +238,10 @@ def largest_context(model: str | ModelSpec, board: str | Board = "rk3588-8gb", d
     (capped at the model's max_position; 0 if even an empty context does not fit)."""
     spec = model if isinstance(model, ModelSpec) else get_model(model)
     b = load_board(board)
-    e = estimate(spec, dtype, b, max_context=max(spec.max_position or 0, 1 << 20) if not spec.max_position else
-                 spec.max_position, prompt_tokens=0, new_tokens=0)
-    base = e.memory_mb - e.kv_mb
-    per_token = (e.kv_reserved_mb / e.max_context)
+    ctx = spec.max_position or 1 << 20
+    e = estimate(spec, dtype, b, max_context=ctx, prompt_tokens=0, new_tokens=0)
+    base = e.memory_mb - e.kv_mb               # everything but the KV cache (n counts image tokens too)
+    per_token = e.kv_reserved_mb / e.max_context
     room = e.budget_mb - base
     if room <= 0:
         return 0
@@ -315,7 +315,7 @@ def seed_comparison(board: str | Board = "rk3588-8gb", context: int = 4096, lang
         if s["known_issue_en"]:
             reasons_en.append(s["known_issue_en"])
             reasons_zh.append(s["known_issue_zh"])
-        if vdiff or big:
+        if (vdiff or big) and not (e.verdict == "unsupported" and s["known_issue_en"]):
             reasons_en.append(f"engine: {e.reason}")
             reasons_zh.append(f"引擎：{e.reason_zh}")
         if e.verdict != e8.verdict or dtype != "w8a8":

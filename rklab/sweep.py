@@ -449,11 +449,13 @@ def run_sweep(
     report: bool = True,
     progress: bool = True,
     kernel_name: str = KERNEL_NAME,
+    notebooks: str | os.PathLike | None = None,
 ) -> SweepResult:
     """Run a plan (see the module docstring); returns what happened to each entry.
 
     ``timeout_s`` overrides every entry's ``timeout_s`` (default :data:`DEFAULT_TIMEOUT_S`).
     ``results_md``: where the report writes benchmark_log.md (default :func:`default_results_md`).
+    ``notebooks``: folder holding 01..03 (default the project's ``notebooks/``; tests pass doubles).
     """
     from tqdm.auto import tqdm
 
@@ -483,7 +485,7 @@ def run_sweep(
                     "lang": lang, "entries": [e.name for e in entries],
                     "excluded": plan.excluded}
         (out_dir / "sweep.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    notebooks = notebooks_dir()
+    notebooks = Path(notebooks) if notebooks else notebooks_dir()
     result = SweepResult(out_dir=out_dir)
     t_start = time.monotonic()
     bar = tqdm(total=len(entries) + 2, unit="step", disable=not progress, dynamic_ncols=True,

@@ -541,6 +541,9 @@ def run_demo_vlm(reps: int = 3, new_tokens: int = 32, image=None) -> dict:
     from rklab.vision.testimages import demo_image_path
 
     img = image or demo_image_path()
+    from rklab.vision.preprocess import load_image
+
+    load_image(img)  # a bad image fails in one line before any model is loaded
     pipe = open_vlm(model=None, encoder_path="demo", llm_path="demo", vision_backend="onnx",
                     llm_backend="llamacpp", max_context=1024)
     with pipe:

@@ -11,6 +11,7 @@ import os
 import platform
 import shutil
 import signal
+import subprocess
 import threading
 
 import numpy as np
@@ -20,7 +21,7 @@ from rklab.errors import ModelFileError, RklabError, RuntimeLibraryError
 from rklab.runtimes import rkllm as rk
 from rklab.runtimes.base import MultimodalInput
 from rklab.runtimes.rkllm import RKLLM, RKLLMRunError
-from tests.fixtures.fake_rkllm import build_fake_rkllm, make_fake_rkllm_model
+from tests.fixtures.fake_rkllm import build_fake_rkllm
 
 TAGS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
 
@@ -44,6 +45,7 @@ def test_generate_from_prompt(fake_rkllm):
     with _open(fake_rkllm) as llm:
         res = llm.generate(prompt="hello world from rk3588", max_new_tokens=8)
         assert llm.runtime_version == fake_rkllm.abi and llm.name == "rkllm"
+        assert llm.load_ms is not None and llm.load_ms > 0 and llm.max_context == 256
     assert res.text == "".join(f"tok{i} " for i in range(8))
     assert res.token_ids == list(range(100, 108))
     assert res.n_tokens == 8 and res.final_state == "length"
@@ -460,7 +462,6 @@ def test_library_without_rkllm_symbols_refused(tmp_path, fake_rkllm_libs, monkey
     src = tmp_path / "other.c"
     src.write_text('const char banner[] = "rkllm-runtime version: 1.3.0";\nint unrelated(void) { return 0; }\n')
     lib = tmp_path / "libother.so"
-    import subprocess
     subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
     monkeypatch.delenv("RKLLM_VERSION", raising=False)
     with pytest.raises(RuntimeLibraryError, match="does not export rkllm_createDefaultParam"):
@@ -507,3 +508,11 @@ def test_version_detection_forms(tmp_path, fake_rkllm_libs, monkeypatch):
     with pytest.raises(RuntimeLibraryError) as err:
         rk.detect_version(tmp_path / "blob3")
     assert "set RKLLM_VERSION" in _one_line(err.value)
+
+
+def test_multimodal_without_any_tags_refused(fake_rkllm):
+    mm = MultimodalInput(prompt="<image>x", image_embed=np.zeros((4, 8), np.float32))
+    with _open(fake_rkllm) as llm, pytest.raises(RklabError) as err:
+        llm.generate(multimodal=mm, max_new_tokens=1)
+    assert "img_start" in _one_line(err.value) and "<|vision_start|>" in str(err.value)
+    assert "run.input_type" not in fake_rkllm.logged()

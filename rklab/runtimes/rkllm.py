@@ -333,6 +333,7 @@ class RKLLM:
         self._state_lock = threading.Lock()
         self._abort_requested = threading.Event()
         self._run: _Run | None = None
+        self.load_ms: float | None = None
         self.max_context = _positive_int("max_context", max_context)
         self.max_new_tokens = _positive_int("max_new_tokens", max_new_tokens)
         if int(base_domain_id) < 0:
@@ -395,6 +396,7 @@ class RKLLM:
 
     def _init_handle(self) -> None:
         handle = ctypes.c_void_p()
+        t0 = time.perf_counter_ns()
         if self._v130:
             rc = self._lib.rkllm_init(ctypes.byref(handle), ctypes.byref(self._param), ctypes.byref(self._callbacks))
         else:
@@ -406,6 +408,7 @@ class RKLLM:
                 "platform or runtime release, or be corrupt; check `free -m` and run with RKLLM_LOG_LEVEL=1"
             )
         self._handle = handle.value
+        self.load_ms = (time.perf_counter_ns() - t0) / 1e6  # wall time of rkllm_init (measured)
 
     def set_max_new_tokens(self, max_new_tokens: int) -> None:
         """Make ``max_new_tokens`` the load-time limit (1.2.3: destroys and re-inits the model).

@@ -1,0 +1,277 @@
+"""``rklab models check PLAN``: is everything in place before a long sweep starts?
+
+Checks, for a plan: every model file (exists, plausible size, right magic — via
+:func:`rklab.modelfiles.check_model_file`; unfilled ``FILL_ME`` names), the RKLLM runtime
+library and its version (when an entry uses the NPU), the RKNN Lite runtime (when an entry
+uses an .rknn encoder), llama.cpp (CPU entries), the NPU driver version, free memory against
+the engine's predictions, and free disk for the results. Each problem says where to get the
+missing piece. Nothing is loaded, so the check is quick and safe on an 8 GB board.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rklab.errors import ModelFileError, RklabError
+from rklab.plans import DEMO, Plan, is_placeholder, load_plan
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+MIN_DRIVER = (0, 9, 6)  # older rknpu drivers fail to load large models (board-rk3588.md)
+MIN_DISK_MB = 500.0  # records + executed notebooks + the HTML report of a full sweep stay well below this
+
+
+@dataclass
+class CheckItem:
+    category: str  # file | runtime | driver | memory | disk
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+    hint: str = ""  # where to get it / what to do
+
+
+@dataclass
+class CheckReport:
+    plan: Plan
+    items: list[CheckItem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is missing (warnings do not block a sweep)."""
+        return not any(i.status == FAIL for i in self.items)
+
+    @property
+    def failures(self) -> list[CheckItem]:
+        return [i for i in self.items if i.status == FAIL]
+
+    @property
+    def warnings(self) -> list[CheckItem]:
+        return [i for i in self.items if i.status == WARN]
+
+    def add(self, *args, **kw) -> CheckItem:
+        item = CheckItem(*args, **kw)
+        self.items.append(item)
+        return item
+
+
+# --------------------------------------------------------------------------- individual checks
+def _check_files(report: CheckReport) -> None:
+    for entry in report.plan.entries:
+        for key, value, fmt in entry.files():
+            name = f"{entry.name}: {key}"
+            source = entry.settings.get("encoder_source" if key == "encoder_path" else "source", "")
+            if is_placeholder(value):
+                report.add("file", name, FAIL, f"file name not filled in ({value})",
+                           f"download it ({source}) and put its file name in {report.plan.path}" if source
+                           else f"put the file name in {report.plan.path}")
+                continue
+            if value == DEMO:
+                _check_demo(report, name, fmt)
+                continue
+            try:
+                from rklab.modelfiles import check_model_file
+
+                p = check_model_file(value, fmt, what=key)
+                report.add("file", name, OK, f"{p} ({p.stat().st_size / 1e6:,.0f} MB, {fmt})")
+            except ModelFileError as exc:
+                report.add("file", name, FAIL, str(exc), f"get it from: {source}" if source else "")
+
+
+def _check_demo(report: CheckReport, name: str, fmt: str) -> None:
+    if fmt == "gguf":
+        try:
+            from rklab.demo import demo_model_path
+
+            p = demo_model_path()
+            report.add("file", name, OK, f"demo model {p}")
+        except RklabError as exc:
+            report.add("file", name, FAIL, str(exc), "run `rklab models fetch-demo`")
+    else:
+        report.add("file", name, OK, "synthetic demo encoder (ONNX, random weights; built on first use)")
+
+
+def _check_rkllm(report: CheckReport, library: str | None) -> None:
+    from rklab.runtimes import rkllm
+
+    try:
+        path = rkllm.find_library(library)
+    except RklabError as exc:
+        report.add("runtime", "RKLLM runtime (librkllmrt.so)", FAIL, str(exc))  # the message says what to do
+        return
+    try:
+        rkllm.check_elf(path)
+        version, how = rkllm.detect_version(path)
+    except RklabError as exc:
+        report.add("runtime", "RKLLM runtime (librkllmrt.so)", FAIL, str(exc))
+        return
+    if version not in rkllm.SUPPORTED_VERSIONS:
+        report.add("runtime", "RKLLM runtime (librkllmrt.so)", FAIL,
+                   f"{path} is version {version} ({how}); rklab supports {', '.join(rkllm.SUPPORTED_VERSIONS)}",
+                   rkllm.INSTALL_HINT)
+        return
+    report.add("runtime", "RKLLM runtime (librkllmrt.so)", OK, f"{path}, version {version} ({how})")
+
+
+def _check_rknn(report: CheckReport) -> None:
+    if importlib.util.find_spec("rknnlite") is None:
+        report.add("runtime", "RKNN Lite (rknn-toolkit-lite2)", FAIL,
+                   "Python package rknnlite is not installed (needed for .rknn vision encoders)",
+                   "on the board: pip install rknn-toolkit-lite2 (aarch64 wheels on PyPI) and put Rockchip's "
+                   "librknnrt.so in /usr/lib")
+    else:
+        report.add("runtime", "RKNN Lite (rknn-toolkit-lite2)", OK, "rknnlite importable")
+
+
+def _check_llamacpp(report: CheckReport) -> None:
+    try:
+        from importlib.metadata import version
+
+        v = version("llama_cpp_python")
+        report.add("runtime", "llama.cpp (llama-cpp-python)", OK, f"version {v}")
+    except Exception:  # noqa: BLE001 - any metadata problem means: not installed properly
+        report.add("runtime", "llama.cpp (llama-cpp-python)", FAIL, "llama-cpp-python is not installed",
+                   "run `make setup`")
+
+
+def read_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
+    """The rknpu driver version from debugfs (``RKNPU driver: v0.9.8`` -> ``0.9.8``), None if unreadable."""
+    from rklab.hostinfo import NPU_DEBUGFS
+
+    try:
+        text = (Path(sys_root) / NPU_DEBUGFS / "version").read_text(errors="replace")
+    except OSError:
+        return None
+    m = re.search(r"v?(\d+\.\d+\.\d+)", text)
+    return m.group(1) if m else None
+
+
+def _check_driver(report: CheckReport, sys_root: str | os.PathLike) -> None:
+    ver = read_driver_version(sys_root)
+    name = "NPU driver (rknpu)"
+    if ver is None:
+        report.add("driver", name, WARN, f"{Path(sys_root) / 'kernel/debug/rknpu/version'} is not readable",
+                   "run the check with sudo (debugfs needs root), or check `dmesg | grep -i rknpu`")
+        return
+    parts = tuple(int(x) for x in ver.split("."))
+    if parts < MIN_DRIVER:
+        report.add("driver", name, FAIL, f"version {ver} is older than 0.9.6 (large models fail to load)",
+                   "update the board's kernel/BSP to one with rknpu driver 0.9.8")
+    else:
+        report.add("driver", name, OK, f"version {ver}")
+
+
+def _check_memory(report: CheckReport, proc_root: str | os.PathLike) -> None:
+    from rklab.guard import mem_available_mb
+
+    try:
+        avail = mem_available_mb(proc_root)
+    except OSError:
+        report.add("memory", "free memory", WARN, "/proc/meminfo not readable")
+        return
+    too_big = []
+    for entry in report.plan.entries:
+        if entry.backend != "rkllm":
+            continue
+        pred = _predicted_mb(entry, report.plan.board)
+        floor = float(entry.settings.get("mem_floor_mb", 300))
+        if pred is not None and pred + floor > avail:
+            too_big.append(f"{entry.name} (~{pred:,.0f} MB predicted)")
+    if too_big:
+        report.add("memory", "free memory", WARN,
+                   f"MemAvailable {avail:,.0f} MB; predicted not to fit now: {', '.join(too_big)} "
+                   "(these entries will be skipped as skipped_predicted_oom unless force: true)",
+                   "close other programs (desktop, browser) before the sweep")
+    else:
+        report.add("memory", "free memory", OK, f"MemAvailable {avail:,.0f} MB")
+
+
+def _predicted_mb(entry, board: str) -> float | None:
+    try:
+        from rklab.feasibility import estimate
+
+        est = estimate(entry.model, dtype=entry.settings.get("dtype", "w8a8"), board=board,
+                       max_context=int(entry.settings.get("max_context", 4096)), with_vision=entry.kind == "vlm")
+        return float(est.memory_mb)
+    except (RklabError, ImportError, TypeError, ValueError):
+        return None
+
+
+def _check_disk(report: CheckReport, disk_path: str | os.PathLike | None, min_mb: float) -> None:
+    from rklab.paths import runs_dir
+
+    p = Path(disk_path) if disk_path else runs_dir()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    free = shutil.disk_usage(p).free / 1e6
+    if free < min_mb:
+        report.add("disk", f"free disk at {p}", FAIL, f"{free:,.0f} MB free, a sweep needs about {min_mb:,.0f} MB",
+                   "free some space or give `rklab sweep --out` a folder on a larger disk")
+    else:
+        report.add("disk", f"free disk at {p}", OK, f"{free:,.0f} MB free")
+
+
+# --------------------------------------------------------------------------- the check
+def check_plan(
+    path: str | os.PathLike,
+    *,
+    proc_root: str | os.PathLike = "/proc",
+    sys_root: str | os.PathLike = "/sys",
+    library: str | None = None,
+    disk_path: str | os.PathLike | None = None,
+    min_disk_mb: float = MIN_DISK_MB,
+) -> CheckReport:
+    """Check everything a sweep over ``path`` needs; see :class:`CheckReport` (``.ok``)."""
+    plan = load_plan(path)
+    report = CheckReport(plan=plan)
+    _check_files(report)
+    backends = {e.backend for e in plan.entries}
+    vision = {e.settings.get("vision_backend") for e in plan.entries if e.kind == "vlm"}
+    if "rkllm" in backends:
+        _check_rkllm(report, library)
+    if "rknn" in vision:
+        _check_rknn(report)
+    if "llamacpp" in backends:
+        _check_llamacpp(report)
+    if "rkllm" in backends or "rknn" in vision:
+        _check_driver(report, sys_root)
+    _check_memory(report, proc_root)
+    _check_disk(report, disk_path, min_disk_mb)
+    return report
+
+
+_WORDS = {
+    "en": {OK: "ok", WARN: "WARN", FAIL: "MISSING", "title": "check of plan", "fix": "to fix",
+           "good": "everything is in place: run `rklab sweep {plan}`",
+           "bad": "{n} problem(s): fix them before `rklab sweep {plan}`",
+           "cat": {"file": "model files", "runtime": "runtimes", "driver": "NPU driver", "memory": "memory",
+                   "disk": "disk"}},
+    "zh": {OK: "正常", WARN: "注意", FAIL: "缺少", "title": "检查测试计划", "fix": "解决办法",
+           "good": "一切就绪：运行 `rklab sweep {plan}`",
+           "bad": "{n} 个问题：请先解决再运行 `rklab sweep {plan}`",
+           "cat": {"file": "模型文件", "runtime": "运行时", "driver": "NPU 驱动", "memory": "内存", "disk": "磁盘"}},
+}
+
+
+def format_check_report(report: CheckReport, lang: str = "en") -> str:
+    """Human-readable check result, grouped by category; problems carry where to get the piece."""
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    lines = [f"{w['title']} {report.plan.path} ({report.plan.name}, {len(report.plan.entries)} entries)"]
+    for cat in ("file", "runtime", "driver", "memory", "disk"):
+        items = [i for i in report.items if i.category == cat]
+        if not items:
+            continue
+        lines.append(f"{w['cat'][cat]}:")
+        for i in items:
+            lines.append(f"  [{w[i.status]}] {i.name}: {i.detail}")
+            if i.hint and i.status != OK:
+                lines.append(f"      {w['fix']}: {i.hint}")
+    if report.plan.excluded:
+        ex = ", ".join(e["model"] for e in report.plan.excluded)
+        lines.append(("已排除（不测试）: " if lang == "zh" else "excluded (not tested): ") + ex)
+    n = len(report.failures)
+    lines.append(w["good"].format(plan=report.plan.path) if n == 0 else w["bad"].format(n=n, plan=report.plan.path))
+    return "\n".join(lines)

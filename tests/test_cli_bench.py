@@ -1,0 +1,87 @@
+"""`rklab bench llm|vlm` end to end (real llama.cpp on the demo model) and its bad inputs."""
+
+import json
+
+import pytest
+
+from rklab.cli import main
+
+FAST = ["--prompt-tokens", "32", "--new-tokens", "8", "--reps", "2", "--warmup", "1", "--threads", "1",
+        "--context", "256", "--no-adaptive"]
+
+
+def test_bench_llm_demo_json_and_records(demo_gguf, tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    rc = main(["bench", "llm", "--backend", "llamacpp", "--model", "demo", *FAST, "--json", "--hz", "50",
+               "--out", str(out_dir)])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    d = json.loads(cap.out)  # stdout is exactly one JSON object (progress went to stderr)
+    assert len(d["runs"]) == 2
+    for r in d["runs"]:
+        for key in ("ttft_ms", "prefill_tps", "decode_tps", "runtime_decode_tps", "vmhwm_mb"):
+            assert isinstance(r[key], float) and r[key] > 0, key
+        assert r["prompt_tokens"] == 32 and r["generated_tokens"] == 8
+        assert r["runtime_prefill_tokens"] == 32 and r["runtime_decode_tokens"] == 7
+        assert r["memory_baseline"] == "before_load"
+    metrics = {row["metric"] for row in d["summary"]}
+    assert {"decode_tps", "ttft_ms", "vmhwm_mb"} <= metrics
+    assert d["host"]["llama_cpp_python_version"] and d["backend"]["name"] == "llamacpp"
+    assert d["model"]["size_bytes"] == demo_gguf.stat().st_size
+    assert d["load"]["load_ms"] > 0 and d["monitor"]["samples"] > 0
+    lines = (out_dir / "records.jsonl").read_text().splitlines()
+    assert len(lines) == len(d["runs"])
+    rec = json.loads(lines[0])
+    assert rec["kind"] == "llm" and rec["status"] == "ok" and rec["metrics"]["decode_tps"] > 0
+
+
+def test_bench_llm_table(demo_gguf, capsys):
+    rc = main(["bench", "llm", "--model", "demo", *FAST, "--no-progress", "--hz", "0"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "pp32/tg8" in out and "decode t/s" in out and "clocks pinned" in out
+
+
+@pytest.mark.parametrize("args,match", [
+    (["bench", "llm", "--model", "/nope/model.gguf"], "does not exist"),
+    (["bench", "llm", "--model", "demo", "--context", "100"], "pp1024/tg128 needs 1152 tokens but --context is 100"),
+    (["bench", "llm", "--model", "demo", "--prompt-tokens", "1", "2", "--new-tokens", "1", "2", "3"], "same number"),
+    (["bench", "llm", "--model", "demo", "--reps", "0"], "reps must be at least 1"),
+    (["bench", "llm", "--backend", "rkllm", "--model", "demo"], "demo model is a GGUF"),
+    (["bench", "vlm"], "--demo"),
+])
+def test_bad_input_one_line_exit_2(args, match, capsys):
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("rklab: error: ") and match in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_garbage_model_file(tmp_path, capsys):
+    junk = tmp_path / "m.gguf"
+    junk.write_text("this is not a model\n" * 100000)
+    assert main(["bench", "llm", "--model", str(junk)]) == 2
+    assert "not a GGUF" in capsys.readouterr().err
+    assert main(["bench", "llm", "--backend", "rkllm", "--model", str(junk)]) == 2
+    assert "not an .rkllm" in capsys.readouterr().err
+
+
+def test_bench_vlm_delegates_to_run_demo_vlm(monkeypatch, capsys):
+    import rklab.vlm
+
+    seen = {}
+
+    def fake_run_demo_vlm(reps, image, new_tokens):
+        seen.update(reps=reps, image=image, new_tokens=new_tokens)
+        return {"encoder_ms": 12.5, "prefill_ms": 30.0, "ttft_ms": 31.0, "decode_tps": 90.0, "vmhwm_mb": 300.0,
+                "image_tokens": 64, "synthetic": True, "ci": float("nan")}
+
+    monkeypatch.setattr(rklab.vlm, "run_demo_vlm", fake_run_demo_vlm)
+    assert main(["bench", "vlm", "--demo", "--reps", "4", "--new-tokens", "9", "--image", "x.png", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert seen == {"reps": 4, "image": "x.png", "new_tokens": 9}
+    assert d["synthetic"] is True and d["image_tokens"] == 64 and d["ci"] is None
+    assert main(["bench", "vlm", "--demo"]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "12.5" in out

@@ -1,0 +1,261 @@
+"""Notebooks 02 and 03 under papermill (demo models on the CPU; RKLLM against the fake library;
+RKNNLite against the test double), plus the library functions they call (rklab.notebook_runs)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rklab.errors import RklabError
+from rklab.paths import notebooks_dir
+from rklab.records import load_records, read_records
+
+
+def _execute(name: str, out_dir: Path, params: dict) -> nbformat.NotebookNode:
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / name  # the executed notebook is saved beside its records, as the sweep does
+    pm.execute_notebook(str(notebooks_dir() / name), str(output), parameters={**params, "out_dir": str(out_dir)},
+                        kernel_name="python3", progress_bar=False, cwd=str(out_dir))
+    return nbformat.read(str(output), as_version=4)
+
+
+def _texts(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", f"{out.get('ename')}: {out.get('evalue')}"
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            data = out.get("data", {})
+            for mime in ("text/markdown", "text/plain"):
+                if mime in data:
+                    parts.append(data[mime])
+            if "application/vnd.plotly.v1+json" in data:
+                layout = data["application/vnd.plotly.v1+json"].get("layout", {})
+                title = layout.get("title", {})
+                parts.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return "\n".join(parts)
+
+
+def _figure_titles(nb) -> list[str]:
+    titles = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            fig = out.get("data", {}).get("application/vnd.plotly.v1+json")
+            if fig:
+                t = fig.get("layout", {}).get("title", {})
+                titles.append(t.get("text", "") if isinstance(t, dict) else str(t))
+    return titles
+
+
+# --------------------------------------------------------------------------- notebook structure
+@pytest.mark.parametrize("name, names", [
+    ("02_llm_bench.ipynb", ["entry", "model", "backend", "model_path", "dtype", "max_context", "cases", "reps",
+                            "warmup", "out_dir", "lang", "mem_floor_mb", "force"]),
+    ("03_vlm_bench.ipynb", ["entry", "model", "encoder_path", "llm_path", "llm_backend", "vision_backend", "images",
+                            "image_size", "core_mask", "max_context", "new_tokens", "reps", "warmup", "out_dir",
+                            "lang", "mem_floor_mb", "force"]),
+])
+def test_parameters_cell_has_the_contract_names(name, names):
+    import papermill as pm
+
+    nb = nbformat.read(str(notebooks_dir() / name), as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    inferred = pm.inspect_notebook(str(notebooks_dir() / name))
+    assert set(names) <= set(inferred)
+    # thin notebook: every code cell is a few lines calling rklab
+    for c in nb.cells:
+        if c.cell_type == "code" and c is not tagged[0]:
+            assert len(c.source.splitlines()) <= 10
+    assert sum(c.cell_type == "markdown" for c in nb.cells) >= 8
+
+
+# --------------------------------------------------------------------------- demo runs (CPU)
+@pytest.fixture(scope="module")
+def nb02_demo(tmp_path_factory, demo_gguf):
+    out = tmp_path_factory.mktemp("nb02demo")
+    nb = _execute("02_llm_bench.ipynb", out, dict(cases=[[32, 8]], reps=2, warmup=1, adaptive=False,
+                                                  max_context=256, lang="en"))
+    return out, nb
+
+
+def test_02_demo_records_and_report(nb02_demo, demo_gguf):
+    out, nb = nb02_demo
+    assert (out / "02_llm_bench.ipynb").exists() and (out / "samples-llm.jsonl").exists()
+    recs = read_records(out / "records.jsonl")
+    assert len(recs) == 2 and {r["status"] for r in recs} == {"ok"}
+    r = recs[0]
+    assert r["kind"] == "llm" and r["backend"] == "llamacpp" and r["synthetic"] is False
+    assert r["model"]["name"] == "SmolLM2-135M-Instruct" and r["model"]["hash"].startswith("sha256-ht:")
+    assert r["model"]["size_bytes"] == demo_gguf.stat().st_size
+    assert r["runtime"]["version"].startswith("llama-cpp-python") and r["host"]["machine"]
+    assert r["params"]["cases"] == [[32, 8]] and r["max_context"] == 256
+    assert r["prompt_tokens"] == 32 and r["new_tokens"] == 8
+    m = r["metrics"]
+    assert m["generated_tokens"] == 8 and m["ttft_ms"] > 0 and m["decode_tps"] > 0 and m["llm_load_ms"] > 0
+    assert len(m["token_offsets_ms"]) == 8
+    df = load_records(out)
+    assert list(df["case"].unique()) == ["pp32/tg8"] and len(df) == 2
+    text = _texts(nb)
+    assert "Status: measured" in text and "measured on" in text
+    assert "not available on this host" in text  # no NPU here
+    assert "no reference rows for SmolLM2-135M-Instruct" in text
+    titles = _figure_titles(nb)
+    assert any("Per-token latency" in t for t in titles) and any("Memory over time" in t for t in titles)
+    assert all("measured" in t for t in titles)
+    samples = [json.loads(x) for x in (out / "samples-llm.jsonl").read_text().splitlines()]
+    assert samples and {"load", "prefill", "decode"} <= {s["phase"] for s in samples}
+
+
+@pytest.fixture(scope="module")
+def nb03_demo(tmp_path_factory, demo_gguf):
+    out = tmp_path_factory.mktemp("nb03demo")
+    nb = _execute("03_vlm_bench.ipynb", out, dict(new_tokens=8, reps=2, warmup=1, max_context=512))
+    return out, nb
+
+
+def test_03_demo_records_are_labelled_synthetic(nb03_demo):
+    out, nb = nb03_demo
+    assert (out / "03_vlm_bench.ipynb").exists() and (out / "samples-vlm.jsonl").exists()
+    recs = read_records(out / "records.jsonl")
+    assert len(recs) == 2 and all(r["status"] == "ok" and r["synthetic"] is True for r in recs)
+    r = recs[0]
+    assert r["kind"] == "vlm" and r["vision_backend"] == "onnx" and r["model"]["encoder"]["hash"].startswith("sha256")
+    m = r["metrics"]
+    for k in ("encoder_ms", "encoder_first_ms", "encoder_load_ms", "preprocess_ms", "prefill_ms", "ttft_e2e_ms",
+              "decode_tps", "vmhwm_mb", "image_prefill_ms"):
+        assert isinstance(m[k], (int, float)), k
+    assert m["image_tokens"] == 196 and m["generated_tokens"] == 8 and m["image"] == "shapes.png"
+    text = _texts(nb)
+    assert "视觉编码器为合成模型" in text  # zh default: the synthetic label
+    assert "encoder outputs: [[196, 576]]" in text
+    titles = _figure_titles(nb)
+    assert any("VLM 各阶段耗时" in t and "合成编码器" in t for t in titles)
+
+
+# --------------------------------------------------------------------------- RKLLM + RKNNLite paths
+@pytest.fixture(scope="module")
+def rk_env(tmp_path_factory, fake_rkllm_libs):
+    from tests.fixtures.fake_rkllm import make_fake_rkllm_model
+
+    d = tmp_path_factory.mktemp("rk")
+    return {"model": make_fake_rkllm_model(d / "qwen3.rkllm"), "libs": fake_rkllm_libs, "dir": d}
+
+
+def test_02_rkllm_path_against_the_fake_library(rk_env, tmp_path):
+    out = tmp_path / "nb02rk"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RKLLM_LIB", str(rk_env["libs"]["1.2.3"]))
+        mp.setenv("FAKE_RKLLM_LOG", str(tmp_path / "rkllm.log"))
+        mp.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "2")
+        nb = _execute("02_llm_bench.ipynb", out, dict(model="Qwen3-0.6B", backend="rkllm",
+                                                      model_path=str(rk_env["model"]), dtype="w8a8",
+                                                      cases=[[32, 8]], reps=2, warmup=1, adaptive=False,
+                                                      max_context=512, force=True, lang="en"))
+    recs = read_records(out / "records.jsonl")
+    assert len(recs) == 2 and {r["backend"] for r in recs} == {"rkllm"}
+    assert recs[0]["runtime"]["version"].startswith("1.2.3")
+    assert recs[0]["metrics"]["runtime_memory_mb"] == pytest.approx(321.5)
+    assert recs[0]["preflight"]["predicted_mb"] > 0  # the engine's prediction for Qwen3-0.6B w8a8
+    text = _texts(nb)
+    assert "memory pre-flight (predicted)" in text
+    # Qwen3-0.6B has official rows: the comparison table and the ratio figure are shown
+    assert "airockchip/rknn-llm benchmark.md" in text
+    assert any("Measured / reference" in t for t in _figure_titles(nb))
+
+
+def test_03_rkllm_and_rknnlite_paths(rk_env, fake_rknnlite, fake_qwen3vl_rknn, tmp_path):
+    from tests.fixtures.fake_rkllm import read_fake_log
+
+    out = tmp_path / "nb03rk"
+    log = tmp_path / "rkllm.log"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RKLLM_LIB", str(rk_env["libs"]["1.3.0"]))
+        mp.setenv("FAKE_RKLLM_LOG", str(log))
+        nb = _execute("03_vlm_bench.ipynb", out, dict(model="Qwen3-VL-2B", encoder_path=str(fake_qwen3vl_rknn),
+                                                      llm_path=str(rk_env["model"]), llm_backend="rkllm",
+                                                      vision_backend="rknn", core_mask="NPU_CORE_0_1_2",
+                                                      new_tokens=6, reps=2, warmup=1, max_context=1024,
+                                                      force=True, lang="en"))
+    logged = read_fake_log(log)
+    assert logged["init.base_domain_id"] == "1" and logged["run.image_start"] == "<|vision_start|>"
+    assert logged["run.n_image_tokens"] == "196"
+    recs = read_records(out / "records.jsonl")
+    assert len(recs) == 2 and {r["vision_backend"] for r in recs} == {"rknn"}
+    assert recs[0]["encoder"]["runtime_version"].startswith("fake RKNNLite")
+    assert recs[0]["metrics"]["encoder_output_shapes"] == [[196, 2048]] * 4
+    text = _texts(nb)
+    assert "encoder outputs: [[196, 2048], [196, 2048], [196, 2048], [196, 2048]]" in text
+    # Qwen3-VL-2B reference rows (official multimodal table: vision encoder 2.08 s, an encode time)
+    assert "encoder_ms" in text and "official" in text
+
+
+# --------------------------------------------------------------------------- library behaviour
+def test_parameter_errors_are_one_line(tmp_path):
+    from rklab.notebook_runs import run_llm_notebook, run_vlm_notebook
+
+    cases = [
+        (run_llm_notebook, dict(cases="128,64"), "cases"),
+        (run_llm_notebook, dict(cases=[[128]]), "each case"),
+        (run_llm_notebook, dict(cases=[[4000, 200]], max_context=4096), "max_context is 4096"),
+        (run_llm_notebook, dict(backend="npu"), "backend='npu'"),
+        (run_llm_notebook, dict(backend="rkllm"), "needs backend='llamacpp'"),
+        (run_llm_notebook, dict(reps=0), "reps=0"),
+        (run_llm_notebook, dict(lang="fr"), "lang='fr'"),
+        (run_vlm_notebook, dict(vision_backend="rknn"), "encoder_path='demo'"),
+        (run_vlm_notebook, dict(llm_path=str(tmp_path / "x.rkllm"), llm_backend="rkllm"), "parameter model"),
+        (run_vlm_notebook, dict(image_size="big"), "image_size"),
+    ]
+    for fn, kw, words in cases:
+        with pytest.raises(RklabError) as exc:
+            fn(out_dir=str(tmp_path / "o"), progress=False, **kw)
+        assert words in str(exc.value) and "\n" not in str(exc.value), kw
+    assert not (tmp_path / "o" / "records.jsonl").exists()
+
+
+def test_bad_image_fails_before_loading(tmp_path, bad_images, monkeypatch):
+    from rklab import vlm
+    from rklab.notebook_runs import run_vlm_notebook
+
+    monkeypatch.setattr(vlm, "open_vlm", lambda **k: pytest.fail("must not load models for a bad image"))
+    with pytest.raises(RklabError, match="truncated or corrupt"):
+        run_vlm_notebook(images=[str(bad_images["good"]), str(bad_images["truncated"])], out_dir=str(tmp_path))
+
+
+def test_predicted_oom_is_recorded_and_nothing_loaded(tmp_path, monkeypatch, demo_gguf):
+    import rklab.notebook_runs as nr
+    import rklab.runtimes.factory as factory
+
+    real_open = factory.open_backend
+    monkeypatch.setattr(nr, "predicted_memory", lambda *a, **k: {"memory_mb": 10_000_000.0})
+    monkeypatch.setattr(factory, "open_backend", lambda *a, **k: pytest.fail("must not load"))
+    res = nr.run_llm_notebook(cases=[[8, 2]], reps=1, out_dir=str(tmp_path), progress=False)
+    assert res.status == "skipped_predicted_oom" and not res.runs
+    rec = read_records(tmp_path / "records.jsonl")
+    assert [r["status"] for r in rec] == ["skipped_predicted_oom"]
+    assert rec[0]["preflight"]["predicted_mb"] == 10_000_000.0 and rec[0]["kind"] == "llm"
+    assert "predicted" in nr.status_markdown(res, "en")
+    # force runs it anyway (and records that the pre-flight was overridden)
+    monkeypatch.setattr(factory, "open_backend", real_open)
+    res2 = nr.run_vlm_notebook(new_tokens=2, reps=1, warmup=0, max_context=512, force=True,
+                               out_dir=str(tmp_path / "vlm"), progress=False)
+    assert res2.ok and res2.preflight["forced"] is True and len(res2.runs) == 1
+
+
+def test_memory_guard_abort_is_recorded(tmp_path, demo_gguf):
+    from rklab.notebook_runs import run_llm_notebook
+
+    res = run_llm_notebook(cases=[[16, 64]], reps=2, warmup=1, adaptive=False, max_context=256,
+                           mem_floor_mb=10_000_000, out_dir=str(tmp_path), progress=False)
+    assert res.status == "aborted_memory" and "mem_floor_mb" in res.message
+    recs = read_records(tmp_path / "records.jsonl")
+    assert [r["status"] for r in recs] == ["aborted_memory"]
+    assert recs[0]["last_sample"]["mem_available_mb"] > 0
+    assert os.path.exists(tmp_path / "samples-llm.jsonl")
