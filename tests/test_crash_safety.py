@@ -40,6 +40,11 @@ def test_sigkill_leaves_every_records_file_intact(killed_and_resumed_sweep):
     assert measured >= 1
 
 
+def test_orphaned_kernel_exits_by_itself(killed_and_resumed_sweep):
+    """After SIGKILL of the sweep, its kernel must not keep measuring (and writing) unattended."""
+    assert killed_and_resumed_sweep.orphan_kernel_exited is True
+
+
 def test_resume_never_rewrites_what_was_on_disk(killed_and_resumed_sweep):
     run = killed_and_resumed_sweep
     for path, lines in run.records_at_kill.items():
@@ -90,11 +95,14 @@ def test_sigkilled_kernel_is_recorded_as_oom_and_the_sweep_goes_on(killed_and_re
     from rklab.sweep import entry_outcome_record
 
     run = killed_and_resumed_sweep
+    print(f"\nCRASH sweep killed (rc {run.first_rc}) with {sum(len(v) for v in run.records_at_kill.values())} "
+          f"record lines on disk; resume rc {run.resume_rc}; victim kernel {run.victim_pid}; {run.seconds:.0f} s total")
     assert run.victim_pid, "the victim's kernel was never seen measuring"
     att = sorted((run.out / "victim").glob("attempt-*"))[-1]
     rec = entry_outcome_record(att)
     assert rec is not None and rec["status"] == "oom", rec
     death = rec["error"]["death"]
+    print(f"VICTIM status={rec['status']} death={death} last_sample={rec.get('last_sample')}")
     assert death["signal"] == 9 and death["pid"] == run.victim_pid
     assert death["reason"].startswith("killed by SIGKILL")
     # the victim's measured runs before the kill are kept

@@ -301,7 +301,8 @@ class RKLLM:
     in 1.3.0; on 1.2.3 generation can stop at EOS and the actual count is recorded.
     On 1.2.3 ``max_new_tokens`` is also fixed at load: a ``generate`` asking for fewer tokens is
     cut by ``rkllm_abort`` after that many tokens (the runtime's own generate counters may then
-    include the few tokens produced before the abort took effect); asking for more is refused.
+    include the few tokens produced before the abort took effect, or be missing); asking for
+    more is refused. :meth:`set_max_new_tokens` reloads with an exact limit instead.
     """
 
     name = "rkllm"
