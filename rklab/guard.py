@@ -539,7 +539,6 @@ def classify_kernel_death(
         if now is not None:
             details["oom_kills_during_run"] = max(0, now - int(oom_kills_before))
 
-    died = exc is None or type(exc).__name__ == "DeadKernelError" or code is not None
     if sig == signal.SIGKILL:
         src = "the kernel log confirms the OOM killer" if line else "most likely the OOM killer (dmesg not readable or silent)"
         details["reason"] = f"killed by SIGKILL: {src}"
@@ -547,7 +546,9 @@ def classify_kernel_death(
     if line:
         details["reason"] = "the kernel log shows the OOM killer took this process"
         return "oom", details
-    if died and sig is None and code is None and details["oom_kills_during_run"]:
+    kernel_gone = exc is not None and ("DeadKernel" in type(exc).__name__ or "died" in str(exc).lower())
+    if kernel_gone and sig is None and code is None and details["oom_kills_during_run"]:
+        # a kernel gone without a known exit status while the system's OOM-kill counter rose
         details["reason"] = "the kernel died while the system OOM-kill counter rose"
         return "oom", details
     if sig is not None:

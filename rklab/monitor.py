@@ -48,6 +48,53 @@ _STATUS_KEYS = {b"VmHWM:": "vmhwm_mb", b"VmRSS:": "vmrss_mb", b"RssShmem:": "rss
 _MEMINFO_KEYS = {b"MemAvailable:": "mem_available_mb", b"Shmem:": "shmem_mb"}
 
 
+class _FileCache:
+    """Keeps files open and re-reads them with ``pread(fd, n, 0)``.
+
+    procfs/sysfs/debugfs regenerate a file's text on every read from offset 0, so one
+    ``pread`` per sample replaces open + read + close (about 4x cheaper in Python).
+    A file that fails is reopened once per read, then reported as missing (None).
+    """
+
+    def __init__(self):
+        self._fds: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def read(self, path: str | None) -> bytes | None:
+        if not path:
+            return None
+        fd = self._fds.get(path)
+        for _ in range(2):
+            if fd is None:
+                with self._lock:
+                    fd = self._fds.get(path)
+                    if fd is None:
+                        try:
+                            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                        except OSError:
+                            return None
+                        self._fds[path] = fd
+            try:
+                return os.pread(fd, 65536, 0)
+            except OSError:
+                self._drop(path)
+                fd = None
+        return None
+
+    def _drop(self, path: str) -> None:
+        with self._lock:
+            fd = self._fds.pop(path, None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        for path in list(self._fds):
+            self._drop(path)
+
+
 def _read_bytes(path: str) -> bytes | None:
     try:
         with open(path, "rb") as fh:
@@ -131,6 +178,7 @@ class Monitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._files = _FileCache()
         self._resolve_paths()
 
     # ----------------------------------------------------------------- setup
@@ -177,22 +225,23 @@ class Monitor:
         d: dict = {"t_s": (t - self.t0_ns) / 1e9 if self.t0_ns else 0.0, "phase": self._phase}
         if self._run is not None:
             d["run"] = self._run
-        d.update(_kb_fields(_read_bytes(self._status), _STATUS_KEYS))
-        d.update(_kb_fields(_read_bytes(self._meminfo), _MEMINFO_KEYS))
-        d["npu_load"] = parse_npu_load(_read_str(self._npu_load))
+        rd = self._files.read
+        d.update(_kb_fields(rd(self._status), _STATUS_KEYS))
+        d.update(_kb_fields(rd(self._meminfo), _MEMINFO_KEYS))
+        d["npu_load"] = parse_npu_load(_text(rd(self._npu_load)))
         cpu_f, cpu_g = {}, {}
         for pol, (cur, gov) in self._cpu.items():
-            cpu_f[pol] = _mhz(_read_int(cur), khz=True)
-            cpu_g[pol] = _read_str(gov)
+            cpu_f[pol] = _mhz(_int(rd(cur)), khz=True)
+            cpu_g[pol] = _text(rd(gov))
         d["cpu_freq_mhz"] = cpu_f or None
         d["cpu_governor"] = cpu_g or None
-        d["npu_freq_mhz"] = _mhz(_read_int(self._npu[0]))
-        d["npu_governor"] = _read_str(self._npu[1])
-        d["ddr_freq_mhz"] = _mhz(_read_int(self._ddr[0]))
-        d["ddr_governor"] = _read_str(self._ddr[1])
+        d["npu_freq_mhz"] = _mhz(_int(rd(self._npu[0])))
+        d["npu_governor"] = _text(rd(self._npu[1]))
+        d["ddr_freq_mhz"] = _mhz(_int(rd(self._ddr[0])))
+        d["ddr_governor"] = _text(rd(self._ddr[1]))
         temps = {}
         for ztype, path in self._zones:
-            v = _read_int(path)
+            v = _int(rd(path))
             if v is not None:
                 temps[ztype] = v / 1000.0
         d["temps_c"] = temps or None
@@ -233,14 +282,23 @@ class Monitor:
         return self
 
     def stop(self) -> "Monitor":
+        """Stop the thread and close the files it kept open (a later sample reopens them)."""
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=5)
             self._thread = None
+        with self._lock:
+            self._files.close()
         return self
 
     def __enter__(self):
         return self.start()
+
+    def __del__(self):  # pragma: no cover - best effort
+        try:
+            self._files.close()
+        except Exception:
+            pass
 
     def __exit__(self, *exc):
         self.stop()
@@ -274,22 +332,21 @@ class Monitor:
             return [s for s in self.samples if a <= s["t_s"] <= b]
 
 
-def _read_str(path: str | None) -> str | None:
-    if not path:
+def _text(raw: bytes | None) -> str | None:
+    if not raw:
         return None
     try:
-        with open(path, "r") as fh:
-            return fh.read().strip() or None
-    except (OSError, UnicodeDecodeError):
+        return raw.decode("ascii").strip() or None
+    except UnicodeDecodeError:
         return None
 
 
-def _read_int(path: str | None) -> int | None:
-    v = _read_str(path)
-    if v is None:
+def _int(raw: bytes | None) -> int | None:
+    t = _text(raw)
+    if t is None:
         return None
     try:
-        return int(v.split()[0].split("@")[0])
+        return int(t.split()[0].split("@")[0])
     except (ValueError, IndexError):
         return None
 

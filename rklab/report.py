@@ -168,6 +168,29 @@ def _excluded_from(run_dirs: list[str]) -> list[dict]:
     return out
 
 
+def _plan_order(run_dirs: list[str]) -> list[str]:
+    import json
+
+    order: list[str] = []
+    for d in run_dirs:
+        f = Path(d) / "sweep.json"
+        if f.is_file():
+            try:
+                order += [e for e in json.loads(f.read_text(encoding="utf-8")).get("entries", []) if e not in order]
+            except ValueError:
+                pass
+    return order
+
+
+def _in_plan_order(df: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Rows sorted by the plan's entry order (stable; unknown entries last)."""
+    if df.empty or "entry" not in df.columns:
+        return df
+    rank = {e: i for i, e in enumerate(order)}
+    key = df["entry"].map(lambda e: rank.get(e, len(order)))
+    return df.assign(_o=key).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
 def measured_runs(records: pd.DataFrame) -> pd.DataFrame:
     """Runs that measured something: kind llm/vlm with status ok and a decode rate."""
     if records.empty or "kind" not in records.columns:
@@ -506,7 +529,8 @@ def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.
                                         f"{float(o[metric]):.1f}: {dev:+.0f} % (> 20 %, {o['reference']})"))
     for _, e in entries.iterrows():
         if e["status"] not in ("ok",):
-            out.append(Warning_("failed", e["entry"], f"状态 {e['status']}: {e['message']}" if zh
+            kind = "limit_test" if e.get("limit_test") else "failed"
+            out.append(Warning_(kind, e["entry"], f"状态 {e['status']}: {e['message']}" if zh
                                 else f"status {e['status']}: {e['message']}"))
     if len(measured) and measured["synthetic"].any():
         out.append(Warning_("synthetic", ", ".join(measured[measured["synthetic"]]["entry"].unique()),
@@ -593,6 +617,9 @@ def build_report(run_dirs: Iterable[str | os.PathLike] | str | os.PathLike, boar
     records = load_sweep_records(run_dirs)
     runs = measured_runs(records)
     entries = entry_outcomes(records)
+    order = _plan_order(run_dirs)
+    if order:  # tables follow the plan's entry order
+        runs, entries = _in_plan_order(runs, order), _in_plan_order(entries, order)
     measured = summarize(runs)
     try:
         from rklab.reference import load_reference
@@ -629,11 +656,11 @@ def measured_display(report: Report) -> pd.DataFrame:
         t("n", lang): m["n"],
         t("decode_tps", lang): [_pm(a, b) for a, b in zip(m["decode_tps"], m["decode_tps_std"])],
         t("ttft_ms", lang): [_pm(a, b, 0) for a, b in zip(m["ttft_ms"], m["ttft_ms_std"])],
-        "VmHWM (MB)": m["vmhwm_mb"].round(0),
-        ("可用内存下降 (MB)" if lang == "zh" else "MemAvailable drop (MB)"): m["mem_available_drop_mb"].round(0),
+        "VmHWM (MB)": m["vmhwm_mb"].map(lambda v: _fmt(v, 0)),
+        ("可用内存下降 (MB)" if lang == "zh" else "MemAvailable drop (MB)"): m["mem_available_drop_mb"].map(lambda v: _fmt(v, 0)),
     })
     if m["encoder_ms"].notna().any():
-        df[t("encoder_ms", lang) + " (ms)"] = m["encoder_ms"].round(1)
+        df[t("encoder_ms", lang) + " (ms)"] = m["encoder_ms"].map(lambda v: _fmt(v, 1))
     return df
 
 

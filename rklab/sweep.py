@@ -48,6 +48,7 @@ from rklab.records import RECORDS_FILE, RecordWriter, read_records
 KERNEL_NAME = "python3"
 FEASIBILITY_DIR = "_feasibility"
 ATTEMPT_RE = re.compile(r"^attempt-(\d+)$")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 LOG_FILE = "papermill.log"
 LOG_TAIL_LINES = 40
 DEFAULT_TIMEOUT_S = 1800.0
@@ -305,6 +306,8 @@ def run_notebook(
     except PapermillExecutionError as exc:
         status = "failed"
         error = {"type": exc.ename, "message": _one_line(exc.evalue)}
+        # the traceback lives in the output notebook; put it in the log too, for the log tail
+        pm_logger.error("%s", _ANSI_RE.sub("", "\n".join(exc.traceback or [])))
     except Exception as exc:  # noqa: BLE001 - DeadKernelError, timeouts, anything from the engine
         if timed_out.is_set():
             status = "timeout"
@@ -417,7 +420,8 @@ def _run_feasibility(plan: Plan, out: Path, lang: str, notebooks: Path, resume: 
     if resume and completed_attempt(fdir) is not None:
         return EntryOutcome("01_feasibility", "ok", completed_attempt(fdir), skipped=True)
     attempt = _next_attempt(fdir)
-    context = max((e.settings.get("max_context", 4096) for e in plan.entries), default=4096)
+    # the board overview uses the seed's 4096-token context, or the plan's largest if bigger
+    context = max([4096] + [int(e.settings.get("max_context", 4096)) for e in plan.entries])
     params = {"board": plan.board, "context": int(context), "lang": lang}
     run = run_notebook(notebooks / "01_feasibility.ipynb", attempt / "01_feasibility.ipynb", params,
                        timeout_s=600, cwd=attempt, kernel_name=kernel_name)

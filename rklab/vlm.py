@@ -227,13 +227,6 @@ class VlmPipeline:
                 "match (use llm_backend='rkllm' for this VLM)"
             )
 
-    def _mark(self, phase: str):
-        if self.monitor is not None:
-            try:
-                self.monitor.mark(phase)
-            except Exception:
-                pass
-
     def encode(self, image) -> tuple[np.ndarray, dict]:
         """Preprocess and encode one image; the embeddings and the stage timings (ms)."""
         t_in = time.perf_counter_ns()
@@ -383,8 +376,7 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
         monitor.mark("load")
     encoder.load()
     try:
-        spec = vlm_spec(model,
-                        n_tokens=n_tokens, encoder_synthetic=encoder.synthetic)
+        spec = vlm_spec(model, n_tokens=n_tokens, encoder_synthetic=encoder.synthetic)
         kwargs = dict(backend_kwargs or {})
         kwargs.setdefault("max_context", int(max_context))
         if llm_backend == "rkllm":
@@ -422,9 +414,9 @@ def resolve_encoder_path(encoder_path, *, n_tokens: int | None = None) -> Path:
 
 def resolve_llm_path(llm_path) -> Path:
     if str(llm_path) == "demo":
-        from rklab.demo import demo_model_path
+        from rklab.demo import fetch_demo
 
-        return demo_model_path()
+        return fetch_demo()  # cached after the first call, as the backend factory does
     return Path(llm_path).expanduser()
 
 

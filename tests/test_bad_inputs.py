@@ -260,6 +260,23 @@ def _library_cases() -> list[Case]:
 
 CASES = _model_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases()
 
+# Cases the owning module does not handle yet (reported to the lead). Strict: when the owner
+# fixes one, its XPASS fails the run as a reminder to delete the line here.
+KNOWN_GAPS = {
+    "plan-unknown-model": "plans.load_plan accepts a model name missing from the catalog; the sweep runs it",
+    "plan-check-unknown-model": "`rklab models check` does not report a plan model missing from the catalog",
+    "plan-prompt-longer-than-context": "plans.load_plan does not compare cases with max_context; "
+                                       "the entry fails at run time instead",
+    "estimate-zero-new-tokens": "`rklab estimate --new-tokens 0` is accepted",
+    "out-under-a-file-sweep": "`rklab sweep --out` under a regular file: traceback from mkdir",
+    "out-read-only-sweep": "`rklab sweep --out` in an unwritable place: traceback from mkdir",
+}
+
+
+def _param(case: Case):
+    marks = [pytest.mark.xfail(reason=KNOWN_GAPS[case.id], strict=True)] if case.id in KNOWN_GAPS else []
+    return pytest.param(case, id=case.id, marks=marks)
+
 
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
@@ -281,7 +298,7 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_bad_input(case: Case, tmp_path, request):
     ctx = Ctx(tmp=tmp_path, results=tmp_path / "results")
     ctx.results.mkdir()

@@ -46,7 +46,7 @@ def test_bench_llm_table(demo_gguf, capsys):
     (["bench", "llm", "--model", "/nope/model.gguf"], "does not exist"),
     (["bench", "llm", "--model", "demo", "--context", "100"], "pp1024/tg128 needs 1152 tokens but --context is 100"),
     (["bench", "llm", "--model", "demo", "--prompt-tokens", "1", "2", "--new-tokens", "1", "2", "3"], "same number"),
-    (["bench", "llm", "--model", "demo", "--reps", "0"], "reps must be at least 1"),
+    (["bench", "llm", "--model", "demo", "--reps", "0"], "--reps 0"),
     (["bench", "llm", "--backend", "rkllm", "--model", "demo"], "demo model is a GGUF"),
     (["bench", "vlm"], "--demo"),
 ])
@@ -67,8 +67,37 @@ def test_garbage_model_file(tmp_path, capsys):
     assert "not an .rkllm" in capsys.readouterr().err
 
 
-def test_bench_vlm_delegates_to_run_demo_vlm(monkeypatch, capsys):
+def test_bad_out_dir_is_refused_before_loading(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("keep me\n")
+    for out, match in ((a_file, "is a file"), (a_file / "run", "cannot be created")):
+        assert main(["bench", "llm", "--model", "/nope.gguf", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert match in err and str(out) in err and err.count("\n") == 1
+    assert a_file.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("args,match", [
+    (["llm", "--model", "demo", "--context", "0"], "--context 0"),
+    (["llm", "--model", "demo", "--new-tokens", "0"], "--new-tokens 0"),
+    (["llm", "--model", "demo", "--prompt-tokens", "-16"], "--prompt-tokens -16"),
+    (["llm", "--model", "demo", "--reps", "-3"], "--reps -3"),
+    (["llm", "--model", "demo", "--warmup", "-1"], "--warmup -1"),
+    (["vlm", "--demo", "--reps", "0"], "--reps 0"),
+    (["vlm", "--demo", "--new-tokens", "0"], "--new-tokens 0"),
+    (["vlm", "--demo", "--image", "/nope/cat.png"], "/nope/cat.png"),
+])
+def test_numbers_and_paths_named(args, match, capsys):
+    assert main(["bench", *args]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+def test_bench_vlm_delegates_to_run_demo_vlm(monkeypatch, capsys, tmp_path):
     import rklab.vlm
+
+    img = tmp_path / "x.png"
+    img.write_bytes(b"\x89PNG")
 
     seen = {}
 
@@ -78,9 +107,9 @@ def test_bench_vlm_delegates_to_run_demo_vlm(monkeypatch, capsys):
                 "image_tokens": 64, "synthetic": True, "ci": float("nan")}
 
     monkeypatch.setattr(rklab.vlm, "run_demo_vlm", fake_run_demo_vlm)
-    assert main(["bench", "vlm", "--demo", "--reps", "4", "--new-tokens", "9", "--image", "x.png", "--json"]) == 0
+    assert main(["bench", "vlm", "--demo", "--reps", "4", "--new-tokens", "9", "--image", str(img), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert seen == {"reps": 4, "image": "x.png", "new_tokens": 9}
+    assert seen == {"reps": 4, "image": str(img), "new_tokens": 9}
     assert d["synthetic"] is True and d["image_tokens"] == 64 and d["ci"] is None
     assert main(["bench", "vlm", "--demo"]) == 0
     out = capsys.readouterr().out

@@ -25,12 +25,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def report_html(tmp_path_factory) -> Path:
-    from rklab.htmlexport import build_html_report
-    from tests.fixtures.report_records import make_fake_sweep
-
-    run = make_fake_sweep(tmp_path_factory.mktemp("browser") / "TEST-FIXTURE-sweep")
-    return build_html_report(run, lang="zh", results_md=run / "benchmark_log.md")
+def report_html(fake_report) -> Path:
+    return fake_report[1]
 
 
 @pytest.fixture(scope="module")

@@ -155,9 +155,27 @@ def test_factory_demo_and_bad_files(tmp_path, demo_gguf):
     junk.write_bytes(b"\x00\x01garbage" * 200000)
     with pytest.raises(ModelFileError, match="not a GGUF"):
         open_backend("llamacpp", junk)
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF\x03\x00\x00\x00" + bytes(range(256)) * 8192)
+    with pytest.raises(ModelFileError, match="llama.cpp could not load"):
+        open_backend("llamacpp", corrupt)
     with pytest.raises(ModelFileError, match="not an .rkllm"):
         open_backend("rkllm", demo_gguf)
     with pytest.raises(RklabError, match="demo model is a GGUF"):
         open_backend("rkllm", "demo")
     with pytest.raises(RklabError, match="unknown backend"):
         open_backend("onnx", demo_gguf)
+
+
+def test_default_threads_follow_physical_cores_and_affinity(monkeypatch):
+    import os
+
+    import psutil
+
+    from rklab.runtimes.llamacpp import physical_cores
+
+    monkeypatch.setattr(psutil, "cpu_count", lambda logical=True: 8 if not logical else 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert physical_cores() == 8
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5, 6, 7})  # taskset -c 4-7 on an RK3588
+    assert physical_cores() == 4

@@ -249,13 +249,111 @@ def test_predicted_oom_is_recorded_and_nothing_loaded(tmp_path, monkeypatch, dem
     assert res2.ok and res2.preflight["forced"] is True and len(res2.runs) == 1
 
 
-def test_memory_guard_abort_is_recorded(tmp_path, demo_gguf):
-    from rklab.notebook_runs import run_llm_notebook
+@pytest.mark.parametrize("kind", ["llm", "vlm"])
+def test_memory_guard_abort_is_recorded(kind, tmp_path, demo_gguf):
+    from rklab.notebook_runs import run_llm_notebook, run_vlm_notebook
 
-    res = run_llm_notebook(cases=[[16, 64]], reps=2, warmup=1, adaptive=False, max_context=256,
-                           mem_floor_mb=10_000_000, out_dir=str(tmp_path), progress=False)
-    assert res.status == "aborted_memory" and "mem_floor_mb" in res.message
+    if kind == "llm":
+        res = run_llm_notebook(cases=[[16, 8]], reps=2, warmup=1, adaptive=False, max_context=256,
+                               mem_floor_mb=10_000_000, out_dir=str(tmp_path), progress=False)
+    else:
+        res = run_vlm_notebook(new_tokens=4, reps=1, warmup=0, max_context=512, mem_floor_mb=10_000_000,
+                               out_dir=str(tmp_path), progress=False)
+    assert res.status == "aborted_memory" and "mem_floor_mb" in res.message and not res.runs
     recs = read_records(tmp_path / "records.jsonl")
-    assert [r["status"] for r in recs] == ["aborted_memory"]
+    assert [r["status"] for r in recs] == ["aborted_memory"] and recs[0]["kind"] == kind
     assert recs[0]["last_sample"]["mem_available_mb"] > 0
-    assert os.path.exists(tmp_path / "samples-llm.jsonl")
+    assert recs[0]["error"]["type"] == "MemoryAborted"
+    assert os.path.exists(tmp_path / f"samples-{kind}.jsonl")
+    assert "MemAvailable" in nr_status(res)
+
+
+def nr_status(res):
+    from rklab.notebook_runs import status_markdown
+
+    return status_markdown(res, "en")
+
+
+def test_reference_comparison_separates_encoder_load_from_encode(tmp_path):
+    from rklab.notebook_runs import BenchOutcome, reference_comparison
+
+    runs = [{"image": "a.png", "rep": i, "case": "img256/tg64", "prompt_tokens": 270, "encoder_ms": 400.0 + i,
+             "encoder_load_ms": 600.0, "decode_tps": 12.0, "ttft_ms": 900.0, "prefill_tps": 300.0,
+             "vmhwm_mb": 1900.0} for i in range(3)]
+    out = BenchOutcome(kind="vlm", status="ok", message="", params={}, out_dir=tmp_path,
+                       model={"name": "InternVL3.5-1B"}, runs=runs)
+    cmp = reference_comparison(out)
+    seed = cmp[cmp["source"] == "seed"]
+    # the seed's "~0.8 s vision encoder" is a load time: compared with encoder_load_ms
+    row = seed[seed["metric"] == "encoder_load_ms"].iloc[0]
+    assert row["reference"] == pytest.approx(800.0) and row["ratio"] == pytest.approx(0.75)
+    assert "encoder_ms" not in set(seed["metric"])
+    dec = seed[seed["metric"] == "decode_tps"].iloc[0]
+    assert dec["ratio"] == pytest.approx(12.0 / 24)
+    mem = cmp[(cmp["metric"] == "vmhwm_mb") & (cmp["source"] == "community")].iloc[0]
+    assert "total used memory" in mem["conditions"]
+
+    q = BenchOutcome(kind="vlm", status="ok", message="", params={}, out_dir=tmp_path,
+                     model={"name": "InternVL3.5-2B"}, runs=runs)
+    cq = reference_comparison(q)
+    # happyme531 measured the encode itself (2.1 s on 3 NPU cores): compared with encoder_ms
+    enc = cq[(cq["metric"] == "encoder_ms")].iloc[0]
+    assert enc["reference"] == pytest.approx(2100.0) and enc["ratio"] == pytest.approx(401.0 / 2100)
+
+
+def test_reference_comparison_llm_uses_the_nearest_case(tmp_path):
+    from rklab.notebook_runs import BenchOutcome, reference_comparison
+
+    runs = [{"case": c, "prompt_tokens": pp, "rep": 0, "ttft_ms": t, "decode_tps": d, "vmhwm_mb": 800.0}
+            for c, pp, t, d in (("pp128/tg64", 128, 250.0, 30.0), ("pp1024/tg128", 1024, 2000.0, 20.0))]
+    out = BenchOutcome(kind="llm", status="ok", message="", params={}, out_dir=tmp_path,
+                       model={"name": "Qwen3-0.6B"}, runs=runs)
+    cmp = reference_comparison(out)
+    v123 = cmp[(cmp["runtime"] == "1.2.3") & (cmp["source"] == "official")]
+    ttft = v123[v123["metric"] == "ttft_ms"].iloc[0]
+    assert ttft["measured_case"] == "pp128/tg64" and ttft["ratio"] == pytest.approx(250.0 / 213.5)
+    assert "prompt 128" in ttft["conditions"] and "memory = VmHWM" in ttft["conditions"]
+    empty = reference_comparison(BenchOutcome(kind="llm", status="ok", message="", params={}, out_dir=tmp_path,
+                                              model={"name": "SmolLM2-135M-Instruct"}, runs=runs))
+    assert empty.empty
+
+
+def test_bench_figures():
+    import pandas as pd
+
+    from rklab.plots import bench as pb
+
+    samples = [{"t_s": t / 10, "phase": ph, "vmrss_mb": 100 + t, "vmhwm_mb": 100 + t, "rss_shmem_mb": None,
+                "mem_available_mb": 5000 - t, "npu_load": None, "temps_c": None}
+               for t, ph in enumerate(["load"] * 3 + ["idle"] * 2 + ["prefill"] * 3 + ["decode"] * 4)]
+    fig = pb.memory_figure(samples, lang="en", source="measured on test")
+    names = [t.name for t in fig.data]
+    assert names == ["process VmRSS", "process peak VmHWM", "system MemAvailable drop"]  # RssShmem absent
+    assert list(fig.data[2].y)[:3] == [0, 1, 2]
+    shapes = [(s.x0, s.x1) for s in fig.layout.shapes]
+    assert shapes == [(0.0, 0.3), (0.5, 0.8), (0.8, 1.1)]  # load, prefill, decode spans
+    assert "measured" in fig.layout.title.text
+    assert pb.npu_temperature_figure(samples) is None  # no NPU on this host
+    npu = [dict(s, npu_load=[10.0, 20.0, 30.0], temps_c={"npu-thermal": 40.0}) for s in samples]
+    f2 = pb.npu_temperature_figure(npu, lang="en")
+    assert [t.name for t in f2.data] == ["NPU core0", "NPU core1", "NPU core2", "npu-thermal"]
+
+    runs = [{"case": "pp8/tg4", "rep": r, "token_offsets_ms": [100.0, 110.0, 125.0, 135.0]} for r in range(2)]
+    f3 = pb.token_latency_figure(runs, lang="zh")
+    assert len(f3.data) == 2 and list(f3.data[0].y) == [10.0, 15.0, 10.0] and list(f3.data[0].x) == [2, 3, 4]
+    assert "实测" in f3.layout.title.text
+
+    vruns = [{"image": "a.png", "preprocess_ms": 5.0, "encoder_ms": 20.0, "ttft_ms": 300.0, "ttft_e2e_ms": 330.0,
+              "e2e_ms": 430.0}]
+    f4 = pb.vlm_stage_figure(vruns, lang="en", synthetic=True)
+    assert [list(t.x) for t in f4.data] == [[5.0], [20.0], [300.0], [100.0]]
+    assert "synthetic" in f4.layout.title.text
+    assert pb.vlm_stage_figure([]) is None
+
+    cmp = pd.DataFrame([{"metric": "decode_tps", "ratio": 0.5, "source": "official", "reference_by": "x",
+                         "runtime": "1.2.3", "conditions": "prompt 128"}])
+    f5 = pb.reference_ratio_figure(cmp, lang="en")
+    assert list(f5.data[0].y) == [0.5]
+    assert pb.reference_ratio_figure(pd.DataFrame()) is None
+    t = pb.summary_table(pd.DataFrame([{"case": "pp8/tg4", "decode_tps": 12.345}]), lang="zh")
+    assert list(t.data[0].header.values) == ["用例", "解码 (tok/s)"] and list(t.data[0].cells.values[1]) == ["12.3"]

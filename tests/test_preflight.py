@@ -82,15 +82,24 @@ def test_runtime_library_missing_and_driver_version(tmp_path, monkeypatch):
 
 
 def test_unsupported_runtime_version_is_reported(tmp_path, monkeypatch):
+    import platform
+
+    from rklab.runtimes.rkllm import HOST_MACHINES
+
+    machine = HOST_MACHINES[platform.machine().lower()]
     lib = tmp_path / "librkllmrt.so"
-    lib.write_bytes(b"\x7fELF" + b"\x00" * 200)  # not a real library: only the lookup/version path is exercised
+    # an ELF header for this machine (64-bit, little endian): only the lookup/version path runs
+    lib.write_bytes(b"\x7fELF\x02\x01" + b"\x00" * 12 + machine.to_bytes(2, "little") + b"\x00" * 200)
     monkeypatch.setenv("RKLLM_VERSION", "1.1.0")
     plan = _plan(tmp_path, "- {name: a, kind: llm, model: Qwen3-0.6B, backend: rkllm, model_path: FILL_ME.rkllm}\n")
     proc, sys_root = _fake_roots(tmp_path)
     rep = check_plan(plan, proc_root=proc, sys_root=sys_root, library=str(lib), disk_path=tmp_path, min_disk_mb=1)
     item = _by_name(rep, "RKLLM runtime")
-    assert item.status == FAIL
-    assert "1.1.0" in item.detail or "aarch64" in item.detail or "ELF" in item.detail
+    assert item.status == FAIL and "1.1.0" in item.detail, item.detail
+    monkeypatch.setenv("RKLLM_VERSION", "1.2.3")
+    rep = check_plan(plan, proc_root=proc, sys_root=sys_root, library=str(lib), disk_path=tmp_path, min_disk_mb=1)
+    item = _by_name(rep, "RKLLM runtime")
+    assert item.status == OK and "version 1.2.3 (env RKLLM_VERSION)" in item.detail
 
 
 def test_memory_warning_names_entries_that_will_not_fit_and_disk(tmp_path):

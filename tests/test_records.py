@@ -4,7 +4,6 @@ import json
 import os
 
 import pandas as pd
-import pytest
 
 from rklab import __version__
 from rklab.records import RECORDS_FILE, SCHEMA, RecordWriter, flatten_record, load_records, read_records

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 
@@ -31,6 +32,35 @@ def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> lis
             f"--prompt-tokens has {len(pps)} values and --new-tokens {len(tgs)}; give the same number, or one of either"
         )
     return list(zip(pps, tgs))
+
+
+def _check_numbers(args, **minimums) -> None:
+    """Refuse option values below their minimum, naming the option (``--reps 0``)."""
+    for name, low in minimums.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v < low:
+                opt = "--" + name.replace("_", "-")
+                raise RklabError(f"{opt} {v} is not allowed; it must be at least {low}")
+
+
+def check_out_dir(path) -> "Path":
+    """Make sure ``--out`` is (or can become) a writable folder before anything runs."""
+    from pathlib import Path
+
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise RklabError(f"--out {p} is a file, not a folder; give a folder path")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RklabError(f"--out {p} cannot be created ({exc.strerror or exc}); give a writable folder path") from exc
+    if not os.access(p, os.W_OK):
+        raise RklabError(f"--out {p} is not writable; give a writable folder path")
+    return p
 
 
 def _fmt(v, digits=1) -> str:
@@ -80,6 +110,7 @@ def _bench_llm(args) -> int:
     from rklab.protocol import BenchConfig, run_llm_benchmark
     from rklab.runtimes.factory import open_backend
 
+    _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0)
     cases = _cases(args.prompt_tokens, args.new_tokens)
     config = BenchConfig(cases=cases, warmup=args.warmup, reps=args.reps, adaptive=not args.no_adaptive).validate()
     need = max(pp + tg for pp, tg in cases)
@@ -97,7 +128,7 @@ def _bench_llm(args) -> int:
     if args.out:
         from rklab.records import RecordWriter
 
-        writer = RecordWriter(args.out)
+        writer = RecordWriter(check_out_dir(args.out))
     monitor = Monitor(interval_s=1.0 / args.hz) if args.hz > 0 else None
     baseline = read_memory()
     if monitor:
@@ -169,6 +200,9 @@ def _bench_vlm(args) -> int:
         raise RklabError(
             "rklab bench vlm runs the demo pair only (use --demo); benchmark a real VLM with notebook 03 or `rklab sweep`"
         )
+    _check_numbers(args, reps=1, new_tokens=1)
+    if args.image is not None and not os.path.isfile(args.image):
+        raise RklabError(f"--image {args.image} does not exist or is not a file; give an image file (PNG/JPEG)")
     from rklab.vlm import run_demo_vlm
 
     out = run_demo_vlm(reps=args.reps, image=args.image, new_tokens=args.new_tokens)

@@ -140,8 +140,9 @@ def bandwidth_figure(report: Report) -> go.Figure | None:
                     hovertext=[f"{r.entry}: {r.decode_tps:.2f} tok/s x {g:.3f} GB = {r.decode_tps * g:.2f} GB/s<br>"
                                f"{t('efficiency', lang)} {e:.0f} % ({_host(r)})"
                                for r, g, e in zip(m.itertuples(), gb, eff)], hoverinfo="text")
+    top = float(max(m["decode_tps"].max(), board.bandwidth_gbs / max(float(gb.min()), 0.01))) * 1.2
     return _layout(fig, t("bandwidth", lang), xaxis_title=t("bytes_per_token", lang), yaxis_title=t("decode_tps", lang),
-                   xaxis_type="log", yaxis_type="log")
+                   yaxis_range=[0, min(top, float(m["decode_tps"].max()) * 3 + 1)], xaxis_rangemode="tozero")
 
 
 def _host(r) -> str:

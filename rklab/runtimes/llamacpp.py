@@ -33,18 +33,25 @@ IMAGE_PLACEHOLDER = "<image>"
 
 
 def physical_cores() -> int:
-    """Physical CPU cores (llama.cpp is fastest with one thread per physical core)."""
+    """Physical CPU cores this process may run on (one llama.cpp thread per physical core).
+
+    Respects the CPU affinity mask, so ``taskset -c 4-7 rklab bench ...`` on an RK3588
+    uses 4 threads on the A76 cluster.
+    """
+    import os
+
     try:
         import psutil
 
         n = psutil.cpu_count(logical=False)
     except Exception:  # pragma: no cover - psutil is a dependency
         n = None
-    if not n:
-        import os
-
-        n = os.cpu_count() or 1
-    return int(n)
+    n = n or os.cpu_count() or 1
+    try:
+        n = min(n, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        pass
+    return max(int(n), 1)
 
 
 def _perf_totals(pc) -> tuple[float, int]:
@@ -64,9 +71,8 @@ class LlamaCpp:
     """A GGUF model on the CPU through llama.cpp.
 
     ``max_context`` is the llama.cpp context (prompt + new tokens must fit);
-    ``n_threads`` defaults to the number of physical cores (on an RK3588 that is all 8
-    cores; to measure the A76 cluster alone pass ``n_threads=4`` and pin the process with
-    ``taskset -c 4-7``). ``seed`` is kept for the record: sampling is greedy.
+    ``n_threads`` defaults to the physical cores the process may use (on an RK3588 all 8;
+    under ``taskset -c 4-7`` the 4 A76 cores). ``seed`` is kept for the record: sampling is greedy.
     """
 
     name = "llamacpp"

@@ -1,0 +1,198 @@
+"""Report logic (notebook 04) on TEST DATA records, and `rklab report` with the real notebook.
+
+The records come from tests/fixtures/report_records.py: invented numbers shaped like real
+records, labelled test data; the expected values below follow from them by hand.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from rklab import report as rr
+from rklab.errors import RklabError
+from rklab.htmlexport import check_self_contained, plotlyjs_marker
+
+
+@pytest.fixture
+def rep(fake_sweep):
+    return rr.build_report([fake_sweep], lang="en")
+
+
+def test_only_the_complete_attempt_is_read(rep):
+    npu = rep.measured[rep.measured["entry"] == "qwen3-0.6b-npu"]
+    assert set(npu["case"]) == {"pp128/tg64", "pp512/tg128"}
+    head = npu[npu["case"] == "pp128/tg64"].iloc[0]
+    assert head["n"] == 3  # not 4: attempt-1's 99 tok/s run is ignored
+    assert head["decode_tps"] == pytest.approx(25.0)
+    assert head["decode_tps_std"] == pytest.approx(0.2)
+    assert head["ttft_ms"] == pytest.approx(221.0)
+    assert head["vmhwm_mb"] == pytest.approx(792.0)
+    assert (rep.runs["decode_tps"] != 99.0).all()
+
+
+def test_comparison_puts_quoted_and_measured_side_by_side(rep):
+    c = rep.comparison
+    q = c[c["model"] == "Qwen3-0.6B"]
+    assert list(dict.fromkeys(q["source"])) == ["official", "seed", "community", "measured"]
+    meas = q[q["source"] == "measured"].set_index("label")
+    assert meas.loc["measured rkllm", "decode_tps"] == pytest.approx(25.0)
+    assert meas.loc["measured rkllm", "decode_tps_err"] == pytest.approx(0.2)
+    assert meas.loc["measured llamacpp", "decode_tps"] == pytest.approx(12.0)
+    assert "pp128/tg64" in meas.loc["measured rkllm", "conditions"]
+    off = q[(q["source"] == "official") & (q["runtime"] == "1.2.3")].iloc[0]
+    assert off["decode_tps"] == pytest.approx(32.16) and off["memory_kind"] == "VmHWM"
+    assert "fix_freq" in off["conditions"] or "pinned" in off["conditions"]
+    # reference rows of models nobody measured stay out; the OOM'd limit test's references stay in
+    assert "Qwen3-4B" not in set(c["model"])
+    assert "Qwen3-VL-4B" in set(c["model"])
+
+
+def test_predicted_vs_measured_residuals(rep):
+    from rklab.feasibility import estimate
+
+    p = rep.predicted.set_index(["entry", "case"])
+    row = p.loc[("qwen3-0.6b-npu", "pp128/tg64")]
+    est = estimate("Qwen3-0.6B", dtype="w8a8", max_context=4096, prompt_tokens=128, new_tokens=64, with_vision=False)
+    assert row["predicted_decode_tps"] == pytest.approx(est.decode_tps)
+    assert row["decode_residual_pct"] == pytest.approx((25.0 / est.decode_tps - 1) * 100)
+    assert row["memory_residual_pct"] == pytest.approx((792.0 / est.memory_mb - 1) * 100)
+    cpu = p.loc[("qwen3-0.6b-cpu", "pp128/tg64")]
+    assert math.isnan(cpu["predicted_decode_tps"]) and "RKLLM" in cpu["note"]
+
+
+def test_warnings(rep):
+    kinds = {(w.kind, w.entry) for w in rep.warnings}
+    assert ("clocks", "qwen3-0.6b-npu") in kinds  # DDR governor not pinned
+    assert any(w.kind == "clocks" and "DDR" in w.message for w in rep.warnings)
+    # 25.0 vs official 32.16 (v1.2.3, same runtime) = -22 %: > 20 %
+    dev = [w for w in rep.warnings if w.kind == "deviation"]
+    assert len(dev) == 1 and "decode_tps" in dev[0].message and "-22 %" in dev[0].message
+    # TTFT 600/900/1200 ms on pp512: RSD 33 % > 10 %; decode RSD there is 2 %: no warning
+    var = [w.message for w in rep.warnings if w.kind == "variance"]
+    assert var == ["pp512/tg128 ttft_ms varies a lot (RSD 33 % > 10 %)"]
+    assert ("limit_test", "qwen3-vl-4b-npu-limit") in kinds
+    assert not [w for w in rep.warnings if w.kind in ("throttling", "host", "synthetic")]
+
+
+def test_throttling_and_off_board_host_warnings(fake_sweep):
+    import json
+
+    f = fake_sweep / "qwen3-0.6b-cpu" / "attempt-1" / "records.jsonl"
+    lines = [json.loads(x) for x in f.read_text().splitlines()]
+    lines[0]["metrics"]["throttled"] = True
+    for rec in lines:
+        if rec["kind"] == "llm":
+            rec["host"]["soc"] = None
+            rec["host"]["cpu_model"] = "TEST x86 CPU"
+    f.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = rr.build_report([fake_sweep], lang="zh")
+    kinds = {(w.kind, w.entry) for w in r.warnings}
+    assert ("throttling", "qwen3-0.6b-cpu") in kinds and ("host", "qwen3-0.6b-cpu") in kinds
+    assert any("TEST x86 CPU" in w.message and "不是 RK3588" in w.message for w in r.warnings)
+
+
+def test_verdict_table_uses_measured_values_where_measured(rep):
+    v = rep.verdicts.set_index("model")
+    assert len(v) == 17  # the seed's three tables
+    assert v.loc["Qwen3-0.6B", "verdict_source"] == "measured"
+    assert v.loc["Qwen3-0.6B", "measured_mb"] == pytest.approx(792.0)
+    assert v.loc["Qwen3-0.6B", "measured_decode_tps"] == pytest.approx(25.0)
+    assert v.loc["InternVL3.5-1B", "verdict"] == "fits" and v.loc["InternVL3.5-1B", "measured_mb"] == 1600.0
+    assert v.loc["Qwen3-VL-4B", "verdict"] == "oom" and v.loc["Qwen3-VL-4B", "verdict_source"] == "measured"
+    assert v.loc["Qwen3-8B", "verdict"] == "excluded"  # from sweep.json's excluded list
+    assert v.loc["Qwen3-4B", "verdict_source"] == "predicted" and np.isnan(v.loc["Qwen3-4B", "measured_mb"])
+    assert v.loc["Qwen3-0.6B", "seed_ram_mb"] == "~774"
+    zh = rr.verdicts_display(rr.build_report([rep.run_dirs[0]], lang="zh"))
+    assert "实测 OOM" in set(zh["可行性"]) and "实测" in set(zh["依据"])
+
+
+def test_measured_tight_and_exceeds_follow_the_board_budget(rep):
+    from rklab.boards import load_board
+
+    b = load_board("rk3588-8gb")
+    m = rep.measured.copy()
+    m.loc[m["entry"] == "qwen3-0.6b-npu", "vmhwm_mb"] = b.budget_mb * 0.9
+    m.loc[m["entry"] == "internvl3.5-1b-npu", "vmhwm_mb"] = b.budget_mb + 1
+    v = rr.verdict_table(m, rep.entries, lang="en").set_index("model")
+    assert v.loc["Qwen3-0.6B", "verdict"] == "tight" and v.loc["InternVL3.5-1B", "verdict"] == "exceeds"
+
+
+def test_benchmark_log_markdown_has_tables_and_sources(rep, tmp_path):
+    paths = rr.write_benchmark_log(rep, tmp_path / "results" / "benchmark_log.md", copy_to=[tmp_path / "copy.md"])
+    text = paths[0].read_text()
+    assert paths[1].read_text() == text
+    for heading in ("## Summary", "## Warnings", "## Measured details", "## Final verdict table", "## Test conditions",
+                    "## Sources"):
+        assert heading in text
+    assert "| qwen3-0.6b-npu | Qwen3-0.6B | rkllm | w8a8 | pp128/tg64 | 3 | 25.00 ± 0.20 | 221 ± 1 |" in text
+    assert "airockchip/rknn-llm benchmark.md (release v1.2.3)" in text
+    # every table row has as many cells as its header
+    for block in re.findall(r"((?:^\|.*\|\n)+)", text, re.M):
+        rows = block.strip().splitlines()
+        widths = {len(re.split(r"(?<!\\)\|", r)) for r in rows}
+        assert len(widths) == 1, rows[:3]
+
+
+def test_empty_run_dir_gives_an_empty_but_valid_report(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = rr.build_report([tmp_path / "empty"], lang="en")
+    assert r.measured.empty and r.comparison.empty and len(r.verdicts) == 17
+    assert "0 entries" in rr.summary_lines(r)[0]
+    with pytest.raises(RklabError, match="does not exist"):
+        rr.build_report([tmp_path / "nope"])
+    with pytest.raises(RklabError, match="use zh or en"):
+        rr.build_report([tmp_path / "empty"], lang="fr")
+
+
+def test_figures(rep):
+    from rklab.plots import report as rp
+
+    fig = rp.comparison_figure(rep, "decode_tps")
+    names = [t.name for t in fig.data]
+    assert names == ["official (quoted)", "seed report (quoted)", "community (quoted)", "measured"]
+    meas = fig.data[-1]
+    err = {(m, lab): e for m, lab, e in zip(meas.x[0], meas.x[1], meas.error_y.array)}
+    assert err[("Qwen3-0.6B", "measured rkllm")] == pytest.approx(0.2)
+    assert err[("InternVL3.5-1B", "measured rkllm")] == pytest.approx(0.28284, rel=1e-3)  # std of 22.0, 22.4
+    assert list(meas.x[0]) == ["Qwen3-0.6B", "Qwen3-0.6B", "InternVL3.5-1B"]  # plan order
+    assert rp.predicted_figure(rep) is not None
+    assert rp.npu_cpu_figure(rep) is not None  # Qwen3-0.6B on both backends
+    vlm = rp.vlm_stage_figure(rep)
+    assert [t.name for t in vlm.data] == ["preprocess", "vision encoder", "TTFT (text part)", "decode"]
+    assert list(vlm.data[1].x) == [850.0]
+    bw = rp.bandwidth_figure(rep)
+    assert "33.8 GB/s" in bw.data[0].name
+    mem = rp.memory_budget_figure(rep)
+    assert any("5361 MB" in (a.text or "") for a in mem.layout.annotations)
+
+
+def test_rklab_report_cli_writes_offline_html_and_the_log(fake_report):
+    run, html_path, md, stdout = fake_report
+    assert f"HTML report: {html_path}" in stdout
+    html = html_path.read_text()
+    info = check_self_contained(html)
+    assert info["plotlyjs_copies"] == 1 and info["plot_divs"] >= 8
+    assert info["bytes"] < 8 * 1024 * 1024
+    assert html.count(plotlyjs_marker()) == 1
+    assert "cdnjs" not in html and "require.min.js" not in html and "MathJax.js" not in html
+    assert 'class="jp-InputArea' not in html  # code hidden
+    assert "RK3588 大模型测试报告" in html
+    assert md.exists() and (run / "benchmark_log.md").read_text() == md.read_text()
+    assert "最终可行性表" in md.read_text()
+
+
+def test_check_self_contained_rejects_network_and_duplicates():
+    with pytest.raises(RklabError, match="fetch from the network"):
+        check_self_contained('<script src="https://cdn.example/x.js"></script>')
+    with pytest.raises(RklabError, match="fetch from the network"):
+        check_self_contained('<link rel="stylesheet" href="//cdn.example/x.css">')
+    check_self_contained('<a href="https://github.com/airockchip/rknn-llm">source</a>')  # a link is not a fetch
+    m = plotlyjs_marker()
+    with pytest.raises(RklabError, match="2 times"):
+        check_self_contained(m + m + '<div class="plotly-graph-div"></div>')
+    with pytest.raises(RklabError, match="over the"):
+        check_self_contained("x" * 100, max_bytes=10)
