@@ -173,6 +173,16 @@ def default_out_dir(kind: str) -> Path:
     return runs_dir() / f"{stamp}-{'02_llm_bench' if kind == 'llm' else '03_vlm_bench'}"
 
 
+def _resolve_image(path) -> Path:
+    """A relative image path as given (cwd), else relative to the project (``data/images/...`` in plans)."""
+    from rklab.paths import PROJECT_ROOT
+
+    p = Path(str(path)).expanduser()
+    if not p.is_absolute() and not p.exists() and (PROJECT_ROOT / p).exists():
+        return PROJECT_ROOT / p
+    return p
+
+
 def validate_vlm_params(p: dict) -> dict:
     q = dict(p)
     q["llm_backend"] = _check_backend("llm_backend", q.get("llm_backend", "llamacpp"), BACKENDS)
@@ -191,7 +201,7 @@ def validate_vlm_params(p: dict) -> dict:
     images = q.get("images") or []
     if isinstance(images, (str, os.PathLike)):
         images = [images]
-    q["images"] = [str(i) for i in images]
+    q["images"] = [str(_resolve_image(i)) for i in images]
     q["image_size"] = _as_int("image_size", q.get("image_size", 448), 8, 4096)
     q["max_context"] = _as_int("max_context", q.get("max_context", 4096), 16, 1 << 20)
     q["new_tokens"] = _as_int("new_tokens", q.get("new_tokens", 64), 1, 1 << 16)
