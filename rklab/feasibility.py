@@ -195,6 +195,20 @@ def _error_row(spec: ModelSpec, dtype: str, b: Board, exc: RklabError) -> dict:
             "reason": str(exc), "reason_zh": str(exc)}
 
 
+def table_estimate(spec: ModelSpec, dtype: str, b: Board, context: int, prompt_tokens: int = 128,
+                   new_tokens: int = 64) -> Estimate:
+    """Estimate for a table row: a context too small for the model's image tokens is raised to the
+    smallest one that holds them (and the reason says so) instead of failing the whole table."""
+    img = spec.vision.image_tokens if spec.is_vlm else 0
+    needed = prompt_tokens + img + new_tokens
+    if needed <= context:
+        return estimate(spec, dtype, b, context, prompt_tokens, new_tokens)
+    e = estimate(spec, dtype, b, needed, prompt_tokens, new_tokens)
+    e.reason += f" (context raised from {context} to {needed} to hold {img} image tokens)"
+    e.reason_zh += f"（上下文从 {context} 提高到 {needed} 以容纳 {img} 个图像 token）"
+    return e
+
+
 def feasibility_table(board: str | Board = "rk3588-8gb", context: int = 4096, lang: str = "zh", dtype: str = "w8a8",
                       prompt_tokens: int = 128, new_tokens: int = 64, models=None) -> pd.DataFrame:
     """One row per catalog model (keys in English; ``verdict_label`` and ``reason`` in ``lang``)."""
@@ -205,7 +219,7 @@ def feasibility_table(board: str | Board = "rk3588-8gb", context: int = 4096, la
     specs = [get_model(m) if isinstance(m, str) else m for m in models] if models else load_catalog().values()
     for spec in specs:
         try:
-            row = estimate(spec, dtype, b, context, prompt_tokens, new_tokens).to_dict()
+            row = table_estimate(spec, dtype, b, context, prompt_tokens, new_tokens).to_dict()
         except RklabError as exc:
             row = _error_row(spec, dtype, b, exc)
         row["verdict_label"] = i18n.verdict_label(row["verdict"], lang)
@@ -296,8 +310,9 @@ def seed_comparison(board: str | Board = "rk3588-8gb", context: int = 4096, lang
     rows = []
     for _, s in _seed("seed_feasibility.csv").iterrows():
         dtype = s["seed_dtype"] if isinstance(s["seed_dtype"], str) and s["seed_dtype"] else "w8a8"
-        e = estimate(s["model"], dtype, b, context)
-        e8 = e if dtype == "w8a8" else estimate(s["model"], "w8a8", b, context)
+        spec = get_model(s["model"])
+        e = table_estimate(spec, dtype, b, context)
+        e8 = e if dtype == "w8a8" else table_estimate(spec, "w8a8", b, context)
         seed_mb = float(s["seed_ram_mb"])
         diff = 100 * (e.memory_mb - seed_mb) / seed_mb
         reasons_en, reasons_zh = [], []

@@ -256,6 +256,33 @@ def resolve_path(value: str, base: Path | None) -> str:
     return str(p)
 
 
+NOTEBOOK_DEFAULT_CONTEXT = 4096  # max_context of notebooks 02/03 when a plan does not set it
+VLM_TEXT_TOKENS = 32  # a little room for the text around the image in notebook 03's prompt
+
+
+def _check_model_and_context(model: Any, kind: str, settings: dict, where: tuple, marks: _Marks) -> None:
+    """The model must be in the catalog and every case must fit in max_context (as RKLLM requires:
+    max_context_len > prompt + image + new tokens), so a bad plan fails before any entry runs."""
+    from rklab.catalog import get_model
+
+    try:
+        spec = get_model(model)
+    except RklabError as exc:
+        raise marks.error(where + ("model",), str(exc)) from None
+    ctx = settings.get("max_context", NOTEBOOK_DEFAULT_CONTEXT)
+    if kind == "llm":
+        for j, (pp, tg) in enumerate(settings.get("cases") or []):
+            if pp + tg >= ctx:
+                key = where + ("cases", j) if "cases" in settings and j < len(settings["cases"]) else where
+                raise marks.error(key, f"prompt {pp} + new {tg} tokens do not fit in max_context {ctx}; "
+                                       "raise max_context or shorten the case")
+    elif spec.vision is not None:
+        need = spec.vision.image_tokens + settings.get("new_tokens", 0) + VLM_TEXT_TOKENS
+        if need >= ctx:
+            raise marks.error(where + ("max_context",), f"{ctx} cannot hold {spec.vision.image_tokens} image + "
+                                                        f"{settings.get('new_tokens', 0)} new tokens + the text; raise it")
+
+
 def load_plan(path: str | os.PathLike) -> Plan:
     """Read and validate a plan; :class:`RklabError` names file, line and key on any problem."""
     p = Path(path)
@@ -353,6 +380,7 @@ def _load_entry(raw: Any, i: int, defaults: dict, marks: _Marks, models_dir: Pat
         if not _type_ok(value, allowed[key]):
             keypath = where + (key,) if key in raw else ("defaults", key)
             raise marks.error(keypath, f"is {value!r}; must be {allowed[key]}")
+    _check_model_and_context(raw["model"], kind, settings, where, marks)
     if kind == "llm":
         settings.setdefault("backend", "rkllm")
         if settings["backend"] not in LLM_BACKENDS:

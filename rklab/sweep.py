@@ -463,7 +463,7 @@ def run_sweep(
     """
     from tqdm.auto import tqdm
 
-    from rklab.paths import notebooks_dir, runs_dir
+    from rklab.paths import ensure_writable_dir, notebooks_dir, runs_dir
 
     if lang not in ("zh", "en"):
         raise RklabError(f"--lang {lang!r} is not supported; use zh or en")
@@ -472,16 +472,16 @@ def run_sweep(
     if out and resume:
         raise RklabError("give either --out DIR (new sweep) or --resume DIR (continue one), not both")
     if resume:
-        out_dir = Path(resume)
+        out_dir = Path(resume).expanduser().absolute()
         if not (out_dir / "sweep.json").exists():
             raise RklabError(f"--resume {out_dir}: not a sweep folder (no sweep.json); give a folder made by `rklab sweep`")
     elif out:
-        out_dir = Path(out)
+        out_dir = Path(out).expanduser().absolute()
         if (out_dir / "sweep.json").exists():
             raise RklabError(f"--out {out_dir} already holds a sweep; use --resume {out_dir} to continue it, or another folder")
     else:
         out_dir = _timestamp_dir(runs_dir())
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = ensure_writable_dir(out_dir, "--resume" if resume else "--out")
     if not (out_dir / "sweep.json").exists():
         shutil.copyfile(plan.path, out_dir / "plan.yaml")
         manifest = {"plan": str(Path(plan.path).resolve()), "plan_name": plan.name, "board": plan.board,

@@ -262,15 +262,7 @@ CASES = _model_cases() + _image_cases() + _plan_cases() + _number_cases() + _out
 
 # Cases the owning module does not handle yet (reported to the lead). Strict: when the owner
 # fixes one, its XPASS fails the run as a reminder to delete the line here.
-KNOWN_GAPS = {
-    "plan-unknown-model": "plans.load_plan accepts a model name missing from the catalog; the sweep runs it",
-    "plan-check-unknown-model": "`rklab models check` does not report a plan model missing from the catalog",
-    "plan-prompt-longer-than-context": "plans.load_plan does not compare cases with max_context; "
-                                       "the entry fails at run time instead",
-    "estimate-zero-new-tokens": "`rklab estimate --new-tokens 0` is accepted",
-    "out-under-a-file-sweep": "`rklab sweep --out` under a regular file: traceback from mkdir",
-    "out-read-only-sweep": "`rklab sweep --out` in an unwritable place: traceback from mkdir",
-}
+KNOWN_GAPS: dict[str, str] = {}  # case id -> why it still fails (marked xfail strict)
 
 
 def _param(case: Case):

@@ -117,7 +117,7 @@ def test_02_demo_records_and_report(nb02_demo, demo_gguf):
 @pytest.fixture(scope="module")
 def nb03_demo(tmp_path_factory, demo_gguf):
     out = tmp_path_factory.mktemp("nb03demo")
-    nb = _execute("03_vlm_bench.ipynb", out, dict(new_tokens=8, reps=2, warmup=1, max_context=512))
+    nb = _execute("03_vlm_bench.ipynb", out, dict(new_tokens=8, reps=2, warmup=0, max_context=512))
     return out, nb
 
 
@@ -244,9 +244,10 @@ def test_predicted_oom_is_recorded_and_nothing_loaded(tmp_path, monkeypatch, dem
     assert "predicted" in nr.status_markdown(res, "en")
     # force runs it anyway (and records that the pre-flight was overridden)
     monkeypatch.setattr(factory, "open_backend", real_open)
-    res2 = nr.run_vlm_notebook(new_tokens=2, reps=1, warmup=0, max_context=512, force=True,
-                               out_dir=str(tmp_path / "vlm"), progress=False)
+    res2 = nr.run_llm_notebook(cases=[[8, 2]], reps=1, warmup=0, adaptive=False, max_context=64, force=True,
+                               out_dir=str(tmp_path / "forced"), progress=False)
     assert res2.ok and res2.preflight["forced"] is True and len(res2.runs) == 1
+    assert read_records(tmp_path / "forced" / "records.jsonl")[0]["preflight"]["forced"] is True
 
 
 @pytest.mark.parametrize("kind", ["llm", "vlm"])

@@ -58,14 +58,14 @@ def test_nan_embeddings_refused():
 @pytest.fixture(scope="module")
 def demo_pipe(demo_gguf, synthetic_onnx):
     pipe = open_vlm(model=None, encoder_path=synthetic_onnx, llm_path=demo_gguf, vision_backend="onnx",
-                    llm_backend="llamacpp", max_context=512, backend_kwargs={"n_threads": 2})
+                    llm_backend="llamacpp", max_context=512, backend_kwargs={"n_threads": 1})
     yield pipe
     pipe.close()
 
 
 def test_llamacpp_pipeline_measures_every_stage(demo_pipe):
     seen = []
-    res = run_vlm_benchmark(demo_pipe, [demo_image_path()], VlmConfig(new_tokens=4, reps=2, warmup=1),
+    res = run_vlm_benchmark(demo_pipe, [demo_image_path()], VlmConfig(new_tokens=4, reps=2, warmup=0),
                             on_run=seen.append, progress=False)
     assert len(res.runs) == 2 and seen == res.runs and res.synthetic
     r = res.runs[0]
@@ -105,7 +105,8 @@ def test_rkllm_multimodal_with_rknn_encoder(abi, fake_rknnlite, fake_qwen3vl_rkn
     monkeypatch.setenv("FAKE_RKLLM_HIDDEN", "8192")
     model = make_fake_rkllm_model(tmp_path / "qwen3-vl-2b.rkllm")
     pipe = open_vlm(model="Qwen3-VL-2B", encoder_path=fake_qwen3vl_rknn, llm_path=model,
-                    vision_backend="rknn", llm_backend="rkllm", core_mask="NPU_CORE_0_1_2", max_context=1024)
+                    vision_backend="rknn", llm_backend="rkllm", core_mask="NPU_CORE_0_1_2", max_context=1024,
+                    backend_kwargs={"max_new_tokens": 5})  # 1.2.3 takes it at init, then reports its perf block
     with pipe:
         embed, _ = pipe.encode(demo_image_path())
         res = run_vlm_benchmark(pipe, [demo_image_path()], VlmConfig(new_tokens=5, reps=1, warmup=0,

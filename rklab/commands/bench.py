@@ -13,6 +13,7 @@ import sys
 import time
 
 from rklab.errors import RklabError
+from rklab.paths import ensure_writable_dir
 
 
 def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
@@ -45,22 +46,6 @@ def _check_numbers(args, **minimums) -> None:
             if v < low:
                 opt = "--" + name.replace("_", "-")
                 raise RklabError(f"{opt} {v} is not allowed; it must be at least {low}")
-
-
-def check_out_dir(path) -> "Path":
-    """Make sure ``--out`` is (or can become) a writable folder before anything runs."""
-    from pathlib import Path
-
-    p = Path(path).expanduser()
-    if p.exists() and not p.is_dir():
-        raise RklabError(f"--out {p} is a file, not a folder; give a folder path")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RklabError(f"--out {p} cannot be created ({exc.strerror or exc}); give a writable folder path") from exc
-    if not os.access(p, os.W_OK):
-        raise RklabError(f"--out {p} is not writable; give a writable folder path")
-    return p
 
 
 def _fmt(v, digits=1) -> str:
@@ -128,7 +113,7 @@ def _bench_llm(args) -> int:
     if args.out:
         from rklab.records import RecordWriter
 
-        writer = RecordWriter(check_out_dir(args.out))
+        writer = RecordWriter(ensure_writable_dir(args.out))
     monitor = Monitor(interval_s=1.0 / args.hz) if args.hz > 0 else None
     baseline = read_memory()
     if monitor:

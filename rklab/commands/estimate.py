@@ -14,6 +14,8 @@ def _run(args) -> int:
 
         print(calibration_report(args.lang))
         return 0
+    if args.new_tokens < 1:
+        raise RklabError(f"--new-tokens {args.new_tokens} is not allowed; generate at least 1 token")
     if not args.model and not args.hf_config:
         raise RklabError("give --model NAME (see data/models.yaml) or --hf-config PATH/config.json")
     if args.hf_config:

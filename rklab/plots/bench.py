@@ -136,13 +136,17 @@ def _phase_spans(samples: list[dict]) -> list[tuple[str, float, float]]:
     return [sp for sp in spans if sp[0] in PHASE_COLOURS and sp[2] > sp[1]]
 
 
-def memory_figure(samples: list[dict], *, lang: str = "zh", source: str = "", synthetic: bool = False):
+def memory_figure(samples: list[dict], *, lang: str = "zh", source: str = "", synthetic: bool = False,
+                  max_points: int = 1500):
     """Process VmRSS/VmHWM/RssShmem and the system MemAvailable drop over time, phases shaded."""
     import plotly.graph_objects as go
 
-    samples = [s for s in samples if s.get("t_s") is not None]
-    if not samples:
+    all_samples = [s for s in samples if s.get("t_s") is not None]
+    if not all_samples:
         return None
+    # keep the notebook light: at most ~max_points points per line (phases use every sample)
+    step = max(1, len(all_samples) // max_points)
+    samples = all_samples[::step]
     t = [s["t_s"] for s in samples]
     fig = go.Figure()
     for key, lab in (("vmrss_mb", "vmrss"), ("vmhwm_mb", "vmhwm"), ("rss_shmem_mb", "rss_shmem")):
@@ -155,7 +159,7 @@ def memory_figure(samples: list[dict], *, lang: str = "zh", source: str = "", sy
         fig.add_trace(go.Scatter(x=t, y=[(first - v) if v is not None else None for v in avail], mode="lines",
                                  name=L("avail_drop", lang), line={"dash": "dot"}))
     seen = set()
-    for ph, a, b in _phase_spans(samples):
+    for ph, a, b in _phase_spans(all_samples):
         fig.add_vrect(x0=a, x1=b, fillcolor=PHASE_COLOURS[ph], line_width=0, layer="below",
                       annotation_text=L(ph, lang) if ph not in seen else None, annotation_position="top left")
         seen.add(ph)

@@ -104,6 +104,8 @@ class RknnEncoder(VisionEncoder):
                     self.runtime_version = " ".join(str(v).split())[:160]
             except Exception:
                 pass
+        # a real RKNNLite has no such attribute; the test double (tests/fakes/rknnlite) runs rklab's
+        # synthetic encoder and says so, so its numbers are labelled synthetic like the ONNX demo's
         self.synthetic = bool(getattr(rknn, "synthetic", False))
 
     @property
