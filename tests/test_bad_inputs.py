@@ -117,7 +117,7 @@ def rknn_plan(ctx: Ctx, encoder: Path) -> Path:
     entry = f"""\
   - name: vlm-npu
     kind: vlm
-    model: Qwen3-VL-2B-Instruct
+    model: Qwen3-VL-2B
     llm_backend: llamacpp
     llm_path: demo
     vision_backend: rknn
