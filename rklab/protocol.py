@@ -217,7 +217,7 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
     cfg = (config or BenchConfig()).validate()
     max_ctx = int(getattr(backend, "max_context", 0) or 0)
     for pp, tg in cfg.cases:
-        if max_ctx and pp + tg > max_ctx:
+        if max_ctx and pp + tg >= max_ctx:  # RKLLM: max_context_len must exceed prompt + new tokens
             raise RklabError(
                 f"case {case_label(pp, tg)} needs {pp + tg} tokens but max_context is {max_ctx}; "
                 f"use a larger --context or a shorter prompt"
@@ -234,6 +234,11 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
     try:
         for pp, tg in cfg.cases:
             label = case_label(pp, tg)
+            set_limit = getattr(backend, "set_max_new_tokens", None)
+            if set_limit is not None:
+                # RKLLM 1.2.3 fixes max_new_tokens at load: reload with this case's length so the
+                # runtime's own counters cover exactly the asked tokens (1.3.0: no reload).
+                set_limit(tg)
             can_tokenize = backend.tokenize("a") is not None
             if can_tokenize:
                 prompt_input = {"token_ids": exact_token_prompt(backend.tokenize, pp)}

@@ -146,3 +146,29 @@ def test_pinned_board_is_not_throttled(rk3588_tree):
     assert r["throttled"] is False and r["throttle_detail"] is None
     # ttft 0: the sample taken during generate is after the first token -> decode phase
     assert [s["phase"] for s in res.samples if s.get("run") == "pp16/tg8#0"] == ["decode"]
+
+
+def test_load_time_token_limit_is_set_per_case_before_its_runs():
+    """RKLLM 1.2.3 fixes max_new_tokens at load: the protocol re-sets it for each case."""
+
+    class LoadTimeLimit(ScriptedBackend):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.limits: list[int] = []
+
+        def set_max_new_tokens(self, n):
+            self.limits.append(n)
+            self.calls.append({"set_limit": n})
+
+    b = LoadTimeLimit()
+    run_llm_benchmark(b, BenchConfig(cases=[(16, 8), (32, 4)], warmup=1, reps=2, adaptive=False), progress=False)
+    assert b.limits == [8, 4]
+    order = [c.get("set_limit", c.get("max_new_tokens")) for c in b.calls]
+    assert order == [8, 8, 8, 8, 4, 4, 4, 4]
+    assert [c["set_limit"] for c in b.calls if "set_limit" in c] == [8, 4]
+
+
+def test_a_case_that_exactly_fills_the_context_is_refused():
+    b = ScriptedBackend(max_context=192)
+    with pytest.raises(RklabError, match="pp128/tg64 needs 192 tokens but max_context is 192"):
+        run_llm_benchmark(b, BenchConfig(cases=[(128, 64)]), progress=False)
