@@ -168,7 +168,7 @@ def build_html_report(
     from rklab.paths import notebooks_dir
     from rklab.sweep import run_notebook
 
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).expanduser().absolute()
     if not run_dir.is_dir():
         raise RklabError(f"run folder {run_dir} does not exist; give a folder made by `rklab sweep`")
     if lang not in ("zh", "en"):
@@ -180,11 +180,14 @@ def build_html_report(
         "results_md": str(Path(results_md).resolve()) if results_md else str(run_dir.resolve() / "benchmark_log.md"),
     }
     nb_out = run_dir / REPORT_NOTEBOOK
-    run = run_notebook(notebooks_dir() / REPORT_NOTEBOOK, nb_out, params, timeout_s=timeout_s, cwd=run_dir,
+    # executed under a temporary name: a failed re-run never replaces the last good report notebook
+    nb_tmp = run_dir / f".partial-{REPORT_NOTEBOOK}"
+    run = run_notebook(notebooks_dir() / REPORT_NOTEBOOK, nb_tmp, params, timeout_s=timeout_s, cwd=run_dir,
                        kernel_name=kernel_name, log_path=run_dir / "04_report.log")
     if run.status != "ok":
         err = run.error or {}
         raise RklabError(f"notebook 04 failed on {run_dir} ({err.get('type')}: {err.get('message')}); "
-                         f"see {nb_out} and {run.log}")
+                         f"see {nb_tmp} and {run.log}")
+    os.replace(nb_tmp, nb_out)
     title = "RK3588 模型测试报告 (rklab)" if lang == "zh" else "RK3588 model benchmark report (rklab)"
     return export_html(nb_out, html_path or run_dir / "report.html", title=title)

@@ -342,7 +342,7 @@ def comparison_table(measured: pd.DataFrame, reference: pd.DataFrame, models: It
             })
     for _, m in headline_cases(measured).iterrows():
         conds = [f"{m['case']}", f"context {_int_or(m.get('max_context'))}", f"n={m['n']}",
-                 f"host {_host_label(m)}", f"clocks pinned: {m.get('clocks_pinned')}"]
+                 f"host {_host_label(m)}", f"clocks pinned: {_yes_no_unknown(m.get('clocks_pinned'))}"]
         if m.get("synthetic"):
             conds.append("synthetic vision encoder")
         rows.append({
@@ -446,6 +446,13 @@ def _estimate(m, board: str) -> dict | str:
         return f"no prediction: {exc}"
     except ImportError:
         return "no prediction: rklab.feasibility is not available"
+
+
+def _yes_no_unknown(value) -> str:
+    """True/False/None (None = not readable on this host) as words for tables and hovers."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "unknown"
+    return "yes" if bool(value) else "no"
 
 
 def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -589,7 +596,8 @@ def _feasibility_rows(board: str, context: int, lang: str = "zh") -> list[dict]:
     """The seed's feasibility table (quoted RAM and verdict) with the engine's prediction per model.
 
     From :func:`rklab.feasibility.seed_comparison`: model, section, seed_ram_text (quoted),
-    seed_verdict (quoted, in ``lang``), predicted_mb and predicted_verdict (engine).
+    seed_verdict (quoted, in ``lang``), predicted_mb and predicted_verdict (engine, w8a8: the only
+    family RK3588 runs, so the seed's W4A16 rows are predicted as the board would actually load them).
     """
     try:
         from rklab.feasibility import seed_comparison
@@ -598,8 +606,9 @@ def _feasibility_rows(board: str, context: int, lang: str = "zh") -> list[dict]:
     rows = []
     for r in seed_comparison(board=board, context=context, lang=lang).to_dict("records"):
         rows.append({"model": r["model"], "section": r.get("section"), "seed_ram_mb": r.get("seed_ram_text"),
-                     "seed_verdict": r.get("seed_verdict"), "predicted_mb": r.get("memory_mb"),
-                     "predicted_verdict": r.get("verdict")})
+                     "seed_verdict": r.get("seed_verdict"),
+                     "predicted_mb": r.get("w8a8_memory_mb", r.get("memory_mb")),
+                     "predicted_verdict": r.get("w8a8_verdict", r.get("verdict"))})
     return rows
 
 
@@ -780,7 +789,8 @@ def table_html(df: pd.DataFrame, lang: str = "zh") -> str:
     """A display table as escaped HTML (no index); a note when empty."""
     if df is None or df.empty:
         return '<p class="rklab-note">' + t("no_data", lang) + "</p>"
-    return df.to_html(index=False, escape=True, na_rep="-", float_format=lambda v: f"{v:.2f}", border=0)
+    shown = df.map(lambda v: "-" if v is None or (isinstance(v, str) and v in ("None", "nan")) else v)
+    return shown.to_html(index=False, escape=True, na_rep="-", float_format=lambda v: f"{v:.2f}", border=0)
 
 
 def warnings_html(report: Report) -> str:

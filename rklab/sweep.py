@@ -260,9 +260,10 @@ def run_notebook(
 
     from rklab import guard
 
-    output = Path(output)
+    # absolute: the kernel runs in ``cwd``, so relative paths would point elsewhere
+    output = Path(output).absolute()
     output.parent.mkdir(parents=True, exist_ok=True)
-    log_path = Path(log_path) if log_path else output.with_name(LOG_FILE)
+    log_path = Path(log_path).absolute() if log_path else output.with_name(LOG_FILE)
     handler = logging.FileHandler(log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     pm_logger = logging.getLogger("papermill")
