@@ -7,7 +7,8 @@ Four tools, used by the benchmark notebooks (``rklab.notebook_runs``) and the sw
   does not fit.
 * :class:`MemoryGuard` — a thread that reads ``MemAvailable`` every ``interval_s`` and,
   when it falls below ``floor_mb``, keeps the last monitor-style sample, sets ``tripped``
-  and calls ``on_trip`` once (typically ``backend.abort``). The caller then raises
+  (and the sticky ``stop_requested`` event, read through ``should_stop()`` by the benchmark
+  loops before each run) and calls ``on_trip`` once (typically ``backend.abort``). The caller then raises
   :class:`~rklab.errors.MemoryAborted` (``guard.check()`` does it) and records
   ``status: aborted_memory`` with ``guard.last_sample``.
 * :func:`preflight` — before loading, compare the engine's predicted memory with the live
@@ -37,6 +38,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rklab.errors import MemoryAborted, PredictedOOM
+from rklab.monitor import read_meminfo as _monitor_read_meminfo
+from rklab.monitor import read_status
 
 MIB = 1024 * 1024
 DEFAULT_FLOOR_MB = 300.0
@@ -64,16 +67,9 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- /proc readers
-def read_meminfo(proc_root: str | os.PathLike = "/proc") -> dict[str, float]:
-    """``/proc/meminfo`` as ``{field: MB}`` (kB values divided by 1024)."""
-    out: dict[str, float] = {}
-    with open(Path(proc_root) / "meminfo", "r", encoding="ascii", errors="replace") as fh:
-        for line in fh:
-            key, _, rest = line.partition(":")
-            parts = rest.split()
-            if parts and parts[0].isdigit():
-                out[key.strip()] = int(parts[0]) / 1024.0
-    return out
+# One parser for /proc/meminfo and /proc/<pid>/status lives in rklab.monitor; these names stay
+# here because the sweep and the tests import them from the guard.
+read_meminfo = _monitor_read_meminfo
 
 
 def mem_available_mb(proc_root: str | os.PathLike = "/proc") -> float:
@@ -86,19 +82,7 @@ def mem_available_mb(proc_root: str | os.PathLike = "/proc") -> float:
 
 
 def _read_status_mb(pid: int | str, proc_root: str | os.PathLike) -> dict[str, float | None]:
-    want = {"VmHWM": "vmhwm_mb", "VmRSS": "vmrss_mb", "RssShmem": "rss_shmem_mb"}
-    out: dict[str, float | None] = {v: None for v in want.values()}
-    try:
-        with open(Path(proc_root) / str(pid) / "status", "r", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                key, _, rest = line.partition(":")
-                if key in want:
-                    parts = rest.split()
-                    if parts and parts[0].isdigit():
-                        out[want[key]] = int(parts[0]) / 1024.0
-    except OSError:
-        pass
-    return out
+    return read_status(pid, proc_root)
 
 
 def sample_memory(pid: int | str = "self", proc_root: str | os.PathLike = "/proc", t0: float | None = None,
@@ -209,6 +193,9 @@ class MemoryGuard:
         self.heartbeat_path = Path(heartbeat_path) if heartbeat_path else None
         self.heartbeat_every_s = float(heartbeat_every_s)
         self.tripped = False
+        # Sticky: once set it stays set, so a trip that lands *between* two generations (when
+        # on_trip's backend.abort has nothing to abort) still stops the next run from starting.
+        self.stop_requested = threading.Event()
         self.last_sample: dict[str, Any] = {}
         self.trip_sample: dict[str, Any] = {}
         self.min_available_mb: float | None = None
@@ -269,6 +256,7 @@ class MemoryGuard:
             self.min_available_mb = avail if self.min_available_mb is None else min(self.min_available_mb, avail)
         if avail is not None and avail < self.floor_mb and not self.tripped:
             self.tripped = True
+            self.stop_requested.set()
             self.trip_sample = dict(sample)
             self._write_heartbeat(force=True)
             if self.on_trip is not None:
@@ -323,6 +311,10 @@ class MemoryGuard:
             last_sample=dict(s),
         )
 
+    def should_stop(self) -> bool:
+        """True once the guard tripped (sticky): pass as ``should_stop`` to the benchmark loops."""
+        return self.tripped or self.stop_requested.is_set()
+
     def check(self, what: str = "the run") -> None:
         """Raise :class:`MemoryAborted` if the guard tripped."""
         if self.tripped:
@@ -366,7 +358,7 @@ def preflight(
         raise PredictedOOM(
             f"{what} is predicted to need {predicted_mb:.0f} MB but only {available_mb:.0f} MB is available "
             f"(keeping {margin_mb:.0f} MB spare); skipped — free memory, pick a smaller model/context, "
-            f"or pass --force to try anyway",
+            f"or set force: true on the plan entry or run `rklab sweep ... --force` to try anyway",
             predicted_mb=predicted_mb,
             available_mb=available_mb,
         )

@@ -29,7 +29,7 @@ HASH_BLOCK = 1 << 20
 MIN_SIZE = {"gguf": 1 << 20, "rkllm": 16 << 20, "rknn": 1 << 20, "onnx": 1 << 10}
 
 WHERE_TO_GET = {
-    "gguf": "run `rklab models fetch-demo` for the demo model, or convert with llama.cpp",
+    "gguf": "download the .gguf (see the plan entry's source) or convert it with llama.cpp; for the demo model run `rklab models fetch-demo`",
     "rkllm": "download the .rkllm from Rockchip's model zoo or convert it with rkllm-toolkit",
     "rknn": "download the vision encoder .rknn from the model's page or export it with rknn-toolkit2",
     "onnx": "run `rklab bench vlm --demo` once to generate the synthetic demo encoder",

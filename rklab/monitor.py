@@ -11,6 +11,10 @@ or unreadable, e.g. not root for debugfs, or not an RK3588):
 - ``cpu_freq_mhz`` / ``cpu_governor``: ``cpufreq/policy{0,4,6}/scaling_cur_freq`` / ``scaling_governor``;
 - ``npu_freq_mhz`` / ``npu_governor``: ``/sys/class/devfreq/fdab0000.npu``;
 - ``ddr_freq_mhz`` / ``ddr_governor``: ``/sys/class/devfreq/dmc``;
+- ``cpu_cap_mhz`` / ``npu_cap_mhz`` / ``ddr_cap_mhz``: the current frequency *caps*
+  (cpufreq ``scaling_max_freq``, devfreq ``max_freq``). Thermal and firmware throttling lower
+  these below the hardware maximum (``Monitor.max_freq_mhz``: ``cpuinfo_max_freq`` / the highest
+  of ``available_frequencies``), which is what the per-run ``throttled`` flag looks at;
 - ``temps_c``: ``/sys/class/thermal/thermal_zone*/temp`` keyed by the zone's ``type``.
 
 Cost: the file list is resolved once at start (missing files are not retried), each
@@ -131,11 +135,33 @@ def parse_npu_load(text: str | None) -> list[float] | None:
     return [float(single[0])] if single else None
 
 
+def read_meminfo(proc_root: str | os.PathLike = "/proc") -> dict[str, float]:
+    """``/proc/meminfo`` as ``{field: MB}`` (kB values divided by 1024); OSError when unreadable.
+
+    The one full meminfo parser (the guard and the VLM pipeline use it); the per-sample
+    readers only pick MemAvailable and Shmem.
+    """
+    out: dict[str, float] = {}
+    with open(f"{proc_root}/meminfo", "rb") as fh:
+        raw = fh.read()
+    for line in raw.split(b"\n"):
+        key, _, rest = line.partition(b":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            out[key.strip().decode("ascii", "replace")] = int(parts[0]) / 1024.0
+    return out
+
+
+def read_status(pid: int | str | None = None, proc_root: str | os.PathLike = "/proc") -> dict:
+    """``vmhwm_mb``, ``vmrss_mb``, ``rss_shmem_mb`` of ``/proc/<pid>/status`` (None when unreadable)."""
+    pid = os.getpid() if pid is None else pid
+    return _kb_fields(_read_bytes(f"{proc_root}/{pid}/status"), _STATUS_KEYS)
+
+
 def read_memory(pid: int | None = None, proc_root: str | os.PathLike = "/proc") -> dict:
     """One reading of the process and system memory figures (MB; None when unreadable)."""
     root = str(proc_root)
-    pid = os.getpid() if pid is None else pid
-    out = _kb_fields(_read_bytes(f"{root}/{pid}/status"), _STATUS_KEYS)
+    out = read_status(pid, root)
     out.update(_kb_fields(_read_bytes(f"{root}/meminfo"), _MEMINFO_KEYS))
     return out
 
@@ -197,9 +223,11 @@ class Monitor:
             base = f"{s}/devices/system/cpu/cpufreq/{pol}"
             cur, gov = ok(f"{base}/scaling_cur_freq"), ok(f"{base}/scaling_governor")
             if cur or gov:
-                self._cpu[pol] = (cur, gov)
-        self._npu = (ok(f"{s}/{NPU_DEVFREQ}/cur_freq"), ok(f"{s}/{NPU_DEVFREQ}/governor"))
-        self._ddr = (ok(f"{s}/{DDR_DEVFREQ}/cur_freq"), ok(f"{s}/{DDR_DEVFREQ}/governor"))
+                self._cpu[pol] = (cur, gov, ok(f"{base}/scaling_max_freq"))
+        self._npu = (ok(f"{s}/{NPU_DEVFREQ}/cur_freq"), ok(f"{s}/{NPU_DEVFREQ}/governor"),
+                     ok(f"{s}/{NPU_DEVFREQ}/max_freq"))
+        self._ddr = (ok(f"{s}/{DDR_DEVFREQ}/cur_freq"), ok(f"{s}/{DDR_DEVFREQ}/governor"),
+                     ok(f"{s}/{DDR_DEVFREQ}/max_freq"))
         self._zones: list[tuple[str, str]] = []
         tdir = Path(s) / "class" / "thermal"
         try:
@@ -229,16 +257,20 @@ class Monitor:
         d.update(_kb_fields(rd(self._status), _STATUS_KEYS))
         d.update(_kb_fields(rd(self._meminfo), _MEMINFO_KEYS))
         d["npu_load"] = parse_npu_load(_text(rd(self._npu_load)))
-        cpu_f, cpu_g = {}, {}
-        for pol, (cur, gov) in self._cpu.items():
+        cpu_f, cpu_g, cpu_cap = {}, {}, {}
+        for pol, (cur, gov, cap) in self._cpu.items():
             cpu_f[pol] = _mhz(_int(rd(cur)), khz=True)
             cpu_g[pol] = _text(rd(gov))
+            cpu_cap[pol] = _mhz(_int(rd(cap)), khz=True)
         d["cpu_freq_mhz"] = cpu_f or None
         d["cpu_governor"] = cpu_g or None
+        d["cpu_cap_mhz"] = cpu_cap if any(v is not None for v in cpu_cap.values()) else None
         d["npu_freq_mhz"] = _mhz(_int(rd(self._npu[0])))
         d["npu_governor"] = _text(rd(self._npu[1]))
+        d["npu_cap_mhz"] = _mhz(_int(rd(self._npu[2])))
         d["ddr_freq_mhz"] = _mhz(_int(rd(self._ddr[0])))
         d["ddr_governor"] = _text(rd(self._ddr[1]))
+        d["ddr_cap_mhz"] = _mhz(_int(rd(self._ddr[2])))
         temps = {}
         for ztype, path in self._zones:
             v = _int(rd(path))

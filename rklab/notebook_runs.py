@@ -42,6 +42,7 @@ DEMO_DTYPE = "q4_1"
 SAMPLES_FILE = "samples-{kind}.jsonl"
 BACKENDS = ("rkllm", "llamacpp")
 HEARTBEAT_FILE = "guard-heartbeat.json"
+VLM_TEXT_TOKENS = 32  # text tokens of a VLM prompt for the memory pre-flight (image tokens come from the catalog)
 
 
 @dataclass
@@ -148,10 +149,11 @@ def validate_llm_params(p: dict) -> dict:
     q["dtype"] = q.get("dtype") or (DEMO_DTYPE if q["model_path"] == "demo" else "w8a8")
     q["max_context"] = _as_int("max_context", q.get("max_context", 4096), 16, 1 << 20)
     q["cases"] = validate_cases(q.get("cases", [[128, 64]]))
-    biggest = max(pp + tg for pp, tg in q["cases"])
-    if biggest > q["max_context"]:
-        raise RklabError(f"parameter cases need {biggest} tokens but max_context is {q['max_context']}; "
-                         "raise max_context or use smaller cases")
+    from rklab.protocol import context_error
+
+    for pp, tg in q["cases"]:
+        if pp + tg >= q["max_context"]:
+            raise context_error(pp, tg, q["max_context"], "raise max_context or use smaller cases")
     q["reps"] = _as_int("reps", q.get("reps", 5), 1, 1000)
     q["warmup"] = _as_int("warmup", q.get("warmup", 1), 0, 100)
     q["lang"] = _check_lang(q.get("lang", "zh"))
@@ -207,7 +209,7 @@ def validate_vlm_params(p: dict) -> dict:
     q["new_tokens"] = _as_int("new_tokens", q.get("new_tokens", 64), 1, 1 << 16)
     q["reps"] = _as_int("reps", q.get("reps", 3), 1, 1000)
     q["warmup"] = _as_int("warmup", q.get("warmup", 1), 0, 100)
-    q["core_mask"] = q.get("core_mask") or "NPU_CORE_0_1_2"
+    q["core_mask"] = "NPU_CORE_0_1_2" if q.get("core_mask") is None else q["core_mask"]  # 0 is a mask
     q["lang"] = _check_lang(q.get("lang", "zh"))
     q["mem_floor_mb"] = float(q.get("mem_floor_mb", 300))
     if q["mem_floor_mb"] < 0:
@@ -294,8 +296,38 @@ def _host(runtime_version: str | None) -> dict:
     return host_snapshot(runtime_version=runtime_version)
 
 
-class _Recorder:
-    """Builds records with all conditions and appends them durably."""
+def catalog_name_for(path: str | os.PathLike) -> str:
+    """The catalog model whose name the file name carries (``Qwen3-0.6B-w8a8.rkllm`` -> ``Qwen3-0.6B``),
+    else the file's stem. The longest matching catalog name wins."""
+    stem = Path(str(path)).stem
+    try:
+        from rklab.catalog import load_catalog
+
+        names = list(load_catalog())
+    except Exception:  # no catalog in a development tree: the stem is still a name
+        return stem
+    low = stem.lower()
+    hits = [n for n in names if low == n.lower() or low.startswith(n.lower() + "-") or low.startswith(n.lower() + "_")
+            or low.startswith(n.lower() + ".")]
+    return max(hits, key=len) if hits else stem
+
+
+def record_base(*, kind: str, backend: str, model: dict, max_context: int, params: dict, host: dict | None = None,
+                runtime: dict | None = None, entry: str | None = None, synthetic: bool = False, **extra) -> dict:
+    """The conditions every record of a run carries (records.py layout): the one builder used by the
+    notebooks and ``rklab bench llm --out``."""
+    host = host if host is not None else _host((runtime or {}).get("version"))
+    return {"kind": kind, "entry": entry or model.get("name"), "backend": backend, "model": model,
+            "max_context": max_context, "host": host, "params": params, "synthetic": synthetic,
+            "runtime": runtime or {"name": backend}, "driver_version": host.get("npu_driver_version"), **extra}
+
+
+def runtime_block(backend_name: str, backend) -> dict:
+    return {"name": backend_name, "version": getattr(backend, "runtime_version", ""), "library": _library_of(backend)}
+
+
+class RunRecorder:
+    """Builds records with all conditions (``base``, see :func:`record_base`) and appends them durably."""
 
     def __init__(self, out_dir: Path, base: dict):
         from rklab.records import RecordWriter
@@ -305,7 +337,7 @@ class _Recorder:
         self.count = 0
 
     def run(self, metrics: dict) -> dict:
-        rec = {**self.base, "status": "ok", "metrics": metrics,
+        rec = {**self.base, "status": "ok", "metrics": metrics, "case": metrics.get("case"),
                "prompt_tokens": metrics.get("prompt_tokens"), "new_tokens": metrics.get("new_tokens")}
         self.count += 1
         return self.writer.append(rec)
@@ -342,10 +374,9 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
     biggest = max(p["cases"], key=lambda c: c[0] + c[1])
     est = predicted_memory(p["model"], p["dtype"], p["max_context"], biggest[0], biggest[1])
     host = _host(None)
-    base = {"kind": "llm", "entry": p.get("entry") or p["model"], "backend": p["backend"], "model": model_block,
-            "max_context": p["max_context"], "host": host, "params": params, "synthetic": False,
-            "runtime": {"name": p["backend"]}, "driver_version": host.get("npu_driver_version")}
-    rec = _Recorder(out, base)
+    base = record_base(kind="llm", entry=p.get("entry") or p["model"], backend=p["backend"], model=model_block,
+                       max_context=p["max_context"], host=host, params=params)
+    rec = RunRecorder(out, base)
     outcome = BenchOutcome(kind="llm", status="ok", message="", params=p, out_dir=out, model=model_block,
                            host=host, estimate=est, runtime={"name": p["backend"]})
     try:
@@ -371,14 +402,14 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
             t0 = time.perf_counter_ns()
             kwargs = {"max_context": p["max_context"], **(backend_kwargs or {})}
             if p["backend"] == "rkllm":
-                # runtime 1.2.3 takes max_new_tokens at init: with the largest case's count the runtime
-                # ends that case itself and reports its perf block (shorter cases are cut by rklab)
-                kwargs.setdefault("max_new_tokens", max(tg for _, tg in p["cases"]))
+                # runtime 1.2.3 takes max_new_tokens at init: load with the first case's count; the
+                # protocol reloads (set_max_new_tokens) only when a later case asks a different one,
+                # so the runtime ends every case itself and reports its perf block (1.3.0: no reload)
+                kwargs.setdefault("max_new_tokens", p["cases"][0][1])
             backend = open_backend(p["backend"], model_file, **kwargs)
             outcome.load_ms = {"llm_load_ms": (time.perf_counter_ns() - t0) / 1e6}
             monitor.mark("idle")
-            runtime = {"name": p["backend"], "version": getattr(backend, "runtime_version", ""),
-                       "library": _library_of(backend)}
+            runtime = runtime_block(p["backend"], backend)
             base["runtime"] = outcome.runtime = runtime
             base["host"] = outcome.host = _host(runtime["version"])
             base["load_ms"] = outcome.load_ms
@@ -396,7 +427,7 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
                     outcome.runs.append(run)
 
                 result = run_llm_benchmark(backend, cfg, monitor=monitor, progress=progress, on_run=on_run,
-                                           baseline=baseline)
+                                           baseline=baseline, should_stop=guard.should_stop)
                 guard.check(f"{p['model']}")
         outcome.summary = result.summary
         if getattr(result, "host", None):
@@ -459,19 +490,15 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
         check_model_file(enc_file, p["vision_backend"], what="vision encoder")
     model_block = _model_block(p["model"], llm_file, p["dtype"], "vlm")
     model_block["encoder"] = {"backend": p["vision_backend"], **describe(enc_file)}
-    try:
-        image_tokens = vlm_mod.vlm_spec(p["model"], encoder_synthetic=p["encoder_path"] == "demo").image_tokens
-    except RklabError:
-        image_tokens = 256
-    est = predicted_memory(p["model"], p["dtype"], p["max_context"], image_tokens + 32, p["new_tokens"],
+    # estimate() adds the model's image tokens itself: pass only the text tokens of the prompt
+    est = predicted_memory(p["model"], p["dtype"], p["max_context"], VLM_TEXT_TOKENS, p["new_tokens"],
                            with_vision=True)
     host = _host(None)
     synthetic_guess = p["encoder_path"] == "demo"
-    base = {"kind": "vlm", "entry": p.get("entry") or p["model"], "backend": p["llm_backend"],
-            "vision_backend": p["vision_backend"], "model": model_block, "max_context": p["max_context"],
-            "host": host, "params": params, "synthetic": synthetic_guess, "runtime": {"name": p["llm_backend"]},
-            "driver_version": host.get("npu_driver_version")}
-    rec = _Recorder(out, base)
+    base = record_base(kind="vlm", entry=p.get("entry") or p["model"], backend=p["llm_backend"],
+                       vision_backend=p["vision_backend"], model=model_block, max_context=p["max_context"],
+                       host=host, params=params, synthetic=synthetic_guess)
+    rec = RunRecorder(out, base)
     outcome = BenchOutcome(kind="vlm", status="ok", message="", params=p, out_dir=out, model=model_block,
                            host=host, estimate=est, synthetic=synthetic_guess, runtime={"name": p["llm_backend"]})
     try:
@@ -497,8 +524,7 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
                                     core_mask=p["core_mask"], max_context=p["max_context"],
                                     image_size=p["image_size"], monitor=monitor, backend_kwargs=backend_kwargs)
             outcome.synthetic = base["synthetic"] = bool(pipe.synthetic)
-            runtime = {"name": p["llm_backend"], "version": getattr(pipe.backend, "runtime_version", ""),
-                       "library": _library_of(pipe.backend)}
+            runtime = runtime_block(p["llm_backend"], pipe.backend)
             base["runtime"] = outcome.runtime = runtime
             base["host"] = outcome.host = _host(runtime["version"])
             outcome.encoder = base["encoder"] = pipe.encoder.describe()
@@ -516,7 +542,9 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
                     outcome.runs.append(run)
 
                 result = vlm_mod.run_vlm_benchmark(pipe, images_list, cfg, on_run=on_run, progress=progress,
-                                                   check=lambda: guard.check(f"{p['model']} VLM run"))
+                                                   check=lambda: guard.check(f"{p['model']} VLM run"),
+                                                   should_stop=guard.should_stop)
+                guard.check(f"{p['model']}")  # tripped between runs: the loop stopped, record the abort
         outcome.summary = result.summary
         outcome.answers = result.answers
     except (MemoryAborted, PredictedOOM) as exc:

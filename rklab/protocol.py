@@ -16,7 +16,9 @@ Per-run metrics (see docs/measurement.md for definitions and sources): wall-cloc
 (N-1)/(t_last - t_first), the runtime's own counters, peak VmHWM, MemAvailable drop and
 Shmem rise (relative to ``baseline`` — a :func:`rklab.monitor.read_memory` taken before the
 model was loaded — when given, else to the start of the run), NPU load mean/max,
-temperatures at start/end and a throttling flag from the monitor's samples.
+temperatures at start/end and two clock flags from the monitor's samples (``clocks_below_max``:
+clocks not at max; ``throttled``: thermal/firmware caps lowered). :func:`run_metrics` computes
+them for LLM and VLM runs alike.
 """
 
 from __future__ import annotations
@@ -101,25 +103,54 @@ def _backend_info(backend) -> dict:
     return info
 
 
-def _throttle(samples: list[dict], max_mhz: dict) -> tuple[bool | None, str | None]:
-    """True when a sampled frequency was below its hardware max while running; None if unknown."""
-    known = False
+def _below(f, mx) -> bool:
+    return f is not None and mx is not None and f + 0.5 < mx
+
+
+def throttle_flags(samples: list[dict], max_mhz: dict | None) -> dict:
+    """The two clock flags of one run from the monitor samples taken while it ran.
+
+    ``clocks_below_max``: some sampled CPU/NPU/DDR *current* frequency was below its hardware
+    maximum (an idle A55 under ondemand counts; it says the clocks were not pinned);
+    ``throttled``: thermal/firmware throttling only — a cpufreq policy's ``scaling_max_freq``
+    below its ``cpuinfo_max_freq``, or a devfreq ``max_freq`` below the highest of its
+    ``available_frequencies``, at some sample of the run. Each is True/False, or None when no
+    sample could read the files. ``throttle_detail`` names the first evidence of each.
+    """
+    max_mhz = max_mhz or {}
+    cpu_max = max_mhz.get("cpu") or {}
+    below = capped = None
+    why_below = why_capped = None
     for s in samples:
         for pol, f in (s.get("cpu_freq_mhz") or {}).items():
-            mx = (max_mhz.get("cpu") or {}).get(pol)
+            mx = cpu_max.get(pol)
             if f is None or mx is None:
                 continue
-            known = True
-            if f + 0.5 < mx:
-                return True, f"{pol} at {f:.0f} MHz < max {mx:.0f} MHz"
+            below = below or False
+            if why_below is None and _below(f, mx):
+                below, why_below = True, f"{pol} at {f:.0f} MHz < max {mx:.0f} MHz"
+        for pol, cap in (s.get("cpu_cap_mhz") or {}).items():
+            mx = cpu_max.get(pol)
+            if cap is None or mx is None:
+                continue
+            capped = capped or False
+            if why_capped is None and _below(cap, mx):
+                capped, why_capped = True, f"{pol} capped at {cap:.0f} MHz < max {mx:.0f} MHz (throttling)"
         for key in ("npu", "ddr"):
-            f, mx = s.get(f"{key}_freq_mhz"), max_mhz.get(key)
-            if f is None or mx is None:
+            mx = max_mhz.get(key)
+            if mx is None:
                 continue
-            known = True
-            if f + 0.5 < mx:
-                return True, f"{key.upper()} at {f:.0f} MHz < max {mx:.0f} MHz"
-    return (False, None) if known else (None, None)
+            f, cap = s.get(f"{key}_freq_mhz"), s.get(f"{key}_cap_mhz")
+            if f is not None:
+                below = below or False
+                if why_below is None and _below(f, mx):
+                    below, why_below = True, f"{key.upper()} at {f:.0f} MHz < max {mx:.0f} MHz"
+            if cap is not None:
+                capped = capped or False
+                if why_capped is None and _below(cap, mx):
+                    capped, why_capped = True, f"{key.upper()} capped at {cap:.0f} MHz < max {mx:.0f} MHz (throttling)"
+    detail = "; ".join(w for w in (why_capped, why_below) if w) or None
+    return {"clocks_below_max": below, "throttled": capped, "throttle_detail": detail}
 
 
 def _max_temp(sample: dict | None) -> float | None:
@@ -130,6 +161,81 @@ def _max_temp(sample: dict | None) -> float | None:
 
 def _opt(values) -> list:
     return [v for v in values if v is not None]
+
+
+def run_samples(monitor: Monitor | None, start_ns: int, res) -> list[dict]:
+    """The monitor samples of one run (``start_ns`` .. ``res.end_ns``); those after the first
+    token are relabelled ``decode``."""
+    if monitor is None or getattr(monitor, "t0_ns", None) is None:
+        return []
+    window = monitor.samples_between(start_ns, res.end_ns)
+    if res.token_ns:
+        first = (res.token_ns[0] - monitor.t0_ns) / 1e9
+        for s in window:
+            if s.get("t_s", 0) >= first and s.get("phase") in ("prefill", "decode", None):
+                s["phase"] = "decode"
+    return window
+
+
+def run_metrics(res, *, prompt_tokens: int | None, monitor: Monitor | None = None, start_ns: int | None = None,
+                mem_start: dict | None = None, mem_end: dict | None = None, baseline: dict | None = None,
+                sample_start: dict | None = None, sample_end: dict | None = None,
+                vmhwm_reset: bool | None = None) -> dict:
+    """The per-run metrics shared by LLM (:func:`measure_run`) and VLM (``rklab.vlm``) runs.
+
+    ``res`` is the backend's GenerationResult; ``start_ns`` where the run's monitor window
+    starts (default: the generate call; a VLM run starts at image-in); ``mem_start`` /
+    ``mem_end`` are :func:`rklab.monitor.read_memory` readings around the run, ``baseline``
+    one from before the model was loaded (then the MemAvailable drop and Shmem rise include
+    the model); ``sample_start`` / ``sample_end`` monitor samples taken just before and after
+    (temperatures). ``prefill_ms`` / ``prefill_tps`` are always wall-clock (call -> first
+    token); the runtime's own counters are in ``runtime_*``.
+    """
+    mem_start = mem_start or {}
+    mem_end = mem_end or {}
+    window = run_samples(monitor, res.start_ns if start_ns is None else start_ns, res)
+    mems = window + [mem_end]
+    ref = baseline if baseline is not None else mem_start
+    avail = _opt(m.get("mem_available_mb") for m in mems)
+    shm = _opt(m.get("shmem_mb") for m in mems)
+    loads = [s["npu_load"] for s in window if s.get("npu_load")]
+    perf = res.perf
+    ttft = res.ttft_ms
+    if prompt_tokens is None:
+        prompt_tokens = res.prompt_tokens or perf.prefill_tokens
+    flags = throttle_flags(window, getattr(monitor, "max_freq_mhz", None) if monitor is not None else None)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "generated_tokens": res.n_tokens,
+        "ttft_ms": ttft,
+        "prefill_ms": ttft,
+        "prefill_tps": (prompt_tokens / (ttft / 1000.0)) if ttft and prompt_tokens else None,
+        "decode_tps": res.decode_tps,
+        "e2e_ms": res.e2e_ms,
+        "runtime_prefill_ms": perf.prefill_ms,
+        "runtime_prefill_tokens": perf.prefill_tokens,
+        "runtime_decode_ms": perf.decode_ms,
+        "runtime_decode_tokens": perf.decode_tokens,
+        "runtime_prefill_tps": perf.prefill_tps,
+        "runtime_decode_tps": perf.decode_tps,
+        "runtime_memory_mb": perf.memory_mb,
+        "vmhwm_mb": max(_opt([mem_end.get("vmhwm_mb")] + [s.get("vmhwm_mb") for s in window]), default=None),
+        "vmrss_mb": max(_opt(m.get("vmrss_mb") for m in mems), default=None),
+        "rss_shmem_mb": max(_opt(m.get("rss_shmem_mb") for m in mems), default=None),
+        "mem_available_drop_mb": (ref["mem_available_mb"] - min(avail))
+        if avail and ref.get("mem_available_mb") is not None else None,
+        "shmem_rise_mb": (max(shm) - ref["shmem_mb"]) if shm and ref.get("shmem_mb") is not None else None,
+        "npu_load_mean": (sum(sum(l) / len(l) for l in loads) / len(loads)) if loads else None,
+        "npu_load_max": max(max(l) for l in loads) if loads else None,
+        "temp_start_c": _max_temp(sample_start),
+        "temp_end_c": _max_temp(sample_end),
+        **flags,
+        "final_state": res.final_state,
+        "vmhwm_reset": vmhwm_reset,
+        "memory_baseline": "before_load" if baseline is not None else "run_start",
+        "monitor_samples": len(window),
+        "token_offsets_ms": [round(x, 3) for x in res.token_offsets_ms()],
+    }
 
 
 def measure_run(backend, prompt_input: dict, prompt_tokens: int | None, new_tokens: int, *,
@@ -150,78 +256,43 @@ def measure_run(backend, prompt_input: dict, prompt_tokens: int | None, new_toke
             monitor.mark("idle")
     mem1 = read_memory(pid, proc_root)
     s1 = monitor.sample() if monitor is not None else None
-    run_samples: list[dict] = []
-    if monitor is not None:
-        run_samples = monitor.samples_between(res.start_ns, res.end_ns)
-        if res.token_ns and monitor.t0_ns is not None:
-            first = (res.token_ns[0] - monitor.t0_ns) / 1e9
-            for s in run_samples:
-                if s["t_s"] >= first:
-                    s["phase"] = "decode"
-    mems = run_samples + [mem1]
-    ref = baseline if baseline is not None else mem0
-    avail = _opt(m.get("mem_available_mb") for m in mems)
-    shm = _opt(m.get("shmem_mb") for m in mems)
-    loads = [s["npu_load"] for s in run_samples if s.get("npu_load")]
-    ttft = res.ttft_ms
-    perf = res.perf
-    if prompt_tokens is None:
-        prompt_tokens = res.prompt_tokens or perf.prefill_tokens
-    throttled, why = _throttle(run_samples, monitor.max_freq_mhz if monitor is not None else {})
-    return {
-        "case": label.split("#")[0],
-        "prompt_tokens": prompt_tokens,
-        "new_tokens": new_tokens,
-        "generated_tokens": res.n_tokens,
-        "ttft_ms": ttft,
-        "prefill_ms": ttft,
-        "prefill_tps": (prompt_tokens / (ttft / 1000.0)) if ttft and prompt_tokens else None,
-        "decode_tps": res.decode_tps,
-        "e2e_ms": res.e2e_ms,
-        "runtime_prefill_ms": perf.prefill_ms,
-        "runtime_prefill_tokens": perf.prefill_tokens,
-        "runtime_decode_ms": perf.decode_ms,
-        "runtime_decode_tokens": perf.decode_tokens,
-        "runtime_prefill_tps": perf.prefill_tps,
-        "runtime_decode_tps": perf.decode_tps,
-        "runtime_memory_mb": perf.memory_mb,
-        "vmhwm_mb": max(_opt([mem1.get("vmhwm_mb")] + [s.get("vmhwm_mb") for s in run_samples]), default=None),
-        "vmrss_mb": max(_opt(m.get("vmrss_mb") for m in mems), default=None),
-        "rss_shmem_mb": max(_opt(m.get("rss_shmem_mb") for m in mems), default=None),
-        "mem_available_drop_mb": (ref["mem_available_mb"] - min(avail))
-        if avail and ref.get("mem_available_mb") is not None else None,
-        "shmem_rise_mb": (max(shm) - ref["shmem_mb"]) if shm and ref.get("shmem_mb") is not None else None,
-        "npu_load_mean": (sum(sum(l) / len(l) for l in loads) / len(loads)) if loads else None,
-        "npu_load_max": max(max(l) for l in loads) if loads else None,
-        "temp_start_c": _max_temp(s0),
-        "temp_end_c": _max_temp(s1),
-        "throttled": throttled,
-        "throttle_detail": why,
-        "final_state": res.final_state,
-        "vmhwm_reset": reset_ok,
-        "memory_baseline": "before_load" if baseline is not None else "run_start",
-        "monitor_samples": len(run_samples),
-        "token_offsets_ms": [round(x, 3) for x in res.token_offsets_ms()],
-    }
+    metrics = run_metrics(res, prompt_tokens=prompt_tokens, monitor=monitor, mem_start=mem0, mem_end=mem1,
+                          baseline=baseline, sample_start=s0, sample_end=s1, vmhwm_reset=reset_ok)
+    return {"case": label.split("#")[0], "new_tokens": new_tokens, **metrics}
+
+
+def context_error(pp: int, tg: int, max_context: int, fix: str = "use a larger --context or a shorter prompt",
+                  name: str = "max_context"):
+    """The one-line error for a case that does not fit: prompt + new tokens must be < the context.
+
+    RKLLM needs ``max_context_len`` to exceed prompt + new tokens; rklab applies the same rule to
+    every backend so a case is refused (or not) the same way everywhere.
+    """
+    return RklabError(f"case {case_label(pp, tg)} needs {pp + tg} tokens but {name} is {max_context}: "
+                      f"prompt + new tokens must be less than the context; {fix}")
 
 
 def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Monitor | None = None,
                       progress: bool = True, on_run: Callable[[dict], None] | None = None,
-                      baseline: dict | None = None) -> BenchResult:
+                      baseline: dict | None = None, should_stop: Callable[[], bool] | None = None) -> BenchResult:
     """Run every case of ``config`` on an open backend and summarise.
 
     ``on_run(run_dict)`` is called after each measured (not warmup) run. ``baseline`` is a
     :func:`rklab.monitor.read_memory` reading taken before the model was loaded; with it the
-    MemAvailable drop and Shmem rise include the model itself.
+    MemAvailable drop and Shmem rise include the model itself. ``should_stop()`` (e.g.
+    ``MemoryGuard.should_stop``) is asked before every run: when True no further run starts and
+    the result is ``aborted``.
+
+    On a backend with ``set_max_new_tokens`` (RKLLM) the load-time token limit is set to each
+    case's new tokens; on runtime 1.2.3 that reloads the model whenever the limit changes
+    between consecutive cases, and the first measured run after a reload carries the reload's
+    wall time as ``reload_ms``.
     """
     cfg = (config or BenchConfig()).validate()
     max_ctx = int(getattr(backend, "max_context", 0) or 0)
     for pp, tg in cfg.cases:
-        if max_ctx and pp + tg >= max_ctx:  # RKLLM: max_context_len must exceed prompt + new tokens
-            raise RklabError(
-                f"case {case_label(pp, tg)} needs {pp + tg} tokens but max_context is {max_ctx}; "
-                f"use a larger --context or a shorter prompt"
-            )
+        if max_ctx and pp + tg >= max_ctx:
+            raise context_error(pp, tg, max_ctx)
     from tqdm.auto import tqdm
 
     total = sum(cfg.warmup + cfg.reps for _ in cfg.cases)
@@ -231,14 +302,20 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
     aborted = False
     pid = monitor.pid if monitor is not None else os.getpid()
     proc_root = monitor.proc_root if monitor is not None else "/proc"
+    stop = should_stop or (lambda: False)
     try:
         for pp, tg in cfg.cases:
             label = case_label(pp, tg)
+            if stop():
+                aborted = True
+                break
             set_limit = getattr(backend, "set_max_new_tokens", None)
+            reload_ms = None
             if set_limit is not None:
                 # RKLLM 1.2.3 fixes max_new_tokens at load: reload with this case's length so the
                 # runtime's own counters cover exactly the asked tokens (1.3.0: no reload).
-                set_limit(tg)
+                if set_limit(tg):
+                    reload_ms = getattr(backend, "load_ms", None)
             can_tokenize = backend.tokenize("a") is not None
             if can_tokenize:
                 prompt_input = {"token_ids": exact_token_prompt(backend.tokenize, pp)}
@@ -249,6 +326,9 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
                 exact = None
             bar.set_description(label)
             for w in range(cfg.warmup):
+                if stop():
+                    aborted = True
+                    break
                 r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
                                 baseline=baseline, label=f"{label}#w{w}", pid=pid, proc_root=proc_root)
                 r.update(rep=-(w + 1), warmup=True, prompt_tokens_source="exact" if exact else "runtime")
@@ -273,9 +353,14 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
                         break
                     bar.total += 1
                     bar.refresh()
+                if stop():
+                    aborted = True
+                    break
                 r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
                                 baseline=baseline, label=f"{label}#{rep}", pid=pid, proc_root=proc_root)
                 r.update(rep=rep, warmup=False, prompt_tokens_source="exact" if exact else "runtime")
+                if reload_ms is not None:
+                    r["reload_ms"], reload_ms = reload_ms, None
                 runs.append(r)
                 decode_rates.append(r["decode_tps"])
                 bar.update(1)

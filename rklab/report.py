@@ -86,8 +86,32 @@ TEXT: dict[str, tuple[str, str]] = {
     "encoder_ms": ("视觉编码", "vision encoder"),
     "preprocess_ms": ("图像预处理", "preprocess"),
     "image_prefill_ms": ("图像 prefill", "image prefill"),
-    "ttft_text_ms": ("首字延迟 (文本部分)", "TTFT (text part)"),
+    "llm_prefill_ms": ("LLM 预填充（图像+文本）→ 首 token", "LLM prefill (image + text) → first token"),
+    "other_ms": ("其他 (嵌入传递等)", "other (embedding hand-over etc.)"),
     "decode_ms": ("解码", "decode"),
+    "e2e_ms": ("端到端", "end to end"),
+    "verdict_reason": ("原因", "reason"),
+    "note": ("说明", "note"),
+    "vmhwm": ("VmHWM 峰值 (MB)", "VmHWM (MB)"),
+    "mem_drop": ("可用内存下降 (MB)", "MemAvailable drop (MB)"),
+    # conditions table
+    "soc": ("SoC / CPU", "SoC / CPU"),
+    "board_model": ("板卡型号", "board model"),
+    "kernel": ("内核", "kernel"),
+    "npu_driver": ("NPU 驱动", "NPU driver"),
+    "clocks_pinned": ("频率已固定", "clocks pinned"),
+    "clocks_reasons": ("未固定的原因", "why not pinned"),
+    "cpu_freq_mhz": ("CPU 频率 (MHz)", "CPU clocks (MHz)"),
+    "npu_freq_mhz": ("NPU 频率 (MHz)", "NPU clock (MHz)"),
+    "ddr_freq_mhz": ("DDR 频率 (MHz)", "DDR clock (MHz)"),
+    "temp_start_c": ("起始温度 (°C)", "start temp (°C)"),
+    "temp_max_c": ("最高温度 (°C)", "max temp (°C)"),
+    "throttled": ("过热降频", "thermal throttling"),
+    "clocks_below_max": ("运行时有时钟低于最高频率", "a clock below max while running"),
+    "when": ("时间", "when"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "unknown": ("未知", "unknown"),
     "time_ms": ("时间 (ms)", "time (ms)"),
 }
 
@@ -235,28 +259,38 @@ def _num(s: pd.Series) -> pd.Series:
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per entry and case: medians and spread of the measured runs, memory peaks, stage times."""
+    """Per entry and case: medians and spread of the measured runs, memory peaks, stage times.
+
+    Median, sample std, min/max, relative std and the bootstrap CI of the median come from
+    :func:`rklab.stats.summarize` (the one summary of repeated measurements in rklab); a single
+    run has std and rsd 0 here (nothing to spread).
+    """
+    from rklab.stats import summarize as summary_of
+
     if runs.empty:
         return pd.DataFrame()
     keys = ["entry", "model_name", "backend", "dtype", "kind", "case"]
     rows = []
     for key, g in runs.groupby(keys, dropna=False, sort=False):
         d = dict(zip(keys, key))
-        dec = _num(_col(g, "decode_tps")).dropna()
-        ttft = _num(_col(g, "ttft_ms")).dropna()
+        dec = summary_of(_col(g, "decode_tps"))
+        ttft = summary_of(_col(g, "ttft_ms"))
         d.update({
             "n": int(len(g)),
             "prompt_tokens": _first(_col(g, "prompt_tokens")),
             "new_tokens": _first(_col(g, "new_tokens")),
+            "generated_tokens": _median(g, "generated_tokens"),
             "max_context": _first(_col(g, "max_context")),
-            "decode_tps": float(dec.median()) if len(dec) else np.nan,
-            "decode_tps_std": float(dec.std(ddof=1)) if len(dec) > 1 else 0.0,
-            "decode_tps_min": float(dec.min()) if len(dec) else np.nan,
-            "decode_tps_max": float(dec.max()) if len(dec) else np.nan,
-            "decode_rsd": float(dec.std(ddof=1) / dec.mean()) if len(dec) > 1 and dec.mean() else 0.0,
-            "ttft_ms": float(ttft.median()) if len(ttft) else np.nan,
-            "ttft_ms_std": float(ttft.std(ddof=1)) if len(ttft) > 1 else 0.0,
-            "ttft_rsd": float(ttft.std(ddof=1) / ttft.mean()) if len(ttft) > 1 and ttft.mean() else 0.0,
+            "decode_tps": _or_nan(dec["median"]),
+            "decode_tps_std": dec["std"] or 0.0,
+            "decode_tps_min": _or_nan(dec["min"]),
+            "decode_tps_max": _or_nan(dec["max"]),
+            "decode_tps_ci_low": _or_nan(dec["ci_low"]),
+            "decode_tps_ci_high": _or_nan(dec["ci_high"]),
+            "decode_rsd": dec["rsd"] or 0.0,
+            "ttft_ms": _or_nan(ttft["median"]),
+            "ttft_ms_std": ttft["std"] or 0.0,
+            "ttft_rsd": ttft["rsd"] or 0.0,
             "prefill_tps": _median(g, "prefill_tps"),
             "vmhwm_mb": _max(g, "vmhwm_mb"),
             "rss_shmem_mb": _max(g, "rss_shmem_mb"),
@@ -266,8 +300,11 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "preprocess_ms": _median(g, "preprocess_ms"),
             "image_prefill_ms": _median(g, "image_prefill_ms"),
             "ttft_e2e_ms": _median(g, "ttft_e2e_ms"),
+            "e2e_ms": _median(g, "e2e_ms"),
             "image_tokens": _first(_col(g, "image_tokens")),
-            "throttled": bool(_col(g, "throttled", False).fillna(False).astype(bool).any()),
+            "text_tokens": _first(_col(g, "text_tokens")),
+            "throttled": bool(_any_true(g, "throttled")),
+            "clocks_below_max": _any_true(g, "clocks_below_max"),
             "temp_max_c": _max(g, "temp_end_c"),
             "synthetic": bool(g["synthetic"].any()),
             "model_size_bytes": _first(_col(g, "model.size_bytes")),
@@ -280,6 +317,21 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         })
         rows.append(d)
     return pd.DataFrame(rows)
+
+
+def _or_nan(v) -> float:
+    return float(v) if v is not None else np.nan
+
+
+def _any_true(g: pd.DataFrame, col: str) -> bool | None:
+    """True if any run says so, False if all that report it say no, None if no run reports it
+    (old records written before the key existed)."""
+    if col not in g.columns:
+        return None
+    v = g[col].dropna()
+    if v.empty:
+        return None
+    return bool(v.astype(bool).any())
 
 
 def _first(s: pd.Series):
@@ -307,6 +359,55 @@ def headline_cases(measured: pd.DataFrame) -> pd.DataFrame:
     m["_dist"] = (pp - OFFICIAL_CASE[0]).abs() * 10 + (tg - OFFICIAL_CASE[1]).abs()
     m = m.sort_values(["entry", "_dist"]).groupby("entry", sort=False).head(1)
     return m.drop(columns="_dist").reset_index(drop=True)
+
+
+VLM_STAGES = ("preprocess_ms", "encoder_ms", "llm_prefill_ms", "other_ms", "decode_ms")
+
+
+def vlm_stages(measured: pd.DataFrame) -> pd.DataFrame:
+    """Per VLM entry (headline case): medians of the stages from image file in to last token out.
+
+    ``preprocess_ms``, ``encoder_ms``; ``llm_prefill_ms`` = the runtime's TTFT, i.e. the LLM
+    prefill of image + text tokens up to the first token; ``other_ms`` = what ``ttft_e2e_ms``
+    (image in -> first token) holds beyond those three (embedding hand-over, prompt building);
+    ``decode_ms`` = ``e2e_ms - ttft_e2e_ms`` (first -> last token), as notebook 03 does, because
+    RKLLM can stop at EOS before ``new_tokens``; for records without ``e2e_ms`` it is
+    (median ``generated_tokens`` - 1) / decode_tps. ``e2e_ms`` is the measured median end to end
+    when recorded (else the sum); the stages add up to it (``other_ms`` is clipped at 0 when the
+    medians of the parts exceed the median TTFT e2e).
+    """
+    cols = ["entry", "synthetic", *VLM_STAGES, "e2e_ms", "e2e_measured"]
+    if measured.empty or "kind" not in measured.columns:
+        return pd.DataFrame(columns=cols)
+    m = headline_cases(measured[measured["kind"] == "vlm"]) if (measured["kind"] == "vlm").any() else measured.iloc[:0]
+    rows = []
+    for _, r in m.iterrows():
+        pre, enc, ttft = (_float(r.get(k)) for k in ("preprocess_ms", "encoder_ms", "ttft_ms"))
+        parts = np.nansum([pre, enc, ttft])
+        ttft_e2e, e2e = _float(r.get("ttft_e2e_ms")), _float(r.get("e2e_ms"))
+        other = max(ttft_e2e - parts, 0.0) if np.isfinite(ttft_e2e) else 0.0
+        if np.isfinite(e2e):
+            first = ttft_e2e if np.isfinite(ttft_e2e) else parts + other
+            decode = max(e2e - first, 0.0)
+        else:
+            gen = _float(r.get("generated_tokens"))
+            if not np.isfinite(gen):
+                gen = _float(r.get("new_tokens"))
+            tps = _float(r.get("decode_tps"))
+            decode = max(gen - 1, 0.0) / tps * 1000.0 if np.isfinite(gen) and np.isfinite(tps) and tps > 0 else 0.0
+        stages = {"preprocess_ms": pre, "encoder_ms": enc, "llm_prefill_ms": ttft, "other_ms": other,
+                  "decode_ms": decode}
+        total = e2e if np.isfinite(e2e) else float(np.nansum(list(stages.values())))
+        rows.append({"entry": r["entry"], "synthetic": bool(r.get("synthetic")), **stages, "e2e_ms": total,
+                     "e2e_measured": bool(np.isfinite(e2e))})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def _host_label(row) -> str:
@@ -437,7 +538,7 @@ def _estimate(m, board: str) -> dict | str:
             dtype=m.get("dtype") or "w8a8",
             board=board,
             max_context=int(m.get("max_context") or 4096),
-            prompt_tokens=int(m.get("prompt_tokens") or 128),
+            prompt_tokens=_text_prompt_tokens(m),
             new_tokens=int(m.get("new_tokens") or 64),
             with_vision=(m.get("kind") == "vlm"),
         )
@@ -448,6 +549,40 @@ def _estimate(m, board: str) -> dict | str:
         return "no prediction: rklab.feasibility is not available"
 
 
+def _text_prompt_tokens(m) -> int:
+    """The prompt tokens to give ``feasibility.estimate``: text tokens only.
+
+    For a VLM run the record's ``prompt_tokens`` is the runtime's prefill count (image + text);
+    ``estimate(..., with_vision=True)`` adds the model's image tokens itself, so passing the
+    prefill count would count the image twice. Uses the record's ``text_tokens``, else
+    ``prompt_tokens - image_tokens`` (image tokens from the record, else the model catalog).
+    """
+    pp = _int_value(m.get("prompt_tokens"))
+    if m.get("kind") != "vlm":
+        return pp if pp is not None else 128
+    text = _int_value(m.get("text_tokens"))
+    if text is not None:
+        return max(text, 0)
+    img = _int_value(m.get("image_tokens"))
+    if img is None:
+        try:
+            from rklab.catalog import get_model
+
+            spec = get_model(m["model_name"])
+            img = int(spec.vision.image_tokens) if getattr(spec, "vision", None) else 0
+        except (RklabError, ImportError, AttributeError, TypeError, ValueError):
+            img = 0  # unknown model: estimate() says so in the note
+    return max((pp if pp is not None else 128) - img, 0)
+
+
+def _int_value(v) -> int | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return int(f) if np.isfinite(f) else None
+
+
 def _yes_no_unknown(value) -> str:
     """True/False/None (None = not readable on this host) as words for tables and hovers."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -456,10 +591,15 @@ def _yes_no_unknown(value) -> str:
 
 
 def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per entry: where it ran, clocks pinned?, temperatures, versions."""
+    """Per entry: where it ran, clocks pinned?, temperatures, versions (raw keys; see :func:`conditions_display`).
+
+    ``throttled``: thermal/firmware throttling in any run (a cpufreq policy's scaling_max_freq
+    below cpuinfo_max_freq, or a devfreq max_freq capped). ``clocks_below_max``: some clock ran
+    below its maximum (normal with ondemand governors; None for records written before the key).
+    """
     cols = ["entry", "host", "soc", "board_model", "kernel", "runtime", "npu_driver", "clocks_pinned",
             "clocks_reasons", "cpu_freq_mhz", "npu_freq_mhz", "ddr_freq_mhz", "temp_start_c", "temp_max_c",
-            "throttled", "when"]
+            "throttled", "clocks_below_max", "when"]
     rows = []
     if runs.empty:
         return pd.DataFrame(columns=cols)
@@ -481,7 +621,8 @@ def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
             "ddr_freq_mhz": _first(_col(g, "host.ddr_freq_mhz")),
             "temp_start_c": _num(_col(g, "temp_start_c")).min(),
             "temp_max_c": _num(_col(g, "temp_end_c")).max(),
-            "throttled": bool(_col(g, "throttled", False).fillna(False).astype(bool).any()),
+            "throttled": bool(_any_true(g, "throttled")),
+            "clocks_below_max": _any_true(g, "clocks_below_max"),  # None: records older than the key
             "when": _first(_col(g, "created_at")),
         })
     return pd.DataFrame(rows, columns=cols)
@@ -496,7 +637,9 @@ def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.
         if c["throttled"]:
             out.append(Warning_("throttling", c["entry"], "测试中发生过热降频，速度偏低" if zh
                                 else "thermal throttling during the runs: speeds are low"))
+        below = c.get("clocks_below_max")
         if c["clocks_pinned"] is False or c["clocks_pinned"] == "False":
+            # clocks_below_max is expected then (ondemand governors): the column shows it, no extra warning
             ddr = "DDR" in str(c["clocks_reasons"])
             msg = (f"频率未固定{'（含 DDR）' if ddr else ''}: {c['clocks_reasons']}；官方数据在固定最高频率下测得 (fix_freq_rk3588.sh)"
                    if zh else f"clocks not pinned{' (DDR included)' if ddr else ''}: {c['clocks_reasons']}; "
@@ -505,6 +648,9 @@ def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.
         elif c["clocks_pinned"] is None or (isinstance(c["clocks_pinned"], float) and math.isnan(c["clocks_pinned"])):
             out.append(Warning_("clocks", c["entry"], "无法读取 CPU/NPU/DDR 频率，无法确认是否固定" if zh
                                 else "CPU/NPU/DDR clocks not readable: cannot tell whether they were pinned"))
+        elif below is True:  # pinned at the start, yet a clock ran below its maximum
+            out.append(Warning_("clocks", c["entry"], "频率已固定，但测试中有时钟低于最高频率" if zh
+                                else "clocks were pinned, yet a clock ran below its maximum during the runs"))
         soc = str(c.get("soc") or "")
         if "RK3588" not in soc.upper():
             out.append(Warning_("host", c["entry"], f"在 {soc or '未知主机'} 上测得，不是 RK3588：数值不代表板端性能" if zh
@@ -551,7 +697,11 @@ def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "r
     """The seed's feasibility table with measured values replacing estimates where measured.
 
     Columns (raw keys): model, kind, seed_ram_mb, seed_verdict, predicted_mb, measured_mb,
-    measured_decode_tps, verdict, verdict_source (measured | predicted | excluded).
+    measured_decode_tps, verdict, verdict_source (measured | predicted | excluded), verdict_reason.
+
+    An entry that ended ``oom`` or ``aborted_memory`` decides the verdict even when some runs
+    were measured before (their VmHWM is shown, but "fits" would be wrong): ``oom`` ->
+    verdict oom, ``aborted_memory`` -> exceeds, with the reason.
     """
     from rklab.boards import load_board
 
@@ -559,37 +709,70 @@ def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "r
     base = _feasibility_rows(board, context, lang)
     meas_rk = headline_cases(measured[measured["backend"] == "rkllm"]) if len(measured) else measured
     excluded_models = {e.get("model"): e.get("reason", "") for e in (excluded or [])}
-    status_by_model: dict[str, str] = {}
+    outcome_by_entry: dict[str, tuple[str, str]] = {}
+    outcome_by_model: dict[str, tuple[str, str]] = {}
     for _, e in entries.iterrows():
         if e.get("backend") == "rkllm" and e.get("model"):
-            status_by_model[e["model"]] = e["status"]
+            got = (e["status"], e.get("message") or "")
+            outcome_by_entry[e["entry"]] = got
+            # a guard outcome of any entry of the model is kept over an ok one
+            if outcome_by_model.get(e["model"], ("",))[0] not in GUARD_MEMORY_STATUSES:
+                outcome_by_model[e["model"]] = got
     rows = []
     for r in base:
         model = r["model"]
         m = meas_rk[meas_rk["model_name"] == model] if len(meas_rk) else pd.DataFrame()
-        row = {**r, "measured_mb": np.nan, "measured_decode_tps": np.nan, "verdict_source": "predicted"}
+        row = {**r, "measured_mb": np.nan, "measured_decode_tps": np.nan, "verdict_source": "predicted",
+               "verdict_reason": ""}
         row["verdict"] = r.get("predicted_verdict")
         if len(m):
             mm = m.iloc[0]
             row["measured_mb"] = mm.get("vmhwm_mb")
             row["measured_decode_tps"] = mm["decode_tps"]
+            row["verdict_source"] = "measured"
+            status, message = outcome_by_entry.get(mm["entry"], ("ok", ""))
             mem = mm.get("vmhwm_mb")
-            if mem is not None and np.isfinite(mem):
+            if status in GUARD_MEMORY_STATUSES:
+                # the runs measured before the OOM / memory abort do not show the model fits
+                row["verdict"] = _guard_verdict(status)
+                row["verdict_reason"] = _guard_reason(status, message, lang)
+            elif mem is not None and np.isfinite(mem):
                 row["verdict"] = "tight" if mem > b.budget_mb * b.tight_fraction else "fits"
                 if mem > b.budget_mb:
                     row["verdict"] = "exceeds"
-            row["verdict_source"] = "measured"
-        elif status_by_model.get(model) in ("oom", "aborted_memory"):
-            row["verdict"] = "oom"
+        elif outcome_by_model.get(model, ("",))[0] in GUARD_MEMORY_STATUSES:
+            status, message = outcome_by_model[model]
+            row["verdict"] = _guard_verdict(status)
+            row["verdict_reason"] = _guard_reason(status, message, lang)
             row["verdict_source"] = "measured"
         elif model in excluded_models:
             row["verdict"] = "excluded"
             row["verdict_source"] = "excluded"
+            row["verdict_reason"] = excluded_models[model] or ""
         rows.append(row)
     df = pd.DataFrame(rows)
     if not df.empty:
         df["verdict_label"] = df["verdict"].map(lambda v: VERDICT_TEXT[lang].get(v, v))
     return df
+
+
+# Entry statuses meaning "ran out of memory on the board": they beat a measured VmHWM.
+GUARD_MEMORY_STATUSES = ("oom", "aborted_memory")
+
+
+def _guard_verdict(status: str) -> str:
+    """oom (killed by the kernel's OOM killer) -> "oom"; aborted_memory (rklab's guard stopped
+    the run at the MemAvailable floor, before the OOM killer) -> "exceeds"."""
+    return "oom" if status == "oom" else "exceeds"
+
+
+def _guard_reason(status: str, message: str, lang: str) -> str:
+    if status == "oom":
+        head = "测试中被 OOM killer 终止" if lang == "zh" else "killed by the OOM killer during the test"
+    else:
+        head = ("内存守护在可用内存低于下限时中止了测试" if lang == "zh"
+                else "the memory guard stopped the test at the MemAvailable floor")
+    return f"{head}: {message}" if message else head
 
 
 def _feasibility_rows(board: str, context: int, lang: str = "zh") -> list[dict]:
@@ -665,8 +848,8 @@ def measured_display(report: Report) -> pd.DataFrame:
         t("n", lang): m["n"],
         t("decode_tps", lang): [_pm(a, b) for a, b in zip(m["decode_tps"], m["decode_tps_std"])],
         t("ttft_ms", lang): [_pm(a, b, 0) for a, b in zip(m["ttft_ms"], m["ttft_ms_std"])],
-        "VmHWM (MB)": m["vmhwm_mb"].map(lambda v: _fmt(v, 0)),
-        ("可用内存下降 (MB)" if lang == "zh" else "MemAvailable drop (MB)"): m["mem_available_drop_mb"].map(lambda v: _fmt(v, 0)),
+        t("vmhwm", lang): m["vmhwm_mb"].map(lambda v: _fmt(v, 0)),
+        t("mem_drop", lang): m["mem_available_drop_mb"].map(lambda v: _fmt(v, 0)),
     })
     if m["encoder_ms"].notna().any():
         df[t("encoder_ms", lang) + " (ms)"] = m["encoder_ms"].map(lambda v: _fmt(v, 1))
@@ -720,6 +903,7 @@ def verdicts_display(report: Report) -> pd.DataFrame:
         t("meas_decode", lang): v["measured_decode_tps"].map(lambda x: _fmt(x, 2)),
         t("verdict", lang): v["verdict_label"],
         t("verdict_source", lang): v["verdict_source"].map(src),
+        t("verdict_reason", lang): _col(v, "verdict_reason", "").fillna(""),
     })
 
 
@@ -736,8 +920,17 @@ def predicted_display(report: Report) -> pd.DataFrame:
         t("meas_memory", lang): p["measured_vmhwm_mb"].map(lambda x: _fmt(x, 0)),
         t("pred_memory", lang): p["predicted_memory_mb"].map(lambda x: _fmt(x, 0)),
         t("residual", lang) + " ": p["memory_residual_pct"].map(lambda x: _fmt(x, 0)),
-        "note": p["note"],
+        t("note", lang): p["note"].map(lambda n: _note_text(n, lang)),
     })
+
+
+NOTE_TEXT_ZH = {"engine predicts the RKLLM (NPU) runtime only": "可行性引擎只预测 RKLLM (NPU) 运行时"}
+
+
+def _note_text(note, lang: str) -> str:
+    if not isinstance(note, str):
+        return ""
+    return NOTE_TEXT_ZH.get(note, note) if lang == "zh" else note
 
 
 def entries_display(report: Report) -> pd.DataFrame:
@@ -745,8 +938,13 @@ def entries_display(report: Report) -> pd.DataFrame:
     e = report.entries
     if e.empty:
         return pd.DataFrame()
+    status = e["status"].map(lambda s: f"{STATUS_TEXT_ZH.get(s, s)} ({s})" if lang == "zh" and s in STATUS_TEXT_ZH else s)
     return pd.DataFrame({t("entry", lang): e["entry"], t("model", lang): e["model"], t("backend", lang): e["backend"],
-                         t("status", lang): e["status"], t("error", lang): e["message"].fillna("")})
+                         t("status", lang): status, t("error", lang): e["message"].fillna("")})
+
+
+STATUS_TEXT_ZH = {"ok": "成功", "failed": "失败", "timeout": "超时", "oom": "内存耗尽被终止",
+                  "aborted_memory": "内存守护中止", "skipped_predicted_oom": "预测内存不足，已跳过"}
 
 
 def summary_lines(report: Report) -> list[str]:
@@ -768,7 +966,20 @@ def summary_lines(report: Report) -> list[str]:
 
 
 def conditions_display(report: Report) -> pd.DataFrame:
-    return report.conditions
+    """The conditions table with localized headers; yes/no/unknown (是/否/未知) for the flags."""
+    lang = report.lang
+    c = report.conditions
+    if c.empty:
+        return pd.DataFrame()
+    df = pd.DataFrame(index=c.index)
+    for key in c.columns:
+        col = c[key]
+        if key in ("clocks_pinned", "throttled", "clocks_below_max"):
+            col = col.map(lambda v: t(_yes_no_unknown(v), lang))
+        elif key in ("temp_start_c", "temp_max_c", "npu_freq_mhz", "ddr_freq_mhz"):
+            col = col.map(lambda v: _fmt(v, 0))
+        df[t(key, lang)] = col
+    return df.reset_index(drop=True)
 
 
 def report_intro(report: Report) -> str:
@@ -844,7 +1055,7 @@ def benchmark_log_markdown(report: Report) -> str:
              f"## {t('speed', lang)}\n", md_table(comparison_display(report)),
              f"## {t('pred_vs_meas', lang)}\n", md_table(predicted_display(report)),
              f"## {t('verdicts', lang)}\n", md_table(verdicts_display(report)),
-             f"## {t('conditions', lang)}\n", md_table(report.conditions),
+             f"## {t('conditions', lang)}\n", md_table(conditions_display(report)),
              f"## {t('entries', lang)}\n", md_table(entries_display(report)),
              ("## 来源\n" if zh else "## Sources\n")]
     refs = report.comparison[report.comparison["source"] != "measured"]["reference"].unique() \

@@ -64,13 +64,26 @@ def bootstrap_ci(values: Iterable, *, stat=np.median, ci: float = 0.95, n_boot: 
 
 
 def summarize(values: Iterable, *, ci: float = 0.95, n_boot: int = 2000, seed: int = 0) -> dict:
-    """n, median, q1, q3, iqr, min, max, mean, std, rsd, ci_low, ci_high (None when n = 0)."""
+    """n, median, q1, q3, iqr, min, max, mean, std, rsd, ci_low, ci_high (None when n = 0).
+
+    **The** summary of repeated measurements in rklab: use it instead of computing median /
+    std / rsd by hand (``rklab.report.summarize`` builds on it; the per-case summaries of the
+    LLM and VLM benches can too). Definitions, so every table agrees:
+
+    - ``values``: any iterable; None, NaN, inf and booleans are dropped (:func:`clean`), so a
+      pandas column with missing runs can be passed as is; ``n`` counts what is left.
+    - ``median``, ``q1``, ``q3``: numpy linear-interpolated quantiles (= pandas ``median()``).
+    - ``std``: sample standard deviation (ddof=1), None for n < 2; ``rsd`` = std / |mean|,
+      None for n < 2 or mean 0 (callers wanting 0 for "no spread" write ``x["rsd"] or 0.0``).
+    - ``ci_low``/``ci_high``: seeded percentile bootstrap of the median (:func:`bootstrap_ci`);
+      ``n_boot=0`` skips it (both None) when only the point statistics are needed.
+    """
     a = clean(values)
     keys = ("median", "q1", "q3", "iqr", "min", "max", "mean", "std", "rsd", "ci_low", "ci_high")
     if a.size == 0:
         return {"n": 0, **{k: None for k in keys}}
     q1, med, q3 = (float(x) for x in np.quantile(a, [0.25, 0.5, 0.75]))
-    lo, hi = bootstrap_ci(a, ci=ci, n_boot=n_boot, seed=seed)
+    lo, hi = bootstrap_ci(a, ci=ci, n_boot=n_boot, seed=seed) if n_boot > 0 else (None, None)
     return {
         "n": int(a.size),
         "median": med,

@@ -353,17 +353,26 @@ def _timestamp_dir(parent: Path) -> Path:
 
 
 def _entry_status_from_records(attempt: Path) -> tuple[str, str]:
-    """Status of a finished notebook from its run records: ok if any run was measured."""
+    """Status of a finished notebook from its run records.
+
+    A guard outcome wins over measured runs: ``[ok, ok, aborted_memory]`` is ``aborted_memory``
+    ("... (2 runs measured before)"), because the model did not get through the plan's cases on
+    this board; the measured runs stay in the records and the report shows them. Only when no
+    run reports oom / aborted_memory / skipped_predicted_oom / timeout / failed is the entry ``ok``.
+    """
     recs = [r for r in read_records(attempt / RECORDS_FILE) if r.get("kind") in ("llm", "vlm")]
     if not recs:
         return "failed", f"the notebook finished but wrote no records to {attempt}"
     statuses = [r.get("status", "ok") for r in recs]
-    if "ok" in statuses:
-        return "ok", f"{statuses.count('ok')} measured runs"
+    n_ok = statuses.count("ok")
     for s in ("oom", "aborted_memory", "skipped_predicted_oom", "timeout", "failed"):
         if s in statuses:
             msg = next((str((r.get("error") or {}).get("message", "")) for r in recs if r.get("status") == s), "")
+            if n_ok:
+                msg = f"{msg} ({n_ok} run{'s' if n_ok != 1 else ''} measured before)".strip()
             return s, msg
+    if n_ok:
+        return "ok", f"{n_ok} measured runs"
     return statuses[-1], ""
 
 
@@ -378,10 +387,17 @@ def _heartbeat(attempt: Path) -> dict | None:
 
 
 def run_entry(entry: PlanEntry, entry_dir: Path, *, lang: str, notebooks: Path,
-              timeout_s: float | None, kernel_name: str = KERNEL_NAME) -> EntryOutcome:
-    """Run one plan entry into a fresh attempt folder and append its final ``entry`` record."""
+              timeout_s: float | None, kernel_name: str = KERNEL_NAME, force: bool = False) -> EntryOutcome:
+    """Run one plan entry into a fresh attempt folder and append its final ``entry`` record.
+
+    ``force=True`` (``rklab sweep --force``) sets the notebook parameter ``force`` to True,
+    overriding the plan: the notebook's pre-flight then runs a model predicted not to fit
+    instead of recording ``skipped_predicted_oom`` (the memory guard still watches the run).
+    """
     attempt = _next_attempt(entry_dir)
     params = entry.notebook_parameters(attempt, lang)
+    if force:
+        params["force"] = True
     (attempt / "parameters.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False),
                                              encoding="utf-8")
     run = run_notebook(notebooks / entry.notebook, attempt / entry.notebook, params, timeout_s=timeout_s,
@@ -455,12 +471,15 @@ def run_sweep(
     progress: bool = True,
     kernel_name: str = KERNEL_NAME,
     notebooks: str | os.PathLike | None = None,
+    force: bool = False,
 ) -> SweepResult:
     """Run a plan (see the module docstring); returns what happened to each entry.
 
     ``timeout_s`` overrides every entry's ``timeout_s`` (default :data:`DEFAULT_TIMEOUT_S`).
     ``results_md``: where the report writes benchmark_log.md (default :func:`default_results_md`).
     ``notebooks``: folder holding 01..03 (default the project's ``notebooks/``; tests pass doubles).
+    ``force``: run entries the pre-flight predicts to run out of memory (notebook parameter
+    ``force=True`` for every entry run now; see :func:`run_entry`).
     """
     from tqdm.auto import tqdm
 
@@ -488,7 +507,7 @@ def run_sweep(
         manifest = {"plan": str(Path(plan.path).resolve()), "plan_name": plan.name, "board": plan.board,
                     "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     "lang": lang, "entries": [e.name for e in entries],
-                    "excluded": plan.excluded}
+                    "excluded": plan.excluded, "force": bool(force)}
         (out_dir / "sweep.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     notebooks = Path(notebooks) if notebooks else notebooks_dir()
     result = SweepResult(out_dir=out_dir)
@@ -512,7 +531,7 @@ def run_sweep(
                 bar.set_description_str(f"{entry.name}: {stage}")
                 outcome = run_entry(entry, edir, lang=lang, notebooks=notebooks,
                                     timeout_s=timeout_s or entry.timeout_s or DEFAULT_TIMEOUT_S,
-                                    kernel_name=kernel_name)
+                                    kernel_name=kernel_name, force=force)
             result.outcomes.append(outcome)
             _note(bar, outcome)
             bar.update(1)

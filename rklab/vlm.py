@@ -8,14 +8,22 @@ Every stage is timed with ``time.perf_counter_ns()`` on the same clock:
 ``encoder_first_ms``   the first encoder run after loading (includes lazy runtime set-up)
 ``encoder_ms``         a steady-state encoder run (every measured repetition)
 ``ttft_ms``            LLM call -> first generated token: prefill of image + text tokens
-``prefill_ms``         the runtime's own prefill time when it reports one, else ``ttft_ms``
+``prefill_ms``         wall clock, = ``ttft_ms`` (as for LLM runs); the runtime's own prefill
+                       time is ``runtime_prefill_ms``
 ``prefill_tps``        (image + text prompt tokens) / prefill_ms
-``image_prefill_ms``   prefill(image + text) - prefill(the same text alone), measured once
+``image_prefill_ms``   prefill(image + text) - prefill(the same text alone, measured once),
+                       like from like: both runtime counters when both exist, else both wall
+                       (``image_prefill_source``); None with ``image_prefill_note`` if negative
 ``ttft_e2e_ms``        image file in -> first token out (preprocess + encoder + LLM prefill)
 ``decode_tps``         (N-1) / (t_last - t_first) over the generated tokens
-``vmhwm_mb``           process peak RSS: encoder and LLM share the process, so this is combined
+``vmhwm_mb``           this run's peak RSS (VmHWM reset before each run; encoder and LLM share
+                       the process, so it is combined); ``load_vmhwm_mb`` is the peak after loading
 ``mem_available_drop_mb``  MemAvailable before anything was loaded minus its lowest value
 =====================  ====================================================================
+
+The other per-run keys (runtime counters, Shmem rise, NPU load, temperatures,
+``clocks_below_max`` / ``throttled``) come from :func:`rklab.protocol.run_metrics`, the same
+code as LLM runs.
 
 The seed report's "~0.8 s vision encoder" for InternVL3.5 is a *load* time (Qengineering's
 warm model load), so rklab keeps ``encoder_load_ms`` and ``encoder_ms`` apart.
@@ -43,6 +51,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rklab.errors import RklabError
+from rklab.monitor import read_memory, reset_peak_rss
 from rklab.runtimes.base import MultimodalInput
 from rklab.vision.preprocess import preprocess
 
@@ -146,34 +155,6 @@ def image_embeddings(outputs: list[np.ndarray], spec: VlmSpec, n_images: int = 1
     return np.ascontiguousarray(embed, dtype=np.float32)
 
 
-# --------------------------------------------------------------------------- memory readings
-def _proc_status_mb(pid="self", proc_root="/proc") -> dict:
-    out = {"vmhwm_mb": None, "vmrss_mb": None, "rss_shmem_mb": None}
-    keys = {"VmHWM": "vmhwm_mb", "VmRSS": "vmrss_mb", "RssShmem": "rss_shmem_mb"}
-    try:
-        with open(Path(proc_root) / str(pid) / "status") as fh:
-            for line in fh:
-                k, _, rest = line.partition(":")
-                if k in keys and rest.split():
-                    out[keys[k]] = int(rest.split()[0]) / 1024.0
-    except OSError:
-        pass
-    return out
-
-
-def _meminfo_mb(proc_root="/proc") -> dict:
-    out = {}
-    try:
-        with open(Path(proc_root) / "meminfo") as fh:
-            for line in fh:
-                k, _, rest = line.partition(":")
-                if rest.split():
-                    out[k] = int(rest.split()[0]) / 1024.0
-    except OSError:
-        pass
-    return out
-
-
 # --------------------------------------------------------------------------- the pipeline
 @dataclass
 class VlmConfig:
@@ -194,6 +175,7 @@ class VlmResult:
     encoder: dict = field(default_factory=dict)
     synthetic: bool = False
     text_baseline: dict = field(default_factory=dict)
+    aborted: bool = False
 
     @property
     def summary(self):
@@ -213,11 +195,14 @@ class VlmPipeline:
         self.proc_root = proc_root
         self.synthetic = bool(getattr(encoder, "synthetic", False))
         self.encoder_first_ms: float | None = None
-        # MemAvailable / Shmem before the encoder and the LLM were loaded (open_vlm reads them first)
-        info = _meminfo_mb(proc_root)
-        baseline = baseline or {}
-        self.baseline_available_mb: float | None = baseline.get("mem_available_mb", info.get("MemAvailable"))
-        self.baseline_shmem_mb: float | None = baseline.get("shmem_mb", info.get("Shmem"))
+        now = read_memory(proc_root=proc_root)
+        # the peak after loading encoder + LLM (run VmHWMs are reset per run, so keep this one)
+        self.load_vmhwm_mb: float | None = now.get("vmhwm_mb")
+        # MemAvailable / Shmem before the encoder and the LLM were loaded (open_vlm reads them
+        # first); without one, from now (then the drops exclude the models)
+        self.baseline: dict = dict(baseline) if baseline else {"mem_available_mb": now.get("mem_available_mb"),
+                                                               "shmem_mb": now.get("shmem_mb")}
+        self.baseline_is_before_load = bool(baseline)
         self.llm_load_ms: float | None = getattr(backend, "load_ms", None)
         hidden = getattr(backend, "hidden_size", None)
         if getattr(backend, "name", "") == "llamacpp" and hidden and int(hidden) != spec.width:
@@ -252,95 +237,73 @@ class VlmPipeline:
     def run_once(self, image, prompt: str = DEFAULT_PROMPT, new_tokens: int = 32, ignore_eos: bool = True,
                  label: str | None = None) -> dict:
         """One image -> answer, timed stage by stage; returns the run's metrics (+ ``text``)."""
-        if self.monitor is not None:
-            self.monitor.mark("prefill", run=label)
-        embed, st = self.encode(image)
-        mm = self.multimodal_input(embed, prompt)
-        res = self.backend.generate(multimodal=mm, max_new_tokens=int(new_tokens), ignore_eos=ignore_eos)
-        if self.monitor is not None:
-            self.monitor.mark("idle")
+        from rklab.protocol import run_metrics
+
+        mon = self.monitor
+        reset_ok = reset_peak_rss(proc_root=self.proc_root)
+        mem0 = read_memory(proc_root=self.proc_root)
+        s0 = mon.sample() if mon is not None and hasattr(mon, "sample") else None
+        if mon is not None:
+            mon.mark("prefill", run=label)
+        try:
+            embed, st = self.encode(image)
+            mm = self.multimodal_input(embed, prompt)
+            res = self.backend.generate(multimodal=mm, max_new_tokens=int(new_tokens), ignore_eos=ignore_eos)
+        finally:
+            if mon is not None:
+                mon.mark("idle")
         if res.final_state == "error":
             raise RklabError(f"the LLM {getattr(self.backend, 'model_path', '')} failed on the multimodal input; "
                              "check max_context and the image tags of the model")
-        status = _proc_status_mb(proc_root=self.proc_root)
-        info = _meminfo_mb(self.proc_root)
-        window = self._window_samples(st["t_in_ns"], res)
+        mem1 = read_memory(proc_root=self.proc_root)
+        s1 = mon.sample() if mon is not None and hasattr(mon, "sample") else None
         prompt_tokens = res.perf.prefill_tokens or res.prompt_tokens
-        ttft = res.ttft_ms
-        prefill_ms = res.perf.prefill_ms or ttft
-        avail = [s["mem_available_mb"] for s in window if s.get("mem_available_mb") is not None]
-        if "MemAvailable" in info:
-            avail.append(info["MemAvailable"])
-        shm = [s["shmem_mb"] for s in window if s.get("shmem_mb") is not None]
-        if "Shmem" in info:
-            shm.append(info["Shmem"])
-        npu = [float(np.mean(s["npu_load"])) for s in window if s.get("npu_load")]
-        npu_max = [float(max(s["npu_load"])) for s in window if s.get("npu_load")]
-        temps = [max(s["temps_c"].values()) for s in window if s.get("temps_c")]
+        metrics = run_metrics(res, prompt_tokens=prompt_tokens, monitor=mon, start_ns=st["t_in_ns"],
+                              mem_start=mem0, mem_end=mem1,
+                              baseline=self.baseline if self.baseline_is_before_load else None,
+                              sample_start=s0, sample_end=s1, vmhwm_reset=reset_ok)
+        if not self.baseline_is_before_load:  # no before-load reading given: relative to the pipeline's start
+            metrics.update(_drops(self.baseline, mem1, metrics))
         run = {
             "image": str(image) if isinstance(image, (str, os.PathLike)) else "array",
-            "prompt_tokens": prompt_tokens,
             "image_tokens": self.spec.image_tokens,
             "text_tokens": (prompt_tokens - self.spec.image_tokens) if prompt_tokens else None,
             "new_tokens": int(new_tokens),
-            "generated_tokens": res.n_tokens,
             "preprocess_ms": st["preprocess_ms"],
             "encoder_ms": st["encoder_ms"],
             "encoder_first_ms": self.encoder_first_ms,
             "encoder_load_ms": getattr(self.encoder, "load_ms", None),
             "llm_load_ms": self.llm_load_ms,
+            "load_vmhwm_mb": self.load_vmhwm_mb,
             "encoder_output_shapes": st["output_shapes"],
-            "ttft_ms": ttft,
-            "prefill_ms": prefill_ms,
-            "prefill_tps": (prompt_tokens / (prefill_ms / 1000.0)) if prompt_tokens and prefill_ms else None,
+            **metrics,
             "ttft_e2e_ms": (res.token_ns[0] - st["t_in_ns"]) / 1e6 if res.token_ns else None,
-            "decode_tps": res.decode_tps,
             "e2e_ms": (res.end_ns - st["t_in_ns"]) / 1e6,
-            "runtime_prefill_ms": res.perf.prefill_ms,
-            "runtime_prefill_tokens": res.perf.prefill_tokens,
-            "runtime_decode_ms": res.perf.decode_ms,
-            "runtime_decode_tokens": res.perf.decode_tokens,
-            "runtime_prefill_tps": res.perf.prefill_tps,
-            "runtime_decode_tps": res.perf.decode_tps,
-            "runtime_memory_mb": res.perf.memory_mb,
-            **status,
-            "mem_available_drop_mb": (self.baseline_available_mb - min(avail))
-            if self.baseline_available_mb is not None and avail else None,
-            "shmem_rise_mb": (max(shm) - self.baseline_shmem_mb) if self.baseline_shmem_mb is not None and shm else None,
-            "npu_load_mean": float(np.mean(npu)) if npu else None,
-            "npu_load_max": max(npu_max) if npu_max else None,
-            "temp_start_c": temps[0] if temps else None,
-            "temp_end_c": temps[-1] if temps else None,
-            "token_offsets_ms": [round(x, 3) for x in res.token_offsets_ms()],
-            "final_state": res.final_state,
             "text": res.text,
         }
         return run
 
-    def _window_samples(self, t_in_ns: int, res) -> list[dict]:
-        """Monitor samples of this run; those after the first token are relabelled ``decode``."""
-        mon = self.monitor
-        if mon is None or not hasattr(mon, "samples_between"):
-            return []
-        try:
-            window = mon.samples_between(t_in_ns, res.end_ns)
-            if res.token_ns and mon.t0_ns is not None:
-                t_first = (res.token_ns[0] - mon.t0_ns) / 1e9
-                for s in window:
-                    if s.get("t_s", 0) >= t_first and s.get("phase") == "prefill":
-                        s["phase"] = "decode"
-            return window
-        except Exception:
-            return []
+    def text_only_prefill(self, prompt: str, new_tokens: int) -> dict:
+        """Prefill of the prompt's text alone (placeholder removed), for ``image_prefill_ms``.
 
-    def text_only_prefill_ms(self, prompt: str) -> float | None:
-        """Prefill time of the prompt's text alone (placeholder removed), for image_prefill_ms."""
+        Asks the same ``new_tokens`` as the multimodal runs: on RKLLM 1.2.3 (load-time limit) a
+        shorter ask would be cut by ``rkllm_abort``, which drops the runtime's perf block and
+        leaves only the wall clock. Returns ``{"wall_ms", "runtime_ms"}`` (None when unknown).
+        """
         text = prompt.replace(IMAGE_PLACEHOLDER, "")
+        limit = getattr(self.backend, "max_new_tokens", None)
+        n = int(new_tokens)
+        if isinstance(limit, int) and getattr(self.backend, "runtime_version", "") == "1.2.3":
+            n = limit  # exactly the loaded limit: the runtime ends the run itself
         try:
-            res = self.backend.generate(prompt=text, max_new_tokens=2, ignore_eos=True)
+            res = self.backend.generate(prompt=text, max_new_tokens=n, ignore_eos=True)
         except RklabError:
-            return None
-        return res.perf.prefill_ms or res.ttft_ms
+            return {"wall_ms": None, "runtime_ms": None}
+        return {"wall_ms": res.ttft_ms, "runtime_ms": res.perf.prefill_ms}
+
+    def text_only_prefill_ms(self, prompt: str, new_tokens: int = 32) -> float | None:
+        """Wall-clock prefill (TTFT) of the prompt's text alone (kept for callers of the old name)."""
+        return self.text_only_prefill(prompt, new_tokens)["wall_ms"]
 
     def close(self):
         for part in (self.backend, self.encoder):
@@ -370,8 +333,8 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
     enc_path = resolve_encoder_path(encoder_path, n_tokens=n_tokens)
     llm_file = resolve_llm_path(llm_path)
     encoder = open_encoder(vision_backend, enc_path, core_mask=core_mask, load=False)
-    info = _meminfo_mb()
-    baseline = {"mem_available_mb": info.get("MemAvailable"), "shmem_mb": info.get("Shmem")}
+    before = read_memory()
+    baseline = {"mem_available_mb": before.get("mem_available_mb"), "shmem_mb": before.get("shmem_mb")}
     if monitor is not None:
         monitor.mark("load")
     encoder.load()
@@ -404,6 +367,36 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
     return pipe
 
 
+def _drops(baseline: dict, mem_end: dict, metrics: dict) -> dict:
+    """MemAvailable drop / Shmem rise against a pipeline-start reading (no before-load baseline)."""
+    out = {"memory_baseline": "pipeline_start"}
+    if baseline.get("mem_available_mb") is not None and mem_end.get("mem_available_mb") is not None:
+        out["mem_available_drop_mb"] = baseline["mem_available_mb"] - mem_end["mem_available_mb"]
+    if baseline.get("shmem_mb") is not None and mem_end.get("shmem_mb") is not None:
+        out["shmem_rise_mb"] = mem_end["shmem_mb"] - baseline["shmem_mb"]
+    return out
+
+
+def image_prefill(run: dict, text_baseline: dict) -> dict:
+    """``image_prefill_ms`` of one run from the text-only baseline, subtracting like from like.
+
+    Both runtime counters when both exist (``image_prefill_source: runtime``), else both wall
+    clocks (``wall``). A negative difference (noise larger than the image's share) is reported
+    as None with ``image_prefill_note``, never as a negative time.
+    """
+    pairs = ((run.get("runtime_prefill_ms"), text_baseline.get("text_runtime_prefill_ms"), "runtime"),
+             (run.get("prefill_ms"), text_baseline.get("text_prefill_ms"), "wall"))
+    for with_image, alone, source in pairs:
+        if with_image is not None and alone is not None:
+            diff = with_image - alone
+            if diff < 0:
+                return {"image_prefill_ms": None, "image_prefill_source": source,
+                        "image_prefill_note": f"{source} prefill with the image ({with_image:.2f} ms) was below "
+                                              f"the text alone ({alone:.2f} ms): not reported"}
+            return {"image_prefill_ms": diff, "image_prefill_source": source}
+    return {"image_prefill_ms": None, "image_prefill_source": None}
+
+
 def resolve_encoder_path(encoder_path, *, n_tokens: int | None = None) -> Path:
     if str(encoder_path) == "demo":
         from rklab.vision.synthetic import DEFAULT_TOKENS, ensure_synthetic_encoder
@@ -422,10 +415,13 @@ def resolve_llm_path(llm_path) -> Path:
 
 def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None = None, *,
                       on_run: Callable[[dict], Any] | None = None, progress: bool = True,
-                      check: Callable[[], None] | None = None) -> VlmResult:
+                      check: Callable[[], None] | None = None,
+                      should_stop: Callable[[], bool] | None = None) -> VlmResult:
     """Warm up, then ``reps`` measured runs per image; ``on_run(run)`` after each (write the record).
 
-    ``check`` is called after every run (the memory guard's ``check`` raises MemoryAborted).
+    ``check`` is called after every run (the memory guard's ``check`` raises MemoryAborted);
+    ``should_stop()`` (e.g. ``MemoryGuard.should_stop``) is asked before every run: when True
+    no further run starts and the result is ``aborted``.
     """
     config = config or VlmConfig()
     if not images:
@@ -435,8 +431,10 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
     if config.reps < 1 or config.new_tokens < 1 or config.warmup < 0:
         raise RklabError(f"reps={config.reps}, new_tokens={config.new_tokens}, warmup={config.warmup}: "
                          "use reps >= 1, new_tokens >= 1, warmup >= 0")
+    stop = should_stop or (lambda: False)
     runs: list[dict] = []
     answers: list[dict] = []
+    aborted = False
     total = config.warmup + config.reps * len(images) + (1 if config.measure_text_baseline else 0)
     bar = None
     if progress:
@@ -446,16 +444,19 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
             bar = tqdm(total=total, desc="VLM runs", leave=False)
         except ImportError:  # pragma: no cover
             bar = None
+    baseline: dict = {}
     try:
         for _ in range(max(config.warmup, 0)):
+            if stop():
+                aborted = True
+                break
             pipe.run_once(images[0], config.prompt, config.new_tokens, config.ignore_eos, label="warmup")
             if check:
                 check()
             if bar:
                 bar.update()
-        baseline = {}
-        if config.measure_text_baseline:
-            text_ms = pipe.text_only_prefill_ms(config.prompt)
+        if config.measure_text_baseline and not aborted and not stop():
+            text = pipe.text_only_prefill(config.prompt, config.new_tokens)
             n_text = None
             tok = getattr(pipe.backend, "tokenize", None)
             if tok:
@@ -464,19 +465,25 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
                     n_text = len(ids) if ids is not None else None
                 except Exception:
                     n_text = None
-            baseline = {"text_prefill_ms": text_ms, "text_tokens": n_text}
+            baseline = {"text_prefill_ms": text["wall_ms"], "text_runtime_prefill_ms": text["runtime_ms"],
+                        "text_tokens": n_text}
             if bar:
                 bar.update()
         for img in images:
+            if aborted:
+                break
             for rep in range(config.reps):
+                if stop():
+                    aborted = True
+                    break
                 name = Path(img).name if isinstance(img, (str, os.PathLike)) else "array"
                 run = pipe.run_once(img, config.prompt, config.new_tokens, config.ignore_eos, label=f"{name}#{rep}")
                 run["rep"] = rep
                 run["case"] = f"img{run['image_tokens']}/tg{config.new_tokens}"
                 run["image"] = Path(img).name if isinstance(img, (str, os.PathLike)) else run["image"]
                 run["image_path"] = str(img) if isinstance(img, (str, os.PathLike)) else None
-                if baseline.get("text_prefill_ms") and run.get("prefill_ms"):
-                    run["image_prefill_ms"] = run["prefill_ms"] - baseline["text_prefill_ms"]
+                if baseline:
+                    run.update(image_prefill(run, baseline))
                 else:
                     run["image_prefill_ms"] = None
                 run["synthetic"] = pipe.synthetic
@@ -489,12 +496,16 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
                     check()
                 if bar:
                     bar.update()
+                if run.get("final_state") == "aborted":
+                    aborted = True
+                    break
     finally:
         if bar:
             bar.close()
     samples = list(getattr(pipe.monitor, "samples", []) or []) if pipe.monitor is not None else []
     return VlmResult(runs=runs, samples=samples, answers=answers, spec=asdict(pipe.spec),
-                     encoder=pipe.encoder.describe(), synthetic=pipe.synthetic, text_baseline=baseline)
+                     encoder=pipe.encoder.describe(), synthetic=pipe.synthetic, text_baseline=baseline,
+                     aborted=aborted)
 
 
 SUMMARY_METRICS = ("preprocess_ms", "encoder_ms", "encoder_first_ms", "encoder_load_ms", "prefill_ms",

@@ -33,6 +33,14 @@ def test_bench_llm_demo_json_and_records(demo_gguf, tmp_path, capsys):
     assert len(lines) == len(d["runs"])
     rec = json.loads(lines[0])
     assert rec["kind"] == "llm" and rec["status"] == "ok" and rec["metrics"]["decode_tps"] > 0
+    # the same conditions as notebook 02's records (one record builder)
+    assert rec["model"]["name"] == "SmolLM2-135M-Instruct" and rec["model"]["dtype"] == "q4_1"
+    assert rec["model"]["size_bytes"] == demo_gguf.stat().st_size and rec["model"]["hash"]
+    assert rec["model"]["path"] == str(demo_gguf.resolve())
+    assert rec["case"] == "pp32/tg8" and rec["max_context"] == 256 and rec["backend"] == "llamacpp"
+    assert rec["runtime"]["name"] == "llamacpp" and rec["runtime"]["version"]
+    assert rec["host"]["machine"] and "driver_version" in rec
+    assert rec["metrics"]["llm_load_ms"] == pytest.approx(d["load"]["load_ms"])
 
 
 def test_bench_llm_table(demo_gguf, capsys):
@@ -44,7 +52,7 @@ def test_bench_llm_table(demo_gguf, capsys):
 
 @pytest.mark.parametrize("args,match", [
     (["bench", "llm", "--model", "/nope/model.gguf"], "does not exist"),
-    (["bench", "llm", "--model", "demo", "--context", "100"], "pp1024/tg128 needs 1152 tokens but --context is 100"),
+    (["bench", "llm", "--model", "demo", "--context", "100"], "pp128/tg64 needs 192 tokens but --context is 100"),
     (["bench", "llm", "--model", "demo", "--prompt-tokens", "1", "2", "--new-tokens", "1", "2", "3"], "same number"),
     (["bench", "llm", "--model", "demo", "--reps", "0"], "--reps 0"),
     (["bench", "llm", "--backend", "rkllm", "--model", "demo"], "demo model is a GGUF"),
@@ -56,6 +64,19 @@ def test_bad_input_one_line_exit_2(args, match, capsys):
     assert rc == 2
     assert err.startswith("rklab: error: ") and match in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_case_exactly_filling_the_context_is_refused_before_loading(monkeypatch, capsys):
+    import rklab.runtimes.factory as factory
+
+    def must_not_load(*a, **k):
+        raise AssertionError("the model was loaded before the context check")
+
+    monkeypatch.setattr(factory, "open_backend", must_not_load)
+    rc = main(["bench", "llm", "--model", "demo", "--prompt-tokens", "32", "--new-tokens", "8", "--context", "40"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "pp32/tg8 needs 40 tokens" in err
+    assert "prompt + new tokens must be less than the context" in err and err.count("\n") == 1
 
 
 def test_garbage_model_file(tmp_path, capsys):

@@ -41,7 +41,7 @@ def test_full_length_timestamps_and_runtime_counters(llm):
     ids = llm.tokenize(PROMPT)
     r = llm.generate(token_ids=ids, max_new_tokens=40, ignore_eos=True)
     assert r.n_tokens == 40 and len(r.token_ids) == 40
-    assert r.final_state == "finish"
+    assert r.final_state == "length"  # hit the limit: the same word as RKLLM uses
     assert r.start_ns < r.token_ns[0] and r.token_ns == sorted(r.token_ns) and r.token_ns[-1] <= r.end_ns
     assert r.perf.prefill_tokens == len(ids)
     assert r.perf.decode_tokens == 39  # first token comes from the prompt's logits
@@ -118,8 +118,11 @@ def test_bad_generate_inputs(llm):
         llm.generate(multimodal=MultimodalInput(prompt="no image", image_embed=np.zeros((2, 576), np.float32)))
     with pytest.raises(RklabError, match="outside the vocabulary"):
         llm.generate(token_ids=[10 ** 6], max_new_tokens=2)
-    with pytest.raises(RklabError, match="exceeds max_context 512"):
+    with pytest.raises(RklabError, match="does not fit max_context 512"):
         llm.generate(token_ids=[1] * 500, max_new_tokens=64)
+    # exactly filling the context is refused too, as on RKLLM (prompt + new must be < the context)
+    with pytest.raises(RklabError, match="must be less than the context"):
+        llm.generate(token_ids=[1] * 448, max_new_tokens=64)
 
 
 def test_abort_from_another_thread(demo_gguf):
@@ -134,7 +137,7 @@ def test_abort_from_another_thread(demo_gguf):
         assert r.final_state == "aborted"
         assert r.n_tokens < 4000
         again = b.generate(prompt="Count:", max_new_tokens=3)  # the flag is cleared for the next call
-        assert again.n_tokens == 3 and again.final_state == "finish"
+        assert again.n_tokens == 3 and again.final_state == "length"
 
 
 def test_close_twice_and_use_after_close(demo_gguf):

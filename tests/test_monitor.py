@@ -47,6 +47,14 @@ def test_sample_reads_every_documented_source(rk3588_tree):
     assert len(s["temps_c"]) == 7
     assert mon.max_freq_mhz == {"cpu": {"policy0": 1800.0, "policy4": 2352.0, "policy6": 2352.0},
                                 "npu": 1000.0, "ddr": 2112.0}
+    # the caps (scaling_max_freq / devfreq max_freq) that thermal throttling lowers
+    assert s["cpu_cap_mhz"] == {"policy0": 1800.0, "policy4": 2352.0, "policy6": 2352.0}
+    assert s["npu_cap_mhz"] == 1000.0 and s["ddr_cap_mhz"] == 2112.0
+    rk3588_tree.set_cpu_cap("policy6", 1800000)
+    rk3588_tree.set_devfreq_cap("fdab0000.npu", 800000000)
+    s2 = mon.sample()
+    assert s2["cpu_cap_mhz"]["policy6"] == 1800.0 and s2["npu_cap_mhz"] == 800.0
+    assert mon.max_freq_mhz["cpu"]["policy6"] == 2352.0  # the hardware max is not the cap
 
 
 def test_missing_and_garbage_files_are_none_not_errors(tmp_path):

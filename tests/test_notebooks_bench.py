@@ -198,6 +198,85 @@ def test_03_rkllm_and_rknnlite_paths(rk_env, fake_rknnlite, fake_qwen3vl_rknn, t
 
 
 # --------------------------------------------------------------------------- library behaviour
+def test_rkllm_123_loads_once_per_distinct_consecutive_token_count(rk_env, tmp_path):
+    """1.2.3 fixes max_new_tokens at load: load with the first case's count, reload only on a change."""
+    from rklab.notebook_runs import run_llm_notebook
+
+    log = tmp_path / "rkllm.log"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RKLLM_LIB", str(rk_env["libs"]["1.2.3"]))
+        mp.setenv("FAKE_RKLLM_LOG", str(log))
+        res = run_llm_notebook(model="Qwen3-0.6B", backend="rkllm", model_path=str(rk_env["model"]), dtype="w8a8",
+                               cases=[[16, 4], [32, 8], [16, 8], [16, 4]], reps=1, warmup=0, adaptive=False,
+                               max_context=256, force=True, out_dir=str(tmp_path / "out"), progress=False)
+    assert res.ok, res.message
+    inits = [line for line in log.read_text().splitlines() if line.startswith("init.max_new_tokens=")]
+    assert inits == ["init.max_new_tokens=4", "init.max_new_tokens=8", "init.max_new_tokens=4"]
+    assert not any(line.startswith("abort") for line in log.read_text().splitlines())  # no case cut short
+    reloads = [r.get("reload_ms") for r in res.runs]
+    assert reloads[0] is None and reloads[2] is None and reloads[1] > 0 and reloads[3] > 0
+    assert all(r["runtime_decode_tokens"] is not None for r in res.runs)
+
+
+@pytest.mark.parametrize("kind", ["llm", "vlm"])
+def test_guard_trip_between_runs_stops_and_records_aborted_memory(kind, tmp_path, demo_gguf, monkeypatch):
+    """The guard trips after run 1 ended and before run 2 starts (no generation for abort() to stop)."""
+    from rklab.guard import MemoryGuard
+    from rklab.notebook_runs import run_llm_notebook, run_vlm_notebook
+
+    records = tmp_path / "records.jsonl"
+
+    def trips_before_the_second_run(self):
+        if records.exists() and len(records.read_text().splitlines()) == 1:  # after run 1 was recorded
+            self.tripped = True
+            self.trip_sample = dict(self.last_sample)
+            self.stop_requested.set()
+        return self.stop_requested.is_set()
+
+    monkeypatch.setattr(MemoryGuard, "should_stop", trips_before_the_second_run)
+    if kind == "llm":
+        res = run_llm_notebook(cases=[[16, 4]], reps=3, warmup=0, adaptive=False, max_context=256,
+                               out_dir=str(tmp_path), progress=False)
+    else:
+        res = run_vlm_notebook(new_tokens=2, reps=3, warmup=0, max_context=512, out_dir=str(tmp_path),
+                               progress=False)
+    assert res.status == "aborted_memory" and len(res.runs) == 1
+    recs = read_records(tmp_path / "records.jsonl")
+    assert [r["status"] for r in recs] == ["ok", "aborted_memory"]
+
+
+def test_context_is_exclusive_for_notebook_parameters():
+    from rklab.notebook_runs import validate_llm_params
+
+    with pytest.raises(RklabError, match="prompt \\+ new tokens must be less than the context"):
+        validate_llm_params({"model_path": "demo", "cases": [[120, 8]], "max_context": 128})
+    assert validate_llm_params({"model_path": "demo", "cases": [[119, 8]], "max_context": 128})["max_context"] == 128
+
+
+def test_vlm_core_mask_zero_is_kept_and_preflight_counts_image_tokens_once(monkeypatch, tmp_path):
+    from rklab import notebook_runs as nr
+    from rklab.errors import PredictedOOM
+
+    q = nr.validate_vlm_params({"encoder_path": "demo", "llm_path": "demo", "core_mask": 0})
+    assert q["core_mask"] == 0
+    assert nr.validate_vlm_params({"encoder_path": "demo", "llm_path": "demo"})["core_mask"] == "NPU_CORE_0_1_2"
+    seen = {}
+
+    def record_prediction_args(model, dtype, max_context, prompt_tokens, new_tokens, with_vision=None):
+        seen.update(prompt_tokens=prompt_tokens, with_vision=with_vision)
+        return {"memory_mb": 1e9}
+
+    def refuse(est, force, what):
+        raise PredictedOOM("stop before loading", predicted_mb=est["memory_mb"], available_mb=0)
+
+    monkeypatch.setattr(nr, "predicted_memory", record_prediction_args)
+    monkeypatch.setattr(nr, "_preflight", refuse)
+    out = nr.run_vlm_notebook(out_dir=str(tmp_path), progress=False, new_tokens=4)
+    assert out.status == "skipped_predicted_oom"
+    # estimate() adds the catalog's image tokens itself: only the prompt's text tokens are passed
+    assert seen == {"prompt_tokens": nr.VLM_TEXT_TOKENS, "with_vision": True}
+
+
 def test_parameter_errors_are_one_line(tmp_path):
     from rklab.notebook_runs import run_llm_notebook, run_vlm_notebook
 

@@ -28,7 +28,7 @@ def test_metrics_from_known_timestamps():
     assert r["runtime_memory_mb"] == 777.0
     assert len(r["token_offsets_ms"]) == 64 and r["token_offsets_ms"][1] - r["token_offsets_ms"][0] == pytest.approx(12.5, abs=1e-3)
     assert r["vmhwm_mb"] > 0 and r["memory_baseline"] == "run_start"
-    assert r["throttled"] is None and r["npu_load_mean"] is None
+    assert r["throttled"] is None and r["clocks_below_max"] is None and r["npu_load_mean"] is None
     s = res.summary
     row = s[(s.case == "pp128/tg64") & (s.metric == "decode_tps")].iloc[0]
     assert row["n"] == 3 and row["median"] == pytest.approx(80.0, rel=1e-4) and len(row["samples"]) == 3
@@ -130,7 +130,9 @@ def test_monitor_metrics_on_a_board_tree(rk3588_tree_unpinned):
     assert r["npu_load_mean"] == pytest.approx((30 + 60) / 2)
     assert r["npu_load_max"] == 90.0
     assert r["temp_start_c"] == pytest.approx(42.0) and r["temp_end_c"] == 55.0
-    assert r["throttled"] is True and "policy0 at 408 MHz < max 1800 MHz" in r["throttle_detail"]
+    # ondemand at idle clocks: not at max, but nothing lowered the caps -> not thermal throttling
+    assert r["clocks_below_max"] is True and "policy0 at 408 MHz < max 1800 MHz" in r["throttle_detail"]
+    assert r["throttled"] is False
     assert r["monitor_samples"] == 2
     assert {s["phase"] for s in res.samples if s.get("run") == "pp16/tg8#0"} == {"prefill"}
     assert res.host["soc"] == "RK3588" and res.host["clocks_pinned"] is False
@@ -143,7 +145,7 @@ def test_pinned_board_is_not_throttled(rk3588_tree):
     with mon:
         res = run_llm_benchmark(b, BenchConfig(cases=[(16, 8)], warmup=0, reps=1), monitor=mon, progress=False)
     r = res.runs[0]
-    assert r["throttled"] is False and r["throttle_detail"] is None
+    assert r["throttled"] is False and r["clocks_below_max"] is False and r["throttle_detail"] is None
     # ttft 0: the sample taken during generate is after the first token -> decode phase
     assert [s["phase"] for s in res.samples if s.get("run") == "pp16/tg8#0"] == ["decode"]
 
@@ -157,12 +159,18 @@ def test_load_time_token_limit_is_set_per_case_before_its_runs():
             self.limits: list[int] = []
 
         def set_max_new_tokens(self, n):
+            reloaded = bool(self.limits) and self.limits[-1] != n
             self.limits.append(n)
             self.calls.append({"set_limit": n})
+            self.load_ms = 100.0 + n
+            return reloaded
 
     b = LoadTimeLimit()
-    run_llm_benchmark(b, BenchConfig(cases=[(16, 8), (32, 4)], warmup=1, reps=2, adaptive=False), progress=False)
+    res = run_llm_benchmark(b, BenchConfig(cases=[(16, 8), (32, 4)], warmup=1, reps=2, adaptive=False),
+                            progress=False)
     assert b.limits == [8, 4]
+    # the reload's wall time is on the first measured run after it, nowhere else
+    assert [r.get("reload_ms") for r in res.runs] == [None, None, 104.0, None]
     order = [c.get("set_limit", c.get("max_new_tokens")) for c in b.calls]
     assert order == [8, 8, 8, 8, 4, 4, 4, 4]
     assert [c["set_limit"] for c in b.calls if "set_limit" in c] == [8, 4]
@@ -170,5 +178,71 @@ def test_load_time_token_limit_is_set_per_case_before_its_runs():
 
 def test_a_case_that_exactly_fills_the_context_is_refused():
     b = ScriptedBackend(max_context=192)
-    with pytest.raises(RklabError, match="pp128/tg64 needs 192 tokens but max_context is 192"):
+    with pytest.raises(RklabError, match="pp128/tg64 needs 192 tokens but max_context is 192: "
+                                         "prompt \\+ new tokens must be less than the context"):
         run_llm_benchmark(b, BenchConfig(cases=[(128, 64)]), progress=False)
+
+
+@pytest.mark.parametrize("where, cap, detail", [
+    ("cpu", ("policy4", 1608000), "policy4 capped at 1608 MHz < max 2352 MHz"),
+    ("npu", ("fdab0000.npu", 700000000), "NPU capped at 700 MHz < max 1000 MHz"),
+    ("ddr", ("dmc", 1560000000), "DDR capped at 1560 MHz < max 2112 MHz"),
+])
+def test_thermal_cap_during_the_run_sets_throttled(rk3588_tree, where, cap, detail):
+    fr = rk3588_tree
+    mon = Monitor(pid=fr.pid, interval_s=3600, proc_root=fr.proc_root, sys_root=fr.sys_root)
+
+    def during():
+        mon.record()
+        if where == "cpu":
+            fr.set_cpu_cap(*cap)
+        else:
+            fr.set_devfreq_cap(*cap)
+        mon.record()
+
+    b = ScriptedBackend(during=during)
+    with mon:
+        res = run_llm_benchmark(b, BenchConfig(cases=[(16, 8)], warmup=0, reps=1), monitor=mon, progress=False)
+    r = res.runs[0]
+    # current clocks stayed at max (pinned board), but a cap fell below the hardware max
+    assert r["throttled"] is True and r["clocks_below_max"] is False
+    assert detail in r["throttle_detail"]
+
+
+def test_unreadable_caps_leave_throttled_unknown(rk3588_tree):
+    import os
+
+    fr = rk3588_tree
+    for pol in ("policy0", "policy4", "policy6"):
+        os.remove(fr.sys_root / f"devices/system/cpu/cpufreq/{pol}/scaling_max_freq")
+    for dev in ("fdab0000.npu", "dmc"):
+        os.remove(fr.sys_root / f"class/devfreq/{dev}/max_freq")
+    mon = Monitor(pid=fr.pid, interval_s=3600, proc_root=fr.proc_root, sys_root=fr.sys_root)
+    b = ScriptedBackend(during=mon.record)
+    with mon:
+        r = run_llm_benchmark(b, BenchConfig(cases=[(16, 8)], warmup=0, reps=1), monitor=mon,
+                              progress=False).runs[0]
+    assert r["throttled"] is None and r["clocks_below_max"] is False
+
+
+def test_guard_tripped_between_runs_starts_no_further_run(tmp_path):
+    """A trip between two generations (nothing for backend.abort to stop) still ends the benchmark."""
+    from rklab.errors import MemoryAborted
+    from rklab.guard import MemoryGuard
+    from tests.fakes.sysfs import build_rk3588_tree
+
+    fr = build_rk3588_tree(tmp_path / "board")
+    guard = MemoryGuard(floor_mb=300, proc_root=fr.proc_root, pid=fr.pid)  # polled by hand, no thread
+    b = ScriptedBackend()
+
+    def on_run(run):
+        if run["rep"] == 1:  # memory falls after the second run, before the third starts
+            fr.set_memory(mem_available_kb=100 * 1024)
+            guard._poll()
+
+    res = run_llm_benchmark(b, BenchConfig(cases=[(16, 8), (32, 8)], warmup=1, reps=4, adaptive=False),
+                            on_run=on_run, should_stop=guard.should_stop, progress=False)
+    assert guard.tripped and res.aborted
+    assert len(res.runs) == 2 and len(b.calls) == 3  # warmup + 2 runs, then nothing
+    with pytest.raises(MemoryAborted):
+        guard.check()

@@ -162,7 +162,8 @@ def test_figures(rep):
     assert rp.predicted_figure(rep) is not None
     assert rp.npu_cpu_figure(rep) is not None  # Qwen3-0.6B on both backends
     vlm = rp.vlm_stage_figure(rep)
-    assert [t.name for t in vlm.data] == ["preprocess", "vision encoder", "TTFT (text part)", "decode"]
+    assert [t.name for t in vlm.data] == ["preprocess", "vision encoder", "LLM prefill (image + text) → first token",
+                                          "decode"]  # "other" is 0 here (12 + 850 + 400 = ttft_e2e 1262): not drawn
     assert list(vlm.data[1].x) == [850.0]
     bw = rp.bandwidth_figure(rep)
     assert "33.8 GB/s" in bw.data[0].name
@@ -196,3 +197,146 @@ def test_check_self_contained_rejects_network_and_duplicates():
         check_self_contained(m + m + '<div class="plotly-graph-div"></div>')
     with pytest.raises(RklabError, match="over the"):
         check_self_contained("x" * 100, max_bytes=10)
+
+
+def _rewrite(path, change):
+    import json
+
+    recs = [json.loads(x) for x in path.read_text().splitlines()]
+    for rec in recs:
+        change(rec)
+    path.write_text("".join(json.dumps(x) + "\n" for x in recs))
+
+
+def test_guard_outcome_after_measured_runs_wins_over_the_measured_vmhwm(fake_sweep):
+    """[ok, ok, aborted_memory] / [ok..., oom]: the runs are shown, the verdict is not fits."""
+    def aborted(rec):
+        if rec["kind"] == "entry":
+            rec["status"] = "aborted_memory"
+            rec["error"] = {"type": "aborted_memory", "message": "TEST MemAvailable 250 MB < floor (2 runs measured before)"}
+
+    def oom(rec):
+        if rec["kind"] == "entry":
+            rec["status"] = "oom"
+            rec["error"] = {"type": "oom", "message": "TEST SIGKILL (3 runs measured before)"}
+
+    _rewrite(fake_sweep / "internvl3.5-1b-npu" / "attempt-1" / "records.jsonl", aborted)
+    _rewrite(fake_sweep / "qwen3-0.6b-npu" / "attempt-2" / "records.jsonl", oom)
+    r = rr.build_report([fake_sweep], lang="en")
+    v = r.verdicts.set_index("model")
+    vl = v.loc["InternVL3.5-1B"]
+    assert vl["measured_mb"] == 1600.0 and vl["verdict_source"] == "measured"
+    assert vl["verdict"] == "exceeds"  # was "fits" from the partial VmHWM
+    assert "memory guard" in vl["verdict_reason"] and "2 runs measured before" in vl["verdict_reason"]
+    q = v.loc["Qwen3-0.6B"]
+    assert q["verdict"] == "oom" and q["measured_decode_tps"] == pytest.approx(25.0)
+    assert "OOM killer" in q["verdict_reason"]
+    shown = rr.verdicts_display(r).set_index("model")
+    assert shown.loc["Qwen3-0.6B", "verdict"] == "OOM (measured)"
+    assert "2 runs measured before" in shown.loc["InternVL3.5-1B", "reason"]
+    # an ok entry of the same model on the CPU does not change the NPU verdict; untouched models keep theirs
+    assert v.loc["Qwen3-VL-4B", "verdict"] == "oom"
+
+
+def test_vlm_prediction_counts_the_image_tokens_once(rep):
+    from rklab.feasibility import estimate
+
+    row = rep.predicted.set_index("entry").loc["internvl3.5-1b-npu"]
+    # the record's prompt_tokens (300) is the runtime's prefill: 256 image + 44 text tokens
+    est = estimate("InternVL3.5-1B", dtype="w8a8", max_context=4096, prompt_tokens=44, new_tokens=64, with_vision=True)
+    assert est.image_tokens == 256 and est.prompt_tokens == 44
+    assert row["predicted_ttft_ms"] == pytest.approx(est.ttft_ms)
+    assert row["predicted_memory_mb"] == pytest.approx(est.memory_mb)
+    double = estimate("InternVL3.5-1B", dtype="w8a8", max_context=4096, prompt_tokens=300, new_tokens=64, with_vision=True)
+    assert double.ttft_ms > est.ttft_ms * 1.1  # the old, double-counted prediction differs measurably
+    # no text_tokens and no image_tokens in the record: the catalog's image tokens are taken off
+    m = rep.measured.set_index("entry").loc["internvl3.5-1b-npu"].copy()
+    m["image_tokens"] = None
+    assert rr._text_prompt_tokens(m) == 44
+    m["text_tokens"] = 40
+    assert rr._text_prompt_tokens(m) == 40
+    llm = rep.measured[rep.measured["entry"] == "qwen3-0.6b-npu"].iloc[0]
+    assert rr._text_prompt_tokens(llm) == 128  # text-only runs: the prompt as recorded
+
+
+def test_vlm_stages_add_up_to_the_measured_end_to_end(fake_sweep):
+    f = fake_sweep / "internvl3.5-1b-npu" / "attempt-1" / "records.jsonl"
+    e2e = iter([3000.0, 3100.0])
+
+    def stop_early(rec):  # RKLLM stopped at EOS after 40 of 64 tokens; 10 ms hand-over before the prefill
+        if rec["kind"] == "vlm":
+            rec["metrics"].update(generated_tokens=40, e2e_ms=next(e2e), ttft_e2e_ms=1272.0)
+
+    _rewrite(f, stop_early)
+    r = rr.build_report([fake_sweep], lang="en")
+    st = rr.vlm_stages(r.measured).set_index("entry").loc["internvl3.5-1b-npu"]
+    assert st["preprocess_ms"] == 12.0 and st["encoder_ms"] == 850.0 and st["llm_prefill_ms"] == 400.0
+    assert st["other_ms"] == pytest.approx(10.0)
+    assert st["decode_ms"] == pytest.approx(3050.0 - 1272.0)  # median e2e - median ttft_e2e
+    assert st["e2e_ms"] == pytest.approx(3050.0) and st["e2e_measured"]
+    assert sum(st[k] for k in rr.VLM_STAGES) == pytest.approx(3050.0)
+    from rklab.plots import report as rp
+
+    fig = rp.vlm_stage_figure(r)
+    assert sum(float(tr.x[0]) for tr in fig.data) == pytest.approx(3050.0)
+    assert "other (embedding hand-over etc.)" in [tr.name for tr in fig.data]
+    zh = rp.vlm_stage_figure(rr.build_report([fake_sweep], lang="zh"))
+    assert "LLM 预填充（图像+文本）→ 首 token" in [tr.name for tr in zh.data]
+
+
+def test_vlm_decode_stage_without_e2e_uses_the_generated_tokens(fake_sweep):
+    _rewrite(fake_sweep / "internvl3.5-1b-npu" / "attempt-1" / "records.jsonl",
+             lambda rec: rec.get("metrics", {}).update(generated_tokens=33))
+    r = rr.build_report([fake_sweep], lang="en")
+    st = rr.vlm_stages(r.measured).set_index("entry").loc["internvl3.5-1b-npu"]
+    assert st["decode_ms"] == pytest.approx(32 / 22.2 * 1000)  # (33 - 1) tokens at the median 22.2 tok/s
+    assert not st["e2e_measured"] and st["e2e_ms"] == pytest.approx(sum(st[k] for k in rr.VLM_STAGES))
+
+
+def test_throttled_and_clocks_below_max_are_separate(fake_sweep):
+    def below(rec):  # governor ondemand: clocks below max, no thermal cap
+        if rec["kind"] == "llm":
+            rec["metrics"]["clocks_below_max"] = True
+
+    _rewrite(fake_sweep / "qwen3-0.6b-npu" / "attempt-2" / "records.jsonl", below)
+    r = rr.build_report([fake_sweep], lang="en")
+    c = r.conditions.set_index("entry")
+    assert c.loc["qwen3-0.6b-npu", "clocks_below_max"] is True and not c.loc["qwen3-0.6b-npu", "throttled"]
+    assert c.loc["qwen3-0.6b-cpu", "clocks_below_max"] is None  # old records without the key still load
+    msgs = [w for w in r.warnings if w.entry == "qwen3-0.6b-npu" and w.kind in ("clocks", "throttling")]
+    assert len(msgs) == 1 and "not pinned" in msgs[0].message  # no second warning for clocks_below_max
+    shown = rr.conditions_display(r).set_index("entry")
+    assert shown.loc["qwen3-0.6b-npu", "a clock below max while running"] == "yes"
+    assert shown.loc["qwen3-0.6b-cpu", "a clock below max while running"] == "unknown"
+    assert shown.loc["qwen3-0.6b-npu", "clocks pinned"] == "no"
+    # pinned clocks that still ran below max: that one is worth a warning
+
+    def pinned(rec):
+        if rec["kind"] == "llm":
+            rec["host"]["clocks_pinned"] = True
+            rec["host"]["clocks_pinned_reasons"] = []
+
+    _rewrite(fake_sweep / "qwen3-0.6b-npu" / "attempt-2" / "records.jsonl", pinned)
+    r = rr.build_report([fake_sweep], lang="zh")
+    msgs = [w.message for w in r.warnings if w.entry == "qwen3-0.6b-npu" and w.kind == "clocks"]
+    assert msgs == ["频率已固定，但测试中有时钟低于最高频率"]
+
+
+def test_display_tables_have_localized_headers(fake_sweep):
+    r = rr.build_report([fake_sweep], lang="zh")
+    c = rr.conditions_display(r)
+    assert list(c.columns)[:3] == ["测试项", "主机", "SoC / CPU"]
+    assert "频率已固定" in c.columns and set(c["频率已固定"]) == {"否"}
+    assert "过热降频" in c.columns and set(c["过热降频"]) == {"否"}
+    tables = [rr.measured_display(r), rr.comparison_display(r), rr.verdicts_display(r), rr.predicted_display(r),
+              rr.entries_display(r), c]
+    for df in tables:  # zh headers: no raw snake_case keys
+        assert not [h for h in df.columns if re.fullmatch(r"[a-z_]+", h)], list(df.columns)
+    assert "说明" in rr.predicted_display(r).columns
+    assert "可行性引擎只预测 RKLLM (NPU) 运行时" in set(rr.predicted_display(r)["说明"])
+    e = rr.entries_display(r).set_index("测试项")
+    assert e.loc["qwen3-vl-4b-npu-limit", "状态"] == "内存耗尽被终止 (oom)"
+    md = rr.benchmark_log_markdown(r)
+    assert "| 测试项 | 主机 |" in md and "clocks_pinned" not in md
+    en = rr.conditions_display(rr.build_report([fake_sweep], lang="en"))
+    assert "clocks pinned" in en.columns and "thermal throttling" in en.columns

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -243,7 +244,8 @@ def test_fewer_tokens_than_loaded(fake_rkllm, monkeypatch):
 
 def test_set_max_new_tokens_gives_exact_runtime_counters(fake_rkllm):
     with _open(fake_rkllm, max_new_tokens=40) as llm:
-        llm.set_max_new_tokens(4)
+        reloaded = llm.set_max_new_tokens(4)
+        assert reloaded is (fake_rkllm.abi == "1.2.3") and llm.set_max_new_tokens(4) is False
         res = llm.generate(prompt="x", max_new_tokens=4)
         assert res.n_tokens == 4 and res.perf.decode_tokens == 4 and fake_rkllm.abort_count() == 0
         assert llm.max_new_tokens == 4 and fake_rkllm.live_handles() == 1
@@ -325,10 +327,20 @@ def test_generate_after_close_refused(fake_rkllm):
 def test_abort_from_another_thread(fake_rkllm, monkeypatch):
     monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "20")
     with _open(fake_rkllm, max_new_tokens=200) as llm:
-        timer = threading.Timer(0.15, llm.abort)
-        timer.start()
+        def abort_after_first_token():
+            # abort once the run has produced a token (not on a timer: a slow start would race it)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                run = llm._run
+                if run is not None and run.token_ns:
+                    llm.abort()
+                    return
+                time.sleep(0.005)
+
+        aborter = threading.Thread(target=abort_after_first_token)
+        aborter.start()
         res = llm.generate(prompt="x", max_new_tokens=200)
-        timer.join()
+        aborter.join()
         assert res.final_state == "aborted" and 1 <= res.n_tokens < 200
         assert fake_rkllm.logged()["run.end"] == "aborted" and fake_rkllm.abort_count() >= 1
         monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "0")
@@ -339,11 +351,21 @@ def test_abort_from_another_thread(fake_rkllm, monkeypatch):
 def test_ctrl_c_calls_rkllm_abort(fake_rkllm, monkeypatch):
     monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "20")
     with _open(fake_rkllm, max_new_tokens=200) as llm:
-        timer = threading.Timer(0.15, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
+        def interrupt_after_first_token():
+            # Ctrl-C once the run has produced a token (a fixed timer could fire before generate)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                run = llm._run
+                if run is not None and run.token_ns:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    return
+                time.sleep(0.005)
+
+        interrupter = threading.Thread(target=interrupt_after_first_token)
         with pytest.raises(KeyboardInterrupt):
+            interrupter.start()
             llm.generate(prompt="x", max_new_tokens=200)
-        timer.join()
+        interrupter.join()
         log = fake_rkllm.logged()
         assert fake_rkllm.abort_count() >= 1 and log["run.end"] == "aborted" and int(log["run.generated"]) < 200
     assert fake_rkllm.destroy_count() == 1
@@ -495,6 +517,10 @@ def test_version_detection_forms(tmp_path, fake_rkllm_libs, monkeypatch):
     assert rk.detect_version(fake_rkllm_libs["1.3.0"]) == ("1.3.0", "embedded")
     split = build_fake_rkllm("1.2.3", tmp_path / "split", split_banner=True)
     assert rk.embedded_version(split) == "1.2.3"  # "%s" banner + separate version literal
+    # only a heuristic matched: the source says so and the user is told to confirm with RKLLM_VERSION
+    with pytest.warns(RuntimeWarning, match="RKLLM_VERSION=1.2.3"):
+        version, source = rk.detect_version(split)
+    assert version == "1.2.3" and source == rk.SOURCE_STANDALONE and "heuristic" in source
     cases = {
         b"\x00I rkllm: rkllm-runtime version: v1.3.0, rknpu driver\x00": "1.3.0",
         b"\x00zlib 1.2.11\x00" + b"\x001.3.0\x00" + b"\x00RKLLM Runtime Version 1.2.3 (abc)\x00": "1.2.3",

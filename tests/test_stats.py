@@ -53,3 +53,13 @@ def test_summary_table_groups_by_case_and_keeps_samples():
     assert row["n"] == 3 and row["median"] == 11 and row["samples"] == [10.0, 12.0, 11.0]
     assert set(t.metric) == {"decode_tps", "ttft_ms"}  # all-None metric left out
     assert len(t[t.case == "pp512/tg128"]) == 2
+
+
+def test_pandas_column_and_no_bootstrap():
+    import pandas as pd
+
+    col = pd.Series([24.8, 25.0, None, 25.2, float("nan")])
+    s = summarize(col, n_boot=0)
+    assert s["n"] == 3 and s["ci_low"] is None and s["ci_high"] is None
+    assert s["median"] == pytest.approx(col.median()) and s["std"] == pytest.approx(col.std(ddof=1))
+    assert s["rsd"] == pytest.approx(col.std(ddof=1) / col.mean())

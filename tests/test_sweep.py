@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 
 from rklab.errors import RklabError
 from rklab.records import read_records
@@ -35,6 +36,7 @@ entries:
   - {name: die, kind: vlm, model: Qwen3-VL-2B, llm_path: "fake:die", encoder_path: demo, vision_backend: onnx}
   - {name: skip, kind: vlm, model: Qwen3-VL-4B, llm_path: "fake:skip", encoder_path: demo, vision_backend: onnx}
   - {name: quiet, kind: llm, model: Qwen3-0.6B, backend: llamacpp, model_path: "fake:norecord"}
+  - {name: partial, kind: llm, model: Qwen3-1.7B, backend: llamacpp, model_path: "fake:partial"}
 """
 
 
@@ -53,10 +55,10 @@ def test_each_entry_outcome_is_recorded_and_the_sweep_goes_on(fake_run):
     plan, nbs, out, result = fake_run
     status = {o.name: o.status for o in result.outcomes}
     assert status == {"01_feasibility": "ok", "good": "ok", "boom": "failed", "hang": "timeout", "die": "oom",
-                      "skip": "skipped_predicted_oom", "quiet": "failed"}
+                      "skip": "skipped_predicted_oom", "quiet": "failed", "partial": "aborted_memory"}
     assert result.exit_code == 1
     assert sorted(o.name for o in result.failed) == ["boom", "die", "hang", "quiet"]
-    for name in ("good", "boom", "hang", "die", "skip", "quiet"):
+    for name in ("good", "boom", "hang", "die", "skip", "quiet", "partial"):
         (att,) = attempt_dirs(out / name)
         rec = entry_outcome_record(att)
         assert rec["entry"] == name and rec["status"] == status[name]
@@ -76,8 +78,55 @@ def test_each_entry_outcome_is_recorded_and_the_sweep_goes_on(fake_run):
     params = entry_outcome_record(out / "good" / "attempt-1")["params"]
     assert params["entry"] == "good" and params["out_dir"] == str(out / "good" / "attempt-1") and params["lang"] == "en"
     manifest = json.loads((out / "sweep.json").read_text())
-    assert manifest["entries"] == ["good", "boom", "hang", "die", "skip", "quiet"]
+    assert manifest["entries"] == ["good", "boom", "hang", "die", "skip", "quiet", "partial"]
+    assert manifest["force"] is False
+    assert "force" not in yaml.safe_load((out / "good" / "attempt-1" / "parameters.yaml").read_text())
     assert (out / "plan.yaml").read_text() == plan.read_text()
+
+
+def test_a_memory_abort_after_measured_runs_is_not_ok(fake_run):
+    """Two ok runs, then the memory guard stopped the notebook: the entry is aborted_memory."""
+    _, _, out, result = fake_run
+    rec = entry_outcome_record(out / "partial" / "attempt-1")
+    assert rec["status"] == "aborted_memory"
+    assert rec["error"]["message"] == "TEST MemAvailable 250 MB < floor (2 runs measured before)"
+    by = {o.name: o for o in result.outcomes}
+    assert by["partial"].message == rec["error"]["message"]
+    runs = [r for r in read_records(out / "partial" / "attempt-1" / "records.jsonl") if r["kind"] == "llm"]
+    assert [r["status"] for r in runs] == ["ok", "ok", "aborted_memory"]  # the measured runs are kept
+
+
+def test_entry_status_from_records_guard_statuses_win(tmp_path):
+    from rklab.records import RecordWriter
+    from rklab.sweep import _entry_status_from_records
+
+    def status(*sts):
+        d = tmp_path / "-".join(sts)
+        w = RecordWriter(d)
+        for s in sts:
+            w.append({"kind": "llm", "status": s, "entry": "x", **({"error": {"message": f"TEST {s}"}} if s != "ok" else {})})
+        return _entry_status_from_records(d)
+
+    assert status("ok", "ok") == ("ok", "2 measured runs")
+    assert status("ok", "oom") == ("oom", "TEST oom (1 run measured before)")
+    assert status("ok", "skipped_predicted_oom")[0] == "skipped_predicted_oom"
+    assert status("ok", "timeout", "aborted_memory")[0] == "aborted_memory"
+    assert status("failed") == ("failed", "TEST failed")
+
+
+def test_cli_force_reaches_every_notebook(fake_run, tmp_path, monkeypatch, capsys):
+    from rklab import paths
+    from rklab.cli import main
+
+    plan, nbs, _, _ = fake_run
+    monkeypatch.setattr(paths, "notebooks_dir", lambda: nbs)
+    out = tmp_path / "forced"
+    rc = main(["sweep", str(plan), "--out", str(out), "--only", "good", "--force", "--no-report", "--no-progress"])
+    assert rc == 0, capsys.readouterr()
+    params = yaml.safe_load((out / "good" / "attempt-1" / "parameters.yaml").read_text())
+    assert params["force"] is True and params["entry"] == "good"
+    assert entry_outcome_record(out / "good" / "attempt-1")["params"]["force"] is True
+    assert json.loads((out / "sweep.json").read_text())["force"] is True
 
 
 def test_timed_out_kernel_is_gone(fake_run):

@@ -76,14 +76,48 @@ def test_llamacpp_pipeline_measures_every_stage(demo_pipe):
     assert r["ttft_e2e_ms"] >= r["preprocess_ms"] + r["encoder_ms"] + r["ttft_ms"] - 1.0
     assert r["e2e_ms"] > r["ttft_e2e_ms"] > 0
     assert r["encoder_load_ms"] > 0 and r["encoder_first_ms"] > 0 and r["llm_load_ms"] > 0
+    # prefill_ms is wall clock (call -> first token) as for LLM runs; the runtime's is runtime_prefill_ms
+    assert r["prefill_ms"] == r["ttft_ms"] and r["runtime_prefill_ms"] > 0
     assert r["prefill_tps"] == pytest.approx(r["prompt_tokens"] / (r["prefill_ms"] / 1000))
-    assert r["image_prefill_ms"] is not None and r["image_prefill_ms"] < r["prefill_ms"]
+    # llama.cpp reports both prefills: image share = runtime(image + text) - runtime(text alone)
+    assert r["image_prefill_source"] == "runtime"
+    assert r["image_prefill_ms"] == pytest.approx(r["runtime_prefill_ms"] - res.text_baseline["text_runtime_prefill_ms"])
+    assert 0 <= r["image_prefill_ms"] < r["prefill_ms"]
     assert r["decode_tps"] > 0 and len(r["token_offsets_ms"]) == 4
     assert r["vmhwm_mb"] > 50 and r["synthetic"] is True
+    # the same per-run metric keys as LLM runs (one shared helper), VmHWM reset per run
+    from rklab.protocol import run_metrics  # noqa: F401
+    for key in ("clocks_below_max", "throttled", "throttle_detail", "vmhwm_reset", "memory_baseline",
+                "mem_available_drop_mb", "shmem_rise_mb", "npu_load_mean", "temp_start_c", "runtime_decode_tps"):
+        assert key in r, key
+    assert r["memory_baseline"] == "before_load" and r["load_vmhwm_mb"] > 50
     s = summarize_vlm_runs(res.runs)
     assert list(s["image"]) == ["shapes.png"] and int(s["runs"][0]) == 2
     assert s["encoder_ms"][0] == pytest.approx(np.median([x["encoder_ms"] for x in res.runs]))
     assert res.answers[0]["image"] == "shapes.png" and isinstance(res.answers[0]["text"], str)
+
+
+def test_should_stop_before_a_run_stops_the_benchmark(demo_pipe):
+    """A memory-guard trip between runs: no further run starts, the result says aborted."""
+    seen = []
+    res = run_vlm_benchmark(demo_pipe, [demo_image_path()], VlmConfig(new_tokens=2, reps=3, warmup=0,
+                                                                      measure_text_baseline=False),
+                            on_run=seen.append, should_stop=lambda: len(seen) >= 1, progress=False)
+    assert res.aborted and len(res.runs) == 1
+
+
+def test_image_prefill_subtracts_like_from_like_and_never_goes_negative():
+    from rklab.vlm import image_prefill
+
+    base = {"text_prefill_ms": 40.0, "text_runtime_prefill_ms": 30.0}
+    assert image_prefill({"prefill_ms": 100.0, "runtime_prefill_ms": 80.0}, base) == \
+        {"image_prefill_ms": 50.0, "image_prefill_source": "runtime"}
+    # the text run had no runtime figure (e.g. RKLLM 1.2.3 cut by abort): wall minus wall, not mixed
+    mixed = image_prefill({"prefill_ms": 100.0, "runtime_prefill_ms": 80.0}, {"text_prefill_ms": 40.0,
+                                                                            "text_runtime_prefill_ms": None})
+    assert mixed == {"image_prefill_ms": 60.0, "image_prefill_source": "wall"}
+    neg = image_prefill({"prefill_ms": 39.0, "runtime_prefill_ms": 29.86}, base)
+    assert neg["image_prefill_ms"] is None and "not reported" in neg["image_prefill_note"]
 
 
 def test_llamacpp_refuses_embeddings_wider_than_hidden(demo_pipe):
@@ -109,8 +143,8 @@ def test_rkllm_multimodal_with_rknn_encoder(abi, fake_rknnlite, fake_qwen3vl_rkn
                     backend_kwargs={"max_new_tokens": 5})  # 1.2.3 takes it at init, then reports its perf block
     with pipe:
         embed, _ = pipe.encode(demo_image_path())
-        res = run_vlm_benchmark(pipe, [demo_image_path()], VlmConfig(new_tokens=5, reps=1, warmup=0,
-                                                                     measure_text_baseline=False), progress=False)
+        res = run_vlm_benchmark(pipe, [demo_image_path()], VlmConfig(new_tokens=5, reps=1, warmup=0),
+                                progress=False)
     logged = read_fake_log(log)
     assert logged["init.base_domain_id"] == "1"  # the encoder holds NPU domain 0
     assert logged["run.image_start"] == "<|vision_start|>" and logged["run.image_content"] == "<|image_pad|>"
@@ -123,6 +157,16 @@ def test_rkllm_multimodal_with_rknn_encoder(abi, fake_rknnlite, fake_qwen3vl_rkn
     r = res.runs[0]
     assert r["generated_tokens"] == 5 and r["runtime_memory_mb"] == pytest.approx(321.5)
     assert r["prompt_tokens"] == 196 + r["text_tokens"] and r["encoder_output_shapes"] == [[196, 2048]] * 4
+    # the text-only baseline asked the loaded limit (no abort on 1.2.3), so both prefills are the
+    # runtime's own and the image share is like-from-like, never negative
+    assert fake_rkllm_abort_free(log)
+    assert res.text_baseline["text_runtime_prefill_ms"] is not None
+    assert r["image_prefill_source"] == "runtime"
+    assert r["image_prefill_ms"] is None and r["image_prefill_note"] or r["image_prefill_ms"] >= 0
+
+
+def fake_rkllm_abort_free(log) -> bool:
+    return not any(line.startswith("abort") for line in log.read_text().splitlines())
 
 
 def test_run_demo_vlm_keys():

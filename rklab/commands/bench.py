@@ -14,6 +14,7 @@ import time
 
 from rklab.errors import RklabError
 from rklab.paths import ensure_writable_dir
+from rklab.records import _json_default
 
 
 def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
@@ -98,22 +99,18 @@ def _bench_llm(args) -> int:
     _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0)
     cases = _cases(args.prompt_tokens, args.new_tokens)
     config = BenchConfig(cases=cases, warmup=args.warmup, reps=args.reps, adaptive=not args.no_adaptive).validate()
-    need = max(pp + tg for pp, tg in cases)
-    if need > args.context:
-        pp, tg = max(cases, key=lambda c: c[0] + c[1])
-        raise RklabError(
-            f"case pp{pp}/tg{tg} needs {need} tokens but --context is {args.context}; raise --context or shorten the prompt"
-        )
+    from rklab.protocol import context_error
+
+    for pp, tg in cases:
+        if pp + tg >= args.context:  # checked before the model is loaded
+            raise context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
     kwargs = {"max_context": args.context}
     if args.backend == "llamacpp" and args.threads:
         kwargs["n_threads"] = args.threads
     if args.backend == "rkllm":
-        kwargs["max_new_tokens"] = max(tg for _, tg in cases)
-    writer = None
-    if args.out:
-        from rklab.records import RecordWriter
-
-        writer = RecordWriter(ensure_writable_dir(args.out))
+        # 1.2.3 fixes it at load: the first case's count; the protocol reloads when it changes
+        kwargs["max_new_tokens"] = cases[0][1]
+    out_dir = ensure_writable_dir(args.out) if args.out else None
     monitor = Monitor(interval_s=1.0 / args.hz) if args.hz > 0 else None
     baseline = read_memory()
     if monitor:
@@ -136,17 +133,13 @@ def _bench_llm(args) -> int:
             monitor.mark("idle")
         with backend:
             model_info = describe(backend.model_path)
+            recorder = None
+            if out_dir is not None:
+                recorder = _recorder(args, backend, model_info, load, out_dir)
 
             def on_run(run: dict) -> None:
-                if writer is not None:
-                    writer.append({
-                        "kind": "llm", "status": "ok", "entry": model_info["path"].rsplit("/", 1)[-1],
-                        "backend": args.backend, "model": model_info, "max_context": args.context,
-                        "prompt_tokens": run["prompt_tokens"], "new_tokens": run["new_tokens"],
-                        "runtime": {"name": args.backend, "version": backend.runtime_version},
-                        "params": {k: v for k, v in vars(args).items() if k != "func"},
-                        "synthetic": False, "metrics": run,
-                    })
+                if recorder is not None:
+                    recorder.run({**run, "llm_load_ms": load["load_ms"]})
 
             result = run_llm_benchmark(backend, config, monitor=monitor, progress=not args.no_progress,
                                        on_run=on_run, baseline=baseline)
@@ -167,17 +160,27 @@ def _bench_llm(args) -> int:
     return 3 if result.aborted else 0
 
 
-def _json_default(obj):
-    try:
-        import numpy as np
+def _recorder(args, backend, model_info: dict, load: dict, out_dir):
+    """Records with the same conditions as notebook 02 writes (rklab.notebook_runs.record_base)."""
+    from rklab.notebook_runs import DEMO_DTYPE, RunRecorder, catalog_name_for, record_base, runtime_block
 
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    return str(obj)
+    demo = args.model == "demo"
+    name = "SmolLM2-135M-Instruct" if demo else catalog_name_for(model_info["path"])
+    dtype = DEMO_DTYPE if demo else ("w8a8" if args.backend == "rkllm" else _gguf_dtype(model_info["path"]))
+    model = {"name": name, "dtype": dtype, "kind": "llm", **model_info}
+    params = {k: v for k, v in vars(args).items() if k != "func"}
+    base = record_base(kind="llm", backend=args.backend, model=model, max_context=args.context, params=params,
+                       runtime=runtime_block(args.backend, backend), load_ms={"llm_load_ms": load["load_ms"]},
+                       source="rklab bench llm")
+    return RunRecorder(out_dir, base)
+
+
+def _gguf_dtype(path: str) -> str | None:
+    """The quantisation a GGUF file name states (``...-Q4_K_M.gguf`` -> ``q4_k_m``), else None."""
+    import re
+
+    m = re.search(r"(?i)[-_.](q\d(?:_[a-z0-9]+)*|f16|bf16|f32)(?=\.gguf$)", str(path))
+    return m.group(1).lower() if m else None
 
 
 def _bench_vlm(args) -> int:

@@ -16,6 +16,7 @@ def _sweep(args) -> int:
         results_md=args.results_md,
         report=not args.no_report,
         progress=not args.no_progress,
+        force=args.force,
     )
     print(format_summary(result))
     return result.exit_code
@@ -35,6 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     p.add_argument("--timeout", type=float, metavar="S", help="per-entry time limit in seconds (default: the plan's timeout_s, else 1800)")
     p.add_argument("--results-md", metavar="PATH", help="where to write benchmark_log.md (default results/benchmark_log.md)")
+    p.add_argument("--force", action="store_true",
+                   help="run entries even when the pre-flight predicts they run out of memory "
+                   "(sets force=True for every entry; the memory guard still stops a run at the floor)")
     p.add_argument("--no-report", action="store_true", help="skip notebook 04 and the HTML export")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_sweep)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rklab.report import Report, headline_cases, t
+from rklab.report import VLM_STAGES, Report, headline_cases, t, vlm_stages
 
 COLORS = {"official": "#1f77b4", "seed": "#9467bd", "community": "#2ca02c", "measured": "#d62728",
           "predicted": "#7f7f7f"}
@@ -172,21 +172,24 @@ def npu_cpu_figure(report: Report) -> go.Figure | None:
 
 
 def vlm_stage_figure(report: Report) -> go.Figure | None:
-    """Stacked time per VLM entry: preprocess, vision encoder, prefill to first token, decode."""
+    """Stacked time per VLM entry: preprocess, vision encoder, LLM prefill (image + text) to the
+    first token, other, decode — the stages of :func:`rklab.report.vlm_stages`, which add up to
+    the measured end-to-end median."""
     lang = report.lang
-    m = headline_cases(report.measured)
-    if m.empty:
+    st = vlm_stages(report.measured)
+    if st.empty:
         return None
-    m = m[m["kind"] == "vlm"]
-    if m.empty:
-        return None
-    labels = [e + (" *" if s else "") for e, s in zip(m["entry"], m["synthetic"])]
-    decode_ms = (pd.to_numeric(m["new_tokens"], errors="coerce").fillna(1) - 1).clip(lower=0) / m["decode_tps"] * 1000
-    stages = (("preprocess_ms", m["preprocess_ms"], "#bcbd22"), ("encoder_ms", m["encoder_ms"], "#17becf"),
-              ("ttft_text_ms", m["ttft_ms"], "#ff7f0e"), ("decode_ms", decode_ms, "#1f77b4"))
+    labels = [e + (" *" if s else "") for e, s in zip(st["entry"], st["synthetic"])]
+    colors = {"preprocess_ms": "#bcbd22", "encoder_ms": "#17becf", "llm_prefill_ms": "#ff7f0e",
+              "other_ms": "#7f7f7f", "decode_ms": "#1f77b4"}
     fig = go.Figure()
-    for key, values, color in stages:
-        fig.add_bar(y=labels, x=pd.to_numeric(values, errors="coerce").fillna(0), orientation="h",
-                    name=t(key, lang), marker_color=color, hoverinfo="x+name")
-    title = t("vlm_stages", lang) + ((" (* " + t("synthetic", lang) + ")") if m["synthetic"].any() else "")
-    return _layout(fig, title, barmode="stack", xaxis_title=t("time_ms", lang), height=max(300, 120 + 60 * len(m)))
+    for key in VLM_STAGES:
+        values = pd.to_numeric(st[key], errors="coerce").fillna(0)
+        if key == "other_ms" and not (values > 0).any():
+            continue
+        fig.add_bar(y=labels, x=values, orientation="h", name=t(key, lang), marker_color=colors[key],
+                    customdata=st["e2e_ms"],
+                    hovertemplate="%{x:.0f} ms (" + t("e2e_ms", lang) + " %{customdata:.0f} ms)<extra>"
+                    + t(key, lang) + "</extra>")
+    title = t("vlm_stages", lang) + ((" (* " + t("synthetic", lang) + ")") if st["synthetic"].any() else "")
+    return _layout(fig, title, barmode="stack", xaxis_title=t("time_ms", lang), height=max(300, 120 + 60 * len(st)))

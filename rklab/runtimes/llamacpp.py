@@ -286,9 +286,10 @@ class LlamaCpp:
         n_prompt = sum(len(s[1]) for s in segments)
         if n_prompt == 0:
             raise RklabError("the prompt is empty; give at least one token")
-        if n_prompt + max_new_tokens > self.max_context:
+        if n_prompt + max_new_tokens >= self.max_context:  # the same rule as RKLLM (max_context_len > both)
             raise RklabError(
-                f"prompt of {n_prompt} tokens + {max_new_tokens} new tokens exceeds max_context {self.max_context}; "
+                f"prompt of {n_prompt} tokens + {max_new_tokens} new tokens does not fit max_context "
+                f"{self.max_context}: prompt + new tokens must be less than the context; "
                 f"use a shorter prompt or a larger context (--context)"
             )
         with self._lock:
@@ -324,7 +325,7 @@ class LlamaCpp:
                 if not ignore_eos and self.is_eog(tok):
                     break
                 if len(tokens) >= max_new_tokens:
-                    state = "finish" if ignore_eos else "length"
+                    state = "length"  # hit the token limit, as RKLLM reports it (EOS would be "finish")
                     break
                 b.n_tokens = 1
                 b.token[0] = tok

@@ -169,39 +169,62 @@ def check_elf(path: str | os.PathLike) -> int:
     return machine
 
 
-def embedded_version(path: str | os.PathLike) -> str | None:
-    """The runtime version found in the library file (see the module docstring), or None."""
+# Detection sources: the banner is conclusive; the other two are heuristics (see module docstring).
+SOURCE_BANNER = "embedded"
+SOURCE_STANDALONE = "embedded (heuristic: standalone version string)"
+SOURCE_NEAR = "embedded (heuristic: version near 'rkllm')"
+
+
+def _embedded_version_and_source(path: str | os.PathLike) -> tuple[str | None, str | None]:
     with open(path, "rb") as fh:
         try:
             data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # empty file
-            return None
+            return None, None
         with data:
             m = _BANNER_RE.search(data)
             if m:
-                return m.group(1).decode()
+                return m.group(1).decode(), SOURCE_BANNER
             standalone = {v.decode() for v in _STANDALONE_RE.findall(data)}
             supported = sorted(standalone & set(SUPPORTED_VERSIONS))
             if len(supported) == 1:
-                return supported[0]
+                return supported[0], SOURCE_STANDALONE
             m = _NEAR_RE.search(data)
             if m:
-                return m.group(1).decode()
-    return None
+                return m.group(1).decode(), SOURCE_NEAR
+    return None, None
+
+
+def embedded_version(path: str | os.PathLike) -> str | None:
+    """The runtime version found in the library file (see the module docstring), or None."""
+    return _embedded_version_and_source(path)[0]
 
 
 def detect_version(path: str | os.PathLike) -> tuple[str, str]:
-    """``(version, source)``: env ``RKLLM_VERSION`` (source "env") or the library file ("embedded")."""
+    """``(version, source)``: env ``RKLLM_VERSION`` (source "env RKLLM_VERSION") or the library file.
+
+    Source ``"embedded"`` means the ``rkllm-runtime version:`` banner matched; when only a weaker
+    heuristic matched, the source says which and a warning asks the user to confirm with
+    ``RKLLM_VERSION`` — a wrong struct layout corrupts memory instead of failing cleanly.
+    """
     env = os.environ.get("RKLLM_VERSION", "").strip()
     if env:
         return _normalize_version(env), "env RKLLM_VERSION"
-    found = embedded_version(path)
+    found, source = _embedded_version_and_source(path)
     if found is None:
         raise RuntimeLibraryError(
             f"cannot tell the runtime version of {path} (no 'rkllm-runtime version' string found); "
             f"set RKLLM_VERSION to one of {', '.join(SUPPORTED_VERSIONS)}"
         )
-    return found, "embedded"
+    if source != SOURCE_BANNER:
+        import warnings
+
+        warnings.warn(
+            f"rklab: guessed RKLLM runtime {found} for {path} from a weak hint ({source}); a wrong guess "
+            f"corrupts memory, so confirm it by setting RKLLM_VERSION={found} (or the right release)",
+            RuntimeWarning, stacklevel=2,
+        )
+    return found, source
 
 
 @dataclass
@@ -411,22 +434,23 @@ class RKLLM:
         self._handle = handle.value
         self.load_ms = (time.perf_counter_ns() - t0) / 1e6  # wall time of rkllm_init (measured)
 
-    def set_max_new_tokens(self, max_new_tokens: int) -> None:
+    def set_max_new_tokens(self, max_new_tokens: int) -> bool:
         """Make ``max_new_tokens`` the load-time limit (1.2.3: destroys and re-inits the model).
 
         Runtime 1.2.3 fixes max_new_tokens at load; a shorter ``generate`` is otherwise cut by
         ``rkllm_abort``, which can leave the runtime's own generate counters off by the few
         tokens produced before the abort landed (or missing). A benchmark that wants exact
         runtime counters on 1.2.3 calls this once per case. On 1.3.0 (per-run limit) it only
-        changes the stored default.
+        changes the stored default. Returns True when the model was reloaded (then ``load_ms`` is
+        the reload's ``rkllm_init`` wall time).
         """
         n = _positive_int("max_new_tokens", max_new_tokens)
         if n == self.max_new_tokens:
-            return
+            return False
         if self._v130:
             self.max_new_tokens = n
             self._param.max_new_tokens = n
-            return
+            return False
         with self._close_lock:
             if self._handle is None:
                 raise RklabError(f"RKLLM model {self.model_path} is closed; open it again")
@@ -436,6 +460,7 @@ class RKLLM:
                 self.max_new_tokens = n
                 self._param.max_new_tokens = n
                 self._init_handle()
+        return True
 
     # ---------------------------------------------------------------- Backend protocol
 

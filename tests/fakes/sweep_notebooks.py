@@ -9,6 +9,7 @@ They take the real notebooks' parameters and behave according to the file name i
 ``die``      SIGKILL its own kernel (what the OOM killer does)
 ``skip``     write one record with status skipped_predicted_oom and finish
 ``norecord`` finish without writing anything
+``partial``  write two ok TEST DATA runs, then one aborted_memory record (the memory guard stopped it)
 """
 
 from __future__ import annotations
@@ -74,10 +75,12 @@ if mode == "die":
     os.kill(os.getpid(), signal.SIGKILL)
 if mode == "skip":
     w.append(dict(base, status="skipped_predicted_oom", error=dict(type="PredictedOOM", message="TEST predicted 9999 MB")))
-if mode == "ok":
+if mode in ("ok", "partial"):
     for rep in range(2):
         w.append(dict(base, status="ok", metrics=dict(case="pp8/tg4", prompt_tokens=8, new_tokens=4, rep=rep,
                                                       decode_tps=10.0 + rep, ttft_ms=100.0, vmhwm_mb=200.0)))
+if mode == "partial":
+    w.append(dict(base, status="aborted_memory", error=dict(type="MemoryAbort", message="TEST MemAvailable 250 MB < floor")))
 """
 
 

@@ -113,6 +113,14 @@ class FakeRoot:
         self.write(f"{base}/scaling_cur_freq", f"{cur_khz}\n")
         self.write(f"{base}/scaling_governor", f"{governor}\n")
 
+    def set_cpu_cap(self, policy: str, max_khz: int):
+        """Lower (or restore) a policy's ``scaling_max_freq``, as thermal/firmware throttling does."""
+        self.write(f"sys/devices/system/cpu/cpufreq/{policy}/scaling_max_freq", f"{max_khz}\n")
+
+    def set_devfreq_cap(self, dev: str, max_hz: int):
+        """Lower (or restore) a devfreq device's ``max_freq`` (``fdab0000.npu`` / ``dmc``)."""
+        self.write(f"sys/class/devfreq/{dev}/max_freq", f"{max_hz}\n")
+
     def set_devfreq(self, dev: str, cur_hz: int, governor: str):
         self.write(f"sys/class/devfreq/{dev}/cur_freq", f"{cur_hz}\n")
         self.write(f"sys/class/devfreq/{dev}/governor", f"{governor}\n")
