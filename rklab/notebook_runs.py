@@ -95,7 +95,21 @@ class BenchOutcome:
         return text + (" — SYNTHETIC encoder" if self.synthetic else "")
 
 
+# --------------------------------------------------------------------------- progress bars
+
+PROGRESS_ENV = "RKLAB_PROGRESS"
+
+
+def show_progress(progress: bool | None = None) -> bool:
+    """Progress bars in the notebook: on by default; ``rklab sweep`` sets RKLAB_PROGRESS=0 for its
+    kernels (it shows its own bar), so the saved notebooks carry no bar output."""
+    if progress is not None:
+        return bool(progress)
+    return os.environ.get(PROGRESS_ENV, "1") != "0"
+
+
 # --------------------------------------------------------------------------- validation
+
 def _as_int(name: str, value, lo: int, hi: int) -> int:
     try:
         v = int(value)
@@ -356,7 +370,7 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
                      model_path: str = "demo", dtype: str | None = None, max_context: int = 4096,
                      cases=((128, 64), (512, 128), (1024, 128)), reps: int = 5, warmup: int = 1,
                      out_dir: str | None = None, lang: str = "zh", mem_floor_mb: float = 300, force: bool = False,
-                     adaptive: bool = True, progress: bool = True, backend_kwargs: dict | None = None) -> BenchOutcome:
+                     adaptive: bool = True, progress: bool | None = None, backend_kwargs: dict | None = None) -> BenchOutcome:
     """Notebook 02: benchmark one LLM with the protocol; a record per measured run.
 
     ``adaptive`` (an extra parameter, default on): add repetitions (up to 3x ``reps``) until the
@@ -426,8 +440,8 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
                     rec.run(run)
                     outcome.runs.append(run)
 
-                result = run_llm_benchmark(backend, cfg, monitor=monitor, progress=progress, on_run=on_run,
-                                           baseline=baseline, should_stop=guard.should_stop)
+                result = run_llm_benchmark(backend, cfg, monitor=monitor, progress=show_progress(progress),
+                                           on_run=on_run, baseline=baseline, should_stop=guard.should_stop)
                 guard.check(f"{p['model']}")
         outcome.summary = result.summary
         if getattr(result, "host", None):
@@ -462,7 +476,7 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
                      images=(), image_size: int = 448, core_mask: str = "NPU_CORE_0_1_2",
                      max_context: int = 4096, new_tokens: int = 64, reps: int = 3, warmup: int = 1,
                      out_dir: str | None = None, lang: str = "zh", mem_floor_mb: float = 300, force: bool = False,
-                     dtype: str | None = None, prompt: str | None = None, progress: bool = True,
+                     dtype: str | None = None, prompt: str | None = None, progress: bool | None = None,
                      backend_kwargs: dict | None = None) -> BenchOutcome:
     """Notebook 03: image -> encoder -> LLM, stage by stage; a record per measured run."""
     from rklab import vlm as vlm_mod
@@ -541,7 +555,7 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
                     rec.run(run)
                     outcome.runs.append(run)
 
-                result = vlm_mod.run_vlm_benchmark(pipe, images_list, cfg, on_run=on_run, progress=progress,
+                result = vlm_mod.run_vlm_benchmark(pipe, images_list, cfg, on_run=on_run, progress=show_progress(progress),
                                                    check=lambda: guard.check(f"{p['model']} VLM run"),
                                                    should_stop=guard.should_stop)
                 guard.check(f"{p['model']}")  # tripped between runs: the loop stopped, record the abort

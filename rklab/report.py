@@ -1064,6 +1064,30 @@ def benchmark_log_markdown(report: Report) -> str:
     return "\n".join(parts)
 
 
+def default_run_dirs(run_dirs: Iterable[str | os.PathLike] | None = None) -> list[Path]:
+    """The run folders a report covers: the given ones, or else the newest sweep under ``runs/``.
+
+    Lets a newcomer open notebook 04 in JupyterLab after ``make demo`` and run it as it is.
+    """
+    given = [Path(d) for d in (run_dirs or [])]
+    if given:
+        return given
+    from rklab.paths import runs_dir
+
+    sweeps = sorted((p.parent for p in runs_dir().glob("*/sweep.json")), key=lambda d: d.stat().st_mtime)
+    return sweeps[-1:]
+
+
+def write_report_logs(report: Report, run_dirs: Iterable[str | os.PathLike],
+                      results_md: str | os.PathLike | None = None) -> list[Path]:
+    """benchmark_log.md in the first run folder, and also at ``results_md`` when given."""
+    dirs = [Path(d) for d in run_dirs]
+    targets = ([Path(results_md)] if results_md else []) + ([dirs[0] / "benchmark_log.md"] if dirs else [])
+    if not targets:
+        return []
+    return write_benchmark_log(report, targets[0], copy_to=targets[1:])
+
+
 def write_benchmark_log(report: Report, path: str | os.PathLike, copy_to: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """Write benchmark_log.md at ``path`` (and copies, e.g. in the run folder); atomic per file."""
     text = benchmark_log_markdown(report)

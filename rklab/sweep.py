@@ -259,6 +259,7 @@ def run_notebook(
     from papermill.exceptions import PapermillExecutionError
 
     from rklab import guard
+    from rklab.notebook_runs import PROGRESS_ENV
 
     # absolute: the kernel runs in ``cwd``, so relative paths would point elsewhere
     output = Path(output).absolute()
@@ -290,6 +291,9 @@ def run_notebook(
     t0 = time.monotonic()
     error: dict[str, Any] | None = None
     status = "ok"
+    # the kernel inherits this: no per-run bars in saved notebooks (the sweep shows its own)
+    old_progress = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = "0"
     try:
         if timer:
             timer.daemon = True
@@ -322,6 +326,10 @@ def run_notebook(
                 "death": details,
             }
     finally:
+        if old_progress is None:
+            os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = old_progress
         if timer:
             timer.cancel()
         pm_logger.removeHandler(handler)

@@ -412,6 +412,9 @@ def test_bench_figures():
     assert list(fig.data[2].y)[:3] == [0, 1, 2]
     shapes = [(s.x0, s.x1) for s in fig.layout.shapes]
     assert shapes == [(0.0, 0.3), (0.5, 0.8), (0.8, 1.1)]  # load, prefill, decode spans
+    twice = samples + [dict(s, t_s=s["t_s"] + 2) for s in samples[5:]]  # a second prefill + decode
+    labels = [a.text for a in pb.memory_figure(twice, lang="en").layout.annotations]
+    assert len(labels) == 3 and "new text" not in labels  # each phase labelled once, no plotly filler
     assert "measured" in fig.layout.title.text
     assert pb.npu_temperature_figure(samples) is None  # no NPU on this host
     npu = [dict(s, npu_load=[10.0, 20.0, 30.0], temps_c={"npu-thermal": 40.0}) for s in samples]
@@ -437,3 +440,12 @@ def test_bench_figures():
     assert pb.reference_ratio_figure(pd.DataFrame()) is None
     t = pb.summary_table(pd.DataFrame([{"case": "pp8/tg4", "decode_tps": 12.345}]), lang="zh")
     assert list(t.data[0].header.values) == ["用例", "解码 (tok/s)"] and list(t.data[0].cells.values[1]) == ["12.3"]
+
+
+def test_progress_bars_follow_the_parameter_then_the_environment(monkeypatch):
+    from rklab.notebook_runs import show_progress
+
+    monkeypatch.delenv("RKLAB_PROGRESS", raising=False)
+    assert show_progress() is True
+    monkeypatch.setenv("RKLAB_PROGRESS", "0")
+    assert show_progress() is False and show_progress(True) is True

@@ -340,3 +340,30 @@ def test_display_tables_have_localized_headers(fake_sweep):
     assert "| 测试项 | 主机 |" in md and "clocks_pinned" not in md
     en = rr.conditions_display(rr.build_report([fake_sweep], lang="en"))
     assert "clocks pinned" in en.columns and "thermal throttling" in en.columns
+
+
+def test_default_run_dirs_pick_the_newest_sweep(tmp_path, monkeypatch):
+    import os
+
+    from rklab import report as rr
+
+    monkeypatch.setenv("RKLAB_RUNS", str(tmp_path))
+    assert rr.default_run_dirs([]) == []
+    old, new = tmp_path / "20260101-000000", tmp_path / "20260102-000000"
+    for i, d in enumerate((old, new)):
+        d.mkdir()
+        (d / "sweep.json").write_text("{}")
+        os.utime(d, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "not-a-sweep").mkdir()
+    assert rr.default_run_dirs([]) == [new]
+    assert rr.default_run_dirs([str(old)]) == [old]
+
+
+def test_write_report_logs_targets(tmp_path):
+    from rklab import report as rr
+
+    rep = rr.build_report([tmp_path], lang="en")
+    assert rr.write_report_logs(rep, [], None) == []
+    written = rr.write_report_logs(rep, [tmp_path], tmp_path / "results" / "benchmark_log.md")
+    assert written == [tmp_path / "results" / "benchmark_log.md", tmp_path / "benchmark_log.md"]
+    assert all(p.read_text(encoding="utf-8").startswith("#") for p in written)

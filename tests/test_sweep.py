@@ -7,6 +7,7 @@ the real notebooks 01/02/04 on a one-case SmolLM2 plan, end to end.
 
 from __future__ import annotations
 
+import os
 import json
 import textwrap
 from pathlib import Path
@@ -228,3 +229,10 @@ def test_real_notebooks_end_to_end(tmp_path, demo_gguf, capsys):
     assert "tiny-llm" in text and (out / "benchmark_log.md").read_text() == text
     html = (out / "report.html").read_text()
     assert html.count('class="plotly-graph-div"') >= 3
+    # the sweep shows its own bar: the saved 02 notebook carries no per-run progress output
+    import nbformat
+
+    nb = nbformat.read(completed_attempt(out / "tiny-llm") / "02_llm_bench.ipynb", 4)
+    streams = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    assert "pp16/tg8" not in streams and "run/s" not in streams and "IProgress" not in streams
+    assert os.environ.get("RKLAB_PROGRESS") is None  # restored after the kernel ran

@@ -160,8 +160,9 @@ def memory_figure(samples: list[dict], *, lang: str = "zh", source: str = "", sy
                                  name=L("avail_drop", lang), line={"dash": "dot"}))
     seen = set()
     for ph, a, b in _phase_spans(all_samples):
-        fig.add_vrect(x0=a, x1=b, fillcolor=PHASE_COLOURS[ph], line_width=0, layer="below",
-                      annotation_text=L(ph, lang) if ph not in seen else None, annotation_position="top left")
+        # label each phase once; plotly draws "new text" for an annotation position without text
+        label = {} if ph in seen else {"annotation_text": L(ph, lang), "annotation_position": "top left"}
+        fig.add_vrect(x0=a, x1=b, fillcolor=PHASE_COLOURS[ph], line_width=0, layer="below", **label)
         seen.add(ph)
     fig.update_layout(title=_title("memory_title", lang, source, synthetic), xaxis_title=L("time_s", lang),
                       yaxis_title=L("mb", lang))
