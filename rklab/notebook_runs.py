@@ -30,7 +30,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -365,6 +365,75 @@ class RunRecorder:
         return self.writer.append(rec)
 
 
+# --------------------------------------------------------------------------- the guarded run both notebooks share
+def _run_guarded(outcome: BenchOutcome, base: dict, *, what: str,
+                 load: Callable[[Any], tuple[Any, Any]], run: Callable[..., Any], keep: Callable[[Any], None],
+                 partial_summary: Callable[[list[dict]], pd.DataFrame], run_label: Callable[[dict], str],
+                 merge_load_ms: bool) -> BenchOutcome:
+    """Steps 3-7 of the module docstring, the same for notebooks 02 and 03.
+
+    ``load(monitor) -> (opened, llm_backend)`` opens what is measured (``opened.close()`` is called at
+    the end; ``llm_backend`` gives the runtime block and the guard's abort) and may fill
+    ``outcome.load_ms``; ``run(opened, monitor=, baseline=, guard=, on_run=)`` runs the benchmark and
+    returns its result (``.summary``; ``keep(result)`` takes the rest). ``run_label(run)`` names a run
+    in a guard message; ``merge_load_ms`` copies ``outcome.load_ms`` into every run's metrics.
+    ``partial_summary(runs)`` summarises the runs measured before a memory abort.
+    """
+    out, p = outcome.out_dir, outcome.params
+    rec = RunRecorder(out, base)
+    try:
+        outcome.preflight = _preflight(outcome.estimate, p["force"], what)
+    except PredictedOOM as exc:
+        rec.outcome(exc, {"estimate": outcome.estimate})
+        outcome.status, outcome.message = "skipped_predicted_oom", str(exc)
+        return outcome
+    base["preflight"] = outcome.preflight
+
+    from rklab.guard import MemoryGuard, raise_oom_score
+    from rklab.monitor import Monitor, read_memory
+
+    raise_oom_score()
+    monitor = Monitor(interval_s=0.1)
+    opened = None
+    baseline = read_memory()  # before the model is loaded: the MemAvailable drop includes the model
+    try:
+        with monitor:
+            opened, backend = load(monitor)
+            runtime = runtime_block(base["backend"], backend)
+            base["runtime"] = outcome.runtime = runtime
+            base["host"] = outcome.host = _host(runtime["version"])
+            with MemoryGuard(floor_mb=p["mem_floor_mb"], on_trip=getattr(backend, "abort", None), monitor=monitor,
+                             heartbeat_path=out / HEARTBEAT_FILE) as guard:
+                guard.check(f"{p['model']} before the first run")  # already below the floor: do not start
+
+                def on_run(measured: dict):
+                    # a run cut short by the guard is not a measurement: record the abort instead
+                    guard.check(run_label(measured))
+                    if merge_load_ms:
+                        measured = {**measured, **outcome.load_ms}
+                    rec.run(measured)
+                    outcome.runs.append(measured)
+
+                result = run(opened, monitor=monitor, baseline=baseline, guard=guard, on_run=on_run)
+                guard.check(f"{p['model']}")  # tripped between runs: the loop stopped, record the abort
+        outcome.summary = result.summary
+        keep(result)
+    except (MemoryAborted, PredictedOOM) as exc:
+        rec.outcome(exc)
+        outcome.status = "aborted_memory" if isinstance(exc, MemoryAborted) else "skipped_predicted_oom"
+        outcome.message = str(exc)
+        outcome.summary = partial_summary(outcome.runs) if outcome.runs else pd.DataFrame()
+    except BaseException as exc:
+        rec.outcome(exc)
+        raise
+    finally:
+        if opened is not None:
+            opened.close()
+        outcome.samples = list(monitor.samples)
+        _write_samples(out, outcome.kind, outcome.samples)
+    return outcome
+
+
 # --------------------------------------------------------------------------- notebook 02
 def run_llm_notebook(*, entry: str | None = None, model: str | None = None, backend: str = "llamacpp",
                      model_path: str = "demo", dtype: str | None = None, max_context: int = 4096,
@@ -390,76 +459,39 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
     host = _host(None)
     base = record_base(kind="llm", entry=p.get("entry") or p["model"], backend=p["backend"], model=model_block,
                        max_context=p["max_context"], host=host, params=params)
-    rec = RunRecorder(out, base)
     outcome = BenchOutcome(kind="llm", status="ok", message="", params=p, out_dir=out, model=model_block,
                            host=host, estimate=est, runtime={"name": p["backend"]})
-    try:
-        outcome.preflight = _preflight(est, p["force"], f"{p['model']} ({p['dtype']}, context {p['max_context']})")
-    except PredictedOOM as exc:
-        rec.outcome(exc, {"estimate": est})
-        outcome.status, outcome.message = "skipped_predicted_oom", str(exc)
-        return outcome
-    base["preflight"] = outcome.preflight
 
-    from rklab.guard import MemoryGuard, raise_oom_score
-    from rklab.monitor import Monitor, read_memory
     from rklab.protocol import BenchConfig, run_llm_benchmark
     from rklab.runtimes.factory import open_backend
 
-    raise_oom_score()
-    monitor = Monitor(interval_s=0.1)
-    backend = None
-    baseline = read_memory()  # before the model is loaded: the MemAvailable drop includes the model
-    try:
-        with monitor:
-            monitor.mark("load")
-            t0 = time.perf_counter_ns()
-            kwargs = {"max_context": p["max_context"], **(backend_kwargs or {})}
-            if p["backend"] == "rkllm":
-                # runtime 1.2.3 takes max_new_tokens at init: load with the first case's count; the
-                # protocol reloads (set_max_new_tokens) only when a later case asks a different one,
-                # so the runtime ends every case itself and reports its perf block (1.3.0: no reload)
-                kwargs.setdefault("max_new_tokens", p["cases"][0][1])
-            backend = open_backend(p["backend"], model_file, **kwargs)
-            outcome.load_ms = {"llm_load_ms": (time.perf_counter_ns() - t0) / 1e6}
-            monitor.mark("idle")
-            runtime = runtime_block(p["backend"], backend)
-            base["runtime"] = outcome.runtime = runtime
-            base["host"] = outcome.host = _host(runtime["version"])
-            base["load_ms"] = outcome.load_ms
-            cfg = BenchConfig(cases=[tuple(c) for c in p["cases"]], warmup=p["warmup"], reps=p["reps"],
-                              adaptive=bool(adaptive))
-            with MemoryGuard(floor_mb=p["mem_floor_mb"], on_trip=backend.abort, monitor=monitor,
-                             heartbeat_path=out / HEARTBEAT_FILE) as guard:
-                guard.check(f"{p['model']} before the first run")  # already below the floor: do not start
+    def load(monitor):
+        monitor.mark("load")
+        t0 = time.perf_counter_ns()
+        kwargs = {"max_context": p["max_context"], **(backend_kwargs or {})}
+        if p["backend"] == "rkllm":
+            # runtime 1.2.3 takes max_new_tokens at init: load with the first case's count; the
+            # protocol reloads (set_max_new_tokens) only when a later case asks a different one,
+            # so the runtime ends every case itself and reports its perf block (1.3.0: no reload)
+            kwargs.setdefault("max_new_tokens", p["cases"][0][1])
+        backend = open_backend(p["backend"], model_file, **kwargs)
+        outcome.load_ms = base["load_ms"] = {"llm_load_ms": (time.perf_counter_ns() - t0) / 1e6}
+        monitor.mark("idle")
+        return backend, backend
 
-                def on_run(run: dict):
-                    # a run cut short by the guard is not a measurement: record the abort instead
-                    guard.check(f"{p['model']} run {run.get('case')}#{run.get('rep')}")
-                    run = {**run, **outcome.load_ms}
-                    rec.run(run)
-                    outcome.runs.append(run)
+    def run(backend, *, monitor, baseline, guard, on_run):
+        cfg = BenchConfig(cases=[tuple(c) for c in p["cases"]], warmup=p["warmup"], reps=p["reps"],
+                          adaptive=bool(adaptive))
+        return run_llm_benchmark(backend, cfg, monitor=monitor, progress=show_progress(progress),
+                                 on_run=on_run, baseline=baseline, should_stop=guard.should_stop)
 
-                result = run_llm_benchmark(backend, cfg, monitor=monitor, progress=show_progress(progress),
-                                           on_run=on_run, baseline=baseline, should_stop=guard.should_stop)
-                guard.check(f"{p['model']}")
-        outcome.summary = result.summary
+    def keep(result):
         if getattr(result, "host", None):
             outcome.host = result.host
-    except (MemoryAborted, PredictedOOM) as exc:
-        rec.outcome(exc)
-        outcome.status = "aborted_memory" if isinstance(exc, MemoryAborted) else "skipped_predicted_oom"
-        outcome.message = str(exc)
-        outcome.summary = _summary_from_runs(outcome.runs)
-    except BaseException as exc:
-        rec.outcome(exc)
-        raise
-    finally:
-        if backend is not None:
-            backend.close()
-        outcome.samples = list(monitor.samples)
-        _write_samples(out, "llm", outcome.samples)
-    return outcome
+
+    return _run_guarded(outcome, base, what=f"{p['model']} ({p['dtype']}, context {p['max_context']})",
+                        load=load, run=run, keep=keep, partial_summary=_summary_from_runs, merge_load_ms=True,
+                        run_label=lambda r: f"{p['model']} run {r.get('case')}#{r.get('rep')}")
 
 
 def _summary_from_runs(runs: list[dict]) -> pd.DataFrame:
@@ -512,69 +544,35 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
     base = record_base(kind="vlm", entry=p.get("entry") or p["model"], backend=p["llm_backend"],
                        vision_backend=p["vision_backend"], model=model_block, max_context=p["max_context"],
                        host=host, params=params, synthetic=synthetic_guess)
-    rec = RunRecorder(out, base)
     outcome = BenchOutcome(kind="vlm", status="ok", message="", params=p, out_dir=out, model=model_block,
                            host=host, estimate=est, synthetic=synthetic_guess, runtime={"name": p["llm_backend"]})
-    try:
-        outcome.preflight = _preflight(est, p["force"], f"{p['model']} with its vision encoder")
-    except PredictedOOM as exc:
-        rec.outcome(exc, {"estimate": est})
-        outcome.status, outcome.message = "skipped_predicted_oom", str(exc)
-        return outcome
-    base["preflight"] = outcome.preflight
 
-    from rklab.guard import MemoryGuard, raise_oom_score
-    from rklab.monitor import Monitor
+    def load(monitor):
+        kwargs = backend_kwargs
+        if p["llm_backend"] == "rkllm":
+            kwargs = {"max_new_tokens": p["new_tokens"], **(backend_kwargs or {})}
+        pipe = vlm_mod.open_vlm(model=p["model"], encoder_path=str(enc_file), llm_path=str(llm_file),
+                                vision_backend=p["vision_backend"], llm_backend=p["llm_backend"],
+                                core_mask=p["core_mask"], max_context=p["max_context"],
+                                image_size=p["image_size"], monitor=monitor, backend_kwargs=kwargs)
+        outcome.synthetic = base["synthetic"] = bool(pipe.synthetic)
+        outcome.encoder = base["encoder"] = pipe.encoder.describe()
+        outcome.load_ms = {"encoder_load_ms": pipe.encoder.load_ms, "llm_load_ms": pipe.llm_load_ms}
+        return pipe, pipe.backend
 
-    raise_oom_score()
-    monitor = Monitor(interval_s=0.1)
-    pipe = None
-    try:
-        with monitor:
-            if p["llm_backend"] == "rkllm":
-                backend_kwargs = {"max_new_tokens": p["new_tokens"], **(backend_kwargs or {})}
-            pipe = vlm_mod.open_vlm(model=p["model"], encoder_path=str(enc_file), llm_path=str(llm_file),
-                                    vision_backend=p["vision_backend"], llm_backend=p["llm_backend"],
-                                    core_mask=p["core_mask"], max_context=p["max_context"],
-                                    image_size=p["image_size"], monitor=monitor, backend_kwargs=backend_kwargs)
-            outcome.synthetic = base["synthetic"] = bool(pipe.synthetic)
-            runtime = runtime_block(p["llm_backend"], pipe.backend)
-            base["runtime"] = outcome.runtime = runtime
-            base["host"] = outcome.host = _host(runtime["version"])
-            outcome.encoder = base["encoder"] = pipe.encoder.describe()
-            outcome.load_ms = {"encoder_load_ms": pipe.encoder.load_ms, "llm_load_ms": pipe.llm_load_ms}
-            cfg = vlm_mod.VlmConfig(prompt=prompt or vlm_mod.DEFAULT_PROMPT, new_tokens=p["new_tokens"],
-                                    reps=p["reps"], warmup=p["warmup"])
-            abort = getattr(pipe.backend, "abort", None)
-            with MemoryGuard(floor_mb=p["mem_floor_mb"], on_trip=abort, monitor=monitor,
-                             heartbeat_path=out / HEARTBEAT_FILE) as guard:
-                guard.check(f"{p['model']} before the first run")  # already below the floor: do not start
+    def run(pipe, *, monitor, baseline, guard, on_run):
+        cfg = vlm_mod.VlmConfig(prompt=prompt or vlm_mod.DEFAULT_PROMPT, new_tokens=p["new_tokens"],
+                                reps=p["reps"], warmup=p["warmup"])
+        return vlm_mod.run_vlm_benchmark(pipe, images_list, cfg, on_run=on_run, progress=show_progress(progress),
+                                         check=lambda: guard.check(f"{p['model']} VLM run"),
+                                         should_stop=guard.should_stop)
 
-                def on_run(run: dict):
-                    guard.check(f"{p['model']} VLM run {run.get('image')}#{run.get('rep')}")
-                    rec.run(run)
-                    outcome.runs.append(run)
-
-                result = vlm_mod.run_vlm_benchmark(pipe, images_list, cfg, on_run=on_run, progress=show_progress(progress),
-                                                   check=lambda: guard.check(f"{p['model']} VLM run"),
-                                                   should_stop=guard.should_stop)
-                guard.check(f"{p['model']}")  # tripped between runs: the loop stopped, record the abort
-        outcome.summary = result.summary
+    def keep(result):
         outcome.answers = result.answers
-    except (MemoryAborted, PredictedOOM) as exc:
-        rec.outcome(exc)
-        outcome.status = "aborted_memory" if isinstance(exc, MemoryAborted) else "skipped_predicted_oom"
-        outcome.message = str(exc)
-        outcome.summary = vlm_mod.summarize_vlm_runs(outcome.runs) if outcome.runs else pd.DataFrame()
-    except BaseException as exc:
-        rec.outcome(exc)
-        raise
-    finally:
-        if pipe is not None:
-            pipe.close()
-        outcome.samples = list(monitor.samples)
-        _write_samples(out, "vlm", outcome.samples)
-    return outcome
+
+    return _run_guarded(outcome, base, what=f"{p['model']} with its vision encoder", load=load, run=run,
+                        keep=keep, partial_summary=vlm_mod.summarize_vlm_runs, merge_load_ms=False,
+                        run_label=lambda r: f"{p['model']} VLM run {r.get('image')}#{r.get('rep')}")
 
 
 # --------------------------------------------------------------------------- reference rows

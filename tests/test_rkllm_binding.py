@@ -324,20 +324,25 @@ def test_generate_after_close_refused(fake_rkllm):
         llm.generate(prompt="x", max_new_tokens=1)
 
 
+def _after_first_token(llm, act) -> threading.Thread:
+    """A thread (not started) that calls ``act()`` once ``llm``'s run has produced a token; polls
+    instead of using a timer, which a slow start of generate() would race. Gives up after 5 s."""
+    def poll():
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            run = llm._run
+            if run is not None and run.token_ns:
+                act()
+                return
+            time.sleep(0.005)
+
+    return threading.Thread(target=poll)
+
+
 def test_abort_from_another_thread(fake_rkllm, monkeypatch):
     monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "20")
     with _open(fake_rkllm, max_new_tokens=200) as llm:
-        def abort_after_first_token():
-            # abort once the run has produced a token (not on a timer: a slow start would race it)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                run = llm._run
-                if run is not None and run.token_ns:
-                    llm.abort()
-                    return
-                time.sleep(0.005)
-
-        aborter = threading.Thread(target=abort_after_first_token)
+        aborter = _after_first_token(llm, llm.abort)
         aborter.start()
         res = llm.generate(prompt="x", max_new_tokens=200)
         aborter.join()
@@ -351,17 +356,7 @@ def test_abort_from_another_thread(fake_rkllm, monkeypatch):
 def test_ctrl_c_calls_rkllm_abort(fake_rkllm, monkeypatch):
     monkeypatch.setenv("FAKE_RKLLM_TOKEN_DELAY_MS", "20")
     with _open(fake_rkllm, max_new_tokens=200) as llm:
-        def interrupt_after_first_token():
-            # Ctrl-C once the run has produced a token (a fixed timer could fire before generate)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                run = llm._run
-                if run is not None and run.token_ns:
-                    os.kill(os.getpid(), signal.SIGINT)
-                    return
-                time.sleep(0.005)
-
-        interrupter = threading.Thread(target=interrupt_after_first_token)
+        interrupter = _after_first_token(llm, lambda: os.kill(os.getpid(), signal.SIGINT))  # Ctrl-C
         with pytest.raises(KeyboardInterrupt):
             interrupter.start()
             llm.generate(prompt="x", max_new_tokens=200)
