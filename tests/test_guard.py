@@ -35,11 +35,18 @@ RssShmem:\t  524288 kB
 """
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    # a read of real /proc never sees half a file; the guard thread reads while the test writes
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_proc(root: Path, avail_kb: int, shmem_kb: int = 1024):
     (root / "self").mkdir(parents=True, exist_ok=True)
-    (root / "meminfo").write_text(MEMINFO.format(avail=avail_kb, shmem=shmem_kb))
-    (root / "self" / "status").write_text(STATUS)
-    (root / "vmstat").write_text("nr_free_pages 1000\noom_kill 3\n")
+    _write_atomic(root / "meminfo", MEMINFO.format(avail=avail_kb, shmem=shmem_kb))
+    _write_atomic(root / "self" / "status", STATUS)
+    _write_atomic(root / "vmstat", "nr_free_pages 1000\noom_kill 3\n")
 
 
 # ----------------------------------------------------------------------------- readers
