@@ -303,7 +303,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "e2e_ms": _median(g, "e2e_ms"),
             "image_tokens": _first(_col(g, "image_tokens")),
             "text_tokens": _first(_col(g, "text_tokens")),
-            "throttled": bool(_any_true(g, "throttled")),
+            "throttled": _any_true(g, "throttled"),  # None: not readable on this host
             "clocks_below_max": _any_true(g, "clocks_below_max"),
             "temp_max_c": _max(g, "temp_end_c"),
             "synthetic": bool(g["synthetic"].any()),
@@ -621,7 +621,7 @@ def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
             "ddr_freq_mhz": _first(_col(g, "host.ddr_freq_mhz")),
             "temp_start_c": _num(_col(g, "temp_start_c")).min(),
             "temp_max_c": _num(_col(g, "temp_end_c")).max(),
-            "throttled": bool(_any_true(g, "throttled")),
+            "throttled": _any_true(g, "throttled"),  # None: not readable on this host
             "clocks_below_max": _any_true(g, "clocks_below_max"),  # None: records older than the key
             "when": _first(_col(g, "created_at")),
         })
@@ -634,7 +634,7 @@ def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.
     zh = lang == "zh"
     out: list[Warning_] = []
     for _, c in conditions.iterrows():
-        if c["throttled"]:
+        if c["throttled"] == True:  # noqa: E712 (None or NaN: unknown, no warning)
             out.append(Warning_("throttling", c["entry"], "测试中发生过热降频，速度偏低" if zh
                                 else "thermal throttling during the runs: speeds are low"))
         below = c.get("clocks_below_max")
