@@ -182,3 +182,19 @@ def test_default_threads_follow_physical_cores_and_affinity(monkeypatch):
     assert physical_cores() == 8
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5, 6, 7})  # taskset -c 4-7 on an RK3588
     assert physical_cores() == 4
+
+
+def test_default_threads_use_the_big_cluster_of_an_rk3588(rk3588_tree, tmp_path, monkeypatch):
+    import os
+
+    from rklab.runtimes.llamacpp import big_cores, default_threads, physical_cores
+
+    sys_root = str(rk3588_tree.sys_root)
+    assert big_cores(sys_root) == {4, 5, 6, 7}  # policy4 + policy6 (2.352 GHz) beat policy0 (1.8 GHz)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert default_threads(sys_root) == 4
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 6, 7})  # taskset -c 0,1,6,7
+    assert default_threads(sys_root) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})  # only little cores allowed
+    assert default_threads(sys_root) == physical_cores()
+    assert big_cores(str(tmp_path / "no-sys")) == set()  # a VM: no cpufreq, all cores alike

@@ -54,6 +54,43 @@ def physical_cores() -> int:
     return max(int(n), 1)
 
 
+def big_cores(sys_root: str = "/sys") -> set[int]:
+    """CPUs of the fastest cluster on a big.LITTLE SoC (RK3588: the A76 cores 4-7), read from
+    cpufreq policies (``related_cpus`` + ``cpuinfo_max_freq``); empty when all cores are alike
+    or cpufreq is not readable (a VM, most x86 machines)."""
+    from pathlib import Path
+
+    clusters: dict[int, set[int]] = {}
+    for pol in Path(sys_root, "devices/system/cpu/cpufreq").glob("policy*"):
+        try:
+            mx = int((pol / "cpuinfo_max_freq").read_text().split()[0])
+            cpus = {int(c) for c in (pol / "related_cpus").read_text().split()}
+        except (OSError, ValueError, IndexError):
+            continue
+        clusters.setdefault(mx, set()).update(cpus)
+    if len(clusters) < 2:
+        return set()
+    return clusters[max(clusters)]
+
+
+def default_threads(sys_root: str = "/sys") -> int:
+    """llama.cpp threads: one per big core this process may use on a big.LITTLE SoC (RK3588: 4,
+    the A76 cluster; mixing in the slow A55 cores makes every token wait for them), else one
+    per physical core. ``taskset -c 4-7`` additionally pins the threads to the A76 cores."""
+    import os
+
+    big = big_cores(sys_root)
+    if big:
+        try:
+            allowed = os.sched_getaffinity(0)
+        except (AttributeError, OSError):  # pragma: no cover - not Linux
+            allowed = big
+        usable = big & allowed
+        if usable:
+            return len(usable)
+    return physical_cores()
+
+
 def _perf_totals(pc) -> tuple[float, int]:
     """(ms, tokens) evaluated so far by a context: prompt-eval plus eval counters.
 
@@ -71,8 +108,8 @@ class LlamaCpp:
     """A GGUF model on the CPU through llama.cpp.
 
     ``max_context`` is the llama.cpp context (prompt + new tokens must fit);
-    ``n_threads`` defaults to the physical cores the process may use (on an RK3588 all 8;
-    under ``taskset -c 4-7`` the 4 A76 cores). ``seed`` is kept for the record: sampling is greedy.
+    ``n_threads`` defaults to :func:`default_threads` (on an RK3588 the 4 A76 cores; elsewhere
+    the physical cores the process may use). ``seed`` is kept for the record: sampling is greedy.
     """
 
     name = "llamacpp"
@@ -89,7 +126,7 @@ class LlamaCpp:
         self.max_context = int(max_context)
         if self.max_context < 8:
             raise RklabError(f"max_context {max_context} is too small; use at least a few hundred tokens")
-        self.n_threads = int(n_threads or physical_cores())
+        self.n_threads = int(n_threads or default_threads())
         self.seed = seed
         self.n_batch = int(min(n_batch, self.max_context))
         self._abort = threading.Event()

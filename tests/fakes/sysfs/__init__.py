@@ -145,6 +145,8 @@ def build_rk3588_tree(root: Path, *, pid: int = 4242, pinned: bool = True, debug
                               ("policy4", A76_MAX_KHZ, [408000, 816000, 1200000, 1608000, 2016000, 2208000, 2352000]),
                               ("policy6", A76_MAX_KHZ, [408000, 816000, 1200000, 1608000, 2016000, 2208000, 2352000])):
         base = f"sys/devices/system/cpu/cpufreq/{policy}"
+        first = int(policy[len("policy"):])
+        fr.write(f"{base}/related_cpus", " ".join(str(c) for c in range(first, first + (4 if first == 0 else 2))) + "\n")
         fr.write(f"{base}/cpuinfo_max_freq", f"{mx}\n")
         fr.write(f"{base}/scaling_max_freq", f"{mx}\n")
         fr.write(f"{base}/scaling_available_frequencies", " ".join(map(str, avail)) + " \n")
