@@ -2,7 +2,8 @@
 
 Verdicts against the board: ``fits`` (predicted peak <= tight_fraction x budget), ``tight`` (<= budget),
 ``exceeds`` (over the usable budget, under physical RAM), ``infeasible`` (over physical RAM),
-``unsupported`` (dtype not available on the platform, or the context cannot hold the tokens).
+``unsupported`` (dtype not available on the platform, or a context above the model's maximum
+positions; a context too small for the image tokens is raised to fit in the tables, see :func:`table_estimate`).
 All numbers here are **predicted** by :mod:`rklab.memory` / :mod:`rklab.speed` with the constants of
 :mod:`rklab.calibration`; the seed's numbers in :func:`seed_comparison` are **quoted**.
 """
@@ -227,7 +228,8 @@ def feasibility_table(board: str | Board = "rk3588-8gb", context: int = 4096, la
             row["reason"] = row["reason_zh"]
         rows.append(row)
     df = pd.DataFrame(rows)
-    return df[TABLE_COLUMNS + [c for c in df.columns if c not in TABLE_COLUMNS]]
+    # reindex, not select: when every row is an error row the number columns are absent
+    return df.reindex(columns=TABLE_COLUMNS + [c for c in df.columns if c not in TABLE_COLUMNS])
 
 
 def localize(df: pd.DataFrame, lang: str = "zh", columns: list[str] | None = None) -> pd.DataFrame:

@@ -17,16 +17,15 @@ from typing import Callable, Sequence
 
 from rklab.errors import RklabError
 
-BASE_TEXT = (
-    "A small single-board computer sits on a desk next to a cup of tea. Its fan hums while an "
-    "engineer asks it to summarise a long maintenance log, translate a parts list and explain "
-    "why the night shift restarted the conveyor twice. Each answer arrives one word at a time, "
-    "and the engineer counts how long the first word takes, how quickly the rest follow, and "
-    "how much memory is left for the camera pipeline that must keep running beside the model. "
-    "The board has eight gigabytes of memory, three neural cores and eight processor cores of "
-    "two different sizes, so every choice of model, precision and context length is a trade "
-    "between speed, quality and the risk of running out of memory in the middle of a shift. "
-)
+
+def prompt_file(name: str) -> str:
+    """A prompt text from data/prompts/ (read once, at import)."""
+    from rklab.paths import data_dir
+
+    return (data_dir() / "prompts" / name).read_text(encoding="utf-8")
+
+
+BASE_TEXT = prompt_file("benchmark_passage.txt")  # data/prompts/: edit there
 # English prose averages about 0.75 words per token with BPE vocabularies of 32k-150k entries.
 WORDS_PER_TOKEN = 0.75
 

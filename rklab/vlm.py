@@ -54,9 +54,10 @@ from rklab.errors import RklabError
 from rklab.monitor import read_memory, reset_peak_rss
 from rklab.runtimes.base import MultimodalInput
 from rklab.vision.preprocess import preprocess
+from rklab.prompts import prompt_file
 
 DEMO_MODEL = "SmolLM2-135M-Instruct"
-DEFAULT_PROMPT = "<image>\nDescribe this image in one sentence."
+DEFAULT_PROMPT = prompt_file("vlm_question.txt")  # data/prompts/: "<image>" + the question
 IMAGE_PLACEHOLDER = "<image>"
 
 

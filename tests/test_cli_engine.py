@@ -93,3 +93,13 @@ def test_debug_shows_traceback(capsys):
 def test_missing_key_error_names_the_file(capsys):
     _, _, err = run(capsys, "estimate", "--hf-config", str(CONFIGS / "missing-key.json"))
     assert "missing-key.json" in err
+
+
+def test_feasibility_when_every_row_is_unsupported(capsys):
+    """A context over every model's maximum positions: one unsupported row per model, no crash."""
+    from rklab.cli import main
+
+    assert main(["feasibility", "--context", "300000", "--format", "json", "--lang", "en"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 20 and {r["verdict"] for r in rows} == {"unsupported"}
+    assert all("maximum" in r["reason"] and r["memory_mb"] is None for r in rows)

@@ -237,7 +237,8 @@ def register(subparsers) -> None:
     llm.add_argument("--reps", type=int, default=5, help="measured runs per case (default 5; adaptive up to 3x)")
     llm.add_argument("--warmup", type=int, default=1, help="warmup runs per case (default 1)")
     llm.add_argument("--context", type=int, default=4096, help="max context of the runtime (default 4096)")
-    llm.add_argument("--threads", type=int, help="llama.cpp threads (default: physical cores)")
+    llm.add_argument("--threads", type=int,
+                     help="llama.cpp threads (default: the big cores, RK3588: 4 A76; else physical cores)")
     llm.add_argument("--no-adaptive", action="store_true", help="exactly --reps runs, no extra runs for noisy cases")
     llm.add_argument("--hz", type=float, default=10.0, help="monitor sampling rate (default 10; 0 = off)")
     llm.add_argument("--out", metavar="DIR", help="also append one record per run to DIR/records.jsonl")
