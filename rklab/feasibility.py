@@ -243,6 +243,7 @@ def localize(df: pd.DataFrame, lang: str = "zh", columns: list[str] | None = Non
             out[c] = out[c].map(lambda v: i18n.verdict_label(v, lang) if v in i18n.VERDICTS else v)
     names = {c: i18n.label(c, lang) for c in cols}
     names["verdict_label"] = i18n.label("verdict", lang)
+    out = out.astype(object).where(out.notna(), "-")  # a display copy: "-" where there is no number
     return out.rename(columns=names)
 
 
@@ -356,7 +357,8 @@ def seed_performance_comparison(board: str | Board = "rk3588-8gb", lang: str = "
     i18n.check_lang(lang)
     rows = []
     for _, s in _seed("seed_performance.csv").iterrows():
-        e = estimate(s["model"], s["seed_dtype"], board, 4096, with_vision=False)
+        # the seed's VLM speeds come from image + text runs, so VLMs are predicted with the image
+        e = estimate(s["model"], s["seed_dtype"], board, 4096)
         q = s["seed_decode_tps"]
         rows.append({
             "model": s["model"], "seed_decode_tps": q, "decode_tps": round(e.decode_tps, 2),

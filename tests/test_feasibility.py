@@ -148,3 +148,5 @@ def test_localize_renames_columns():
     loc = fz.localize(t, "zh", ["model", "memory_mb", "verdict_label"])
     assert list(loc.columns) == ["模型", "预测峰值 VmHWM (MB)", "可行性"]
     assert isinstance(loc, pd.DataFrame)
+    perf = fz.localize(fz.seed_performance_comparison(lang="en"), "en")
+    assert "-" in perf.values and not perf.isna().any().any()  # missing quoted TTFTs show as "-"

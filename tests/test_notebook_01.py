@@ -44,6 +44,9 @@ def test_outputs(executed):
     assert len(figures) == 3
     titles = json.dumps([f["data"]["application/vnd.plotly.v1+json"]["layout"].get("title") for f in figures])
     assert "predicted" in titles.lower()
+    # offline HTML too (the board is often offline; an nbconvert export needs the text/html part)
+    assert all("text/html" in f["data"] for f in figures)
+    assert sum("plotly.js v" in str(f["data"]["text/html"]) for f in figures) <= 1  # plotly.js embedded once
 
 
 def test_cells_are_thin():
