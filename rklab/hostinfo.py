@@ -152,6 +152,12 @@ def clock_check(sys_root="/sys") -> dict:
     return out
 
 
+def npu_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
+    """The rknpu driver version from debugfs (``RKNPU driver: v0.9.8`` -> ``0.9.8``); None if unreadable."""
+    m = re.search(r"v?(\d+\.\d+\.\d+)", read_text(Path(sys_root) / NPU_DEBUGFS / "version") or "")
+    return m.group(1) if m else None
+
+
 def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | None = None) -> dict:
     """Board, SoC, kernel, NPU driver, runtime, CPU, memory, clocks and software versions."""
     from rklab import __version__
@@ -161,11 +167,7 @@ def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | Non
     cpuinfo = read_text(p / "cpuinfo")
     meminfo = read_text(p / "meminfo") or ""
     m = re.search(r"^MemTotal:\s*(\d+)\s*kB", meminfo, re.M)
-    npu_ver_text = read_text(Path(sys_root) / NPU_DEBUGFS / "version")
-    npu_ver = None
-    if npu_ver_text:
-        mv = re.search(r"v?(\d+\.\d+\.\d+)", npu_ver_text)
-        npu_ver = mv.group(1) if mv else npu_ver_text
+    npu_ver = npu_driver_version(sys_root) or read_text(Path(sys_root) / NPU_DEBUGFS / "version")
     n_logical = len(re.findall(r"^processor\s*:", cpuinfo or "", re.M)) or None
     if str(proc_root) == "/proc":
         n_logical = os.cpu_count()

@@ -34,13 +34,14 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from rklab.demo import DEMO_DTYPE
+from rklab.demo import DEMO_MODEL_NAME as DEMO_LLM
 from rklab.errors import MemoryAborted, PredictedOOM, RklabError
 from rklab.modelfiles import check_model_file, describe
+from rklab.runtimes.factory import BACKENDS as BACKEND_FORMATS
 
-DEMO_LLM = "SmolLM2-135M-Instruct"
-DEMO_DTYPE = "q4_1"
 SAMPLES_FILE = "samples-{kind}.jsonl"
-BACKENDS = ("rkllm", "llamacpp")
+BACKENDS = tuple(BACKEND_FORMATS)
 HEARTBEAT_FILE = "guard-heartbeat.json"
 VLM_TEXT_TOKENS = 32  # text tokens of a VLM prompt for the memory pre-flight (image tokens come from the catalog)
 

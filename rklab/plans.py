@@ -31,13 +31,14 @@ from typing import Any
 import yaml
 
 from rklab.errors import RklabError
+from rklab.runtimes.factory import BACKENDS
+from rklab.vision.encoder import VISION_BACKENDS
 
 PLACEHOLDER_PREFIX = "FILL_ME"
 DEMO = "demo"
 
 KINDS = ("llm", "vlm")
-LLM_BACKENDS = ("rkllm", "llamacpp")
-VISION_BACKENDS = ("rknn", "onnx")
+LLM_BACKENDS = tuple(BACKENDS)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 # key -> (type check, description); types are checked after defaults are merged.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,15 +137,10 @@ def _check_llamacpp(report: CheckReport) -> None:
 
 
 def read_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
-    """The rknpu driver version from debugfs (``RKNPU driver: v0.9.8`` -> ``0.9.8``), None if unreadable."""
-    from rklab.hostinfo import NPU_DEBUGFS
+    """The rknpu driver version from debugfs, None if unreadable (see :func:`rklab.hostinfo.npu_driver_version`)."""
+    from rklab.hostinfo import npu_driver_version
 
-    try:
-        text = (Path(sys_root) / NPU_DEBUGFS / "version").read_text(errors="replace")
-    except OSError:
-        return None
-    m = re.search(r"v?(\d+\.\d+\.\d+)", text)
-    return m.group(1) if m else None
+    return npu_driver_version(sys_root)
 
 
 def _check_driver(report: CheckReport, sys_root: str | os.PathLike) -> None:

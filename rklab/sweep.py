@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field

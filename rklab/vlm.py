@@ -52,13 +52,12 @@ import numpy as np
 
 from rklab.errors import RklabError
 from rklab.monitor import read_memory, reset_peak_rss
-from rklab.runtimes.base import MultimodalInput
-from rklab.vision.preprocess import preprocess
+from rklab.demo import DEMO_MODEL_NAME as DEMO_MODEL
 from rklab.prompts import prompt_file
+from rklab.runtimes.base import IMAGE_PLACEHOLDER, MultimodalInput
+from rklab.vision.preprocess import preprocess
 
-DEMO_MODEL = "SmolLM2-135M-Instruct"
 DEFAULT_PROMPT = prompt_file("vlm_question.txt")  # data/prompts/: "<image>" + the question
-IMAGE_PLACEHOLDER = "<image>"
 
 
 # --------------------------------------------------------------------------- model facts

@@ -79,6 +79,9 @@ class GenerationResult:
         return [(t - self.start_ns) / 1e6 for t in self.token_ns]
 
 
+IMAGE_PLACEHOLDER = "<image>"  # where a multimodal prompt puts the image (both runtimes expand it)
+
+
 @dataclass
 class MultimodalInput:
     """Image embeddings plus a prompt holding the literal ``<image>`` placeholder."""

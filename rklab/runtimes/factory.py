@@ -12,7 +12,7 @@ from pathlib import Path
 from rklab.errors import RklabError
 from rklab.modelfiles import check_model_file
 
-BACKENDS = {"llamacpp": "gguf", "rkllm": "rkllm"}
+BACKENDS = {"rkllm": "rkllm", "llamacpp": "gguf"}  # backend -> model file format (the one list of backends)
 
 
 def resolve_model_path(backend: str, model_path) -> Path:

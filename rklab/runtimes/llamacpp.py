@@ -27,9 +27,8 @@ from typing import Sequence
 import numpy as np
 
 from rklab.errors import ModelFileError, RklabError
-from rklab.runtimes.base import GenerationResult, MultimodalInput, RuntimePerf
+from rklab.runtimes.base import IMAGE_PLACEHOLDER, GenerationResult, MultimodalInput, RuntimePerf
 
-IMAGE_PLACEHOLDER = "<image>"
 
 
 def physical_cores() -> int:

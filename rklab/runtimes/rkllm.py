@@ -46,7 +46,7 @@ import numpy as np
 from rklab.errors import RklabError, RuntimeLibraryError
 from rklab.modelfiles import check_model_file
 from rklab.runtimes import rkllm_abi as _abi
-from rklab.runtimes.base import GenerationResult, MultimodalInput, RuntimePerf
+from rklab.runtimes.base import IMAGE_PLACEHOLDER, GenerationResult, MultimodalInput, RuntimePerf
 
 LIB_NAME = "librkllmrt.so"
 SEARCH_DIRS = ("/usr/lib", "/usr/local/lib", "/usr/lib/aarch64-linux-gnu")
@@ -55,7 +55,6 @@ INSTALL_HINT = (
     "on the RK3588 board copy rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so from Rockchip's "
     "rknn-llm release (github.com/airockchip/rknn-llm) to /usr/lib, or set RKLLM_LIB=/path/to/librkllmrt.so"
 )
-IMAGE_PLACEHOLDER = "<image>"
 # A text prompt cannot be tokenized here (no tokenizer API in 1.2.3), so before a run rklab only
 # refuses prompts that cannot fit even at this many UTF-8 bytes per token (byte-level BPE
 # tokens are much shorter on average; this catches only clearly oversized prompts).

@@ -16,7 +16,7 @@ import numpy as np
 
 from rklab.errors import RklabError
 
-VISION_BACKENDS = ("onnx", "rknn")
+VISION_BACKENDS = ("rknn", "onnx")  # the one list of vision backends
 
 
 class VisionEncoder(ABC):
