@@ -12,9 +12,10 @@ PYTEST_ARGS ?=
 setup: $(STAMP)
 
 # Re-runs only when the dependency list changes; `pip install -e` keeps the code live.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/install-llama-cpp.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	bash scripts/install-llama-cpp.sh $(VENV)
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 

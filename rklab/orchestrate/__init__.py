@@ -1,0 +1,1 @@
+"""Orchestrate: plans, the plan check, notebook execution, sweeps and JupyterLab."""
