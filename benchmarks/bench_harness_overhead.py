@@ -18,10 +18,10 @@ import platform
 import statistics
 import time
 
-from rklab.demo import fetch_demo
-from rklab.monitor import Monitor
-from rklab.protocol import BenchConfig, run_llm_benchmark
-from rklab.runtimes.llamacpp import LlamaCpp
+from rklab.measure.demo_model import fetch_demo
+from rklab.measure.monitor import Monitor
+from rklab.measure.protocol import BenchConfig, run_llm_benchmark
+from rklab.measure.runtimes.llamacpp import LlamaCpp
 
 
 def harness_ratio(reps: int, threads: int | None, prompt_tokens: int, new_tokens: int) -> dict:

@@ -1,4 +1,4 @@
-"""How cheap is rklab.feasibility.estimate after the first call? (Other tools call it per sweep entry.)
+"""How cheap is rklab.predict.feasibility.estimate after the first call? (Other tools call it per sweep entry.)
 
 Prints the first-call time (loads YAML/CSV, fits the calibration) and the mean time of later calls,
 and their ratio. Target: later calls well under 1 ms, i.e. no file I/O per call.
@@ -6,7 +6,7 @@ and their ratio. Target: later calls well under 1 ms, i.e. no file I/O per call.
 
 import time
 
-from rklab.feasibility import estimate, feasibility_table
+from rklab.predict.feasibility import estimate, feasibility_table
 
 t0 = time.perf_counter()
 estimate("Qwen3-0.6B")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rklab.runtimes.rkllm import RKLLM  # noqa: E402
+from rklab.measure.runtimes.rkllm import RKLLM  # noqa: E402
 from tests.fixtures.fake_rkllm import build_fake_rkllm, make_fake_rkllm_model  # noqa: E402
 
 

@@ -14,7 +14,7 @@ Record layout (schema ``rklab.record/1``)::
     model       {name, path, size_bytes, hash, dtype, kind}
     max_context, prompt_tokens, new_tokens
     runtime     {name, version, library}        driver_version
-    host        host snapshot (rklab.monitor.host_snapshot)
+    host        host snapshot (rklab.measure.monitor.host_snapshot)
     params      the notebook parameters
     synthetic   true when any number comes from the synthetic demo encoder
     metrics     the measurements of one run (ttft_ms, decode_tps, vmhwm_mb, ...)

@@ -45,7 +45,7 @@ def render(df: pd.DataFrame, columns: list[str], lang: str = "en", fmt: str = "t
 
 
 def estimate_report(e, lang: str = "en") -> str:
-    """A short human-readable breakdown of one :class:`rklab.feasibility.Estimate`."""
+    """A short human-readable breakdown of one :class:`rklab.predict.feasibility.Estimate`."""
     L = lambda k: i18n.label(k, lang)
     pred = i18n.label("predicted", lang)
     lines = [
@@ -70,17 +70,17 @@ def estimate_report(e, lang: str = "en") -> str:
         f"{e.bandwidth_ceiling_gbs:.1f} GB/s",
         f"  {L('ttft_ms')}: {e.ttft_ms:,.0f}",
         f"  {L('verdict')}: {e.verdict} ({i18n.verdict_label(e.verdict, lang)}): {e.reason_in(lang)}",
-        f"  ({pred}: MB = MiB; rklab.memory / rklab.speed calibrated on data/reference)",
+        f"  ({pred}: MB = MiB; rklab.predict.memory / rklab.predict.speed calibrated on data/reference)",
     ]
     return "\n".join(lines)
 
 
 def calibration_report(lang: str = "en") -> str:
     """The calibrated constants and the residual tables as text."""
-    from rklab.calibration import calibrate, memory_residuals, speed_residuals
+    from rklab.predict.calibration import calibrate, memory_residuals, speed_residuals
 
     cal = calibrate()
-    out = ["Calibrated constants (rklab.calibration, least squares on data/reference/rk3588.csv):"]
+    out = ["Calibrated constants (rklab.predict.calibration, least squares on data/reference/rk3588.csv):"]
     out += [f"  {k}: {v}" for k, v in cal.summary().items()]
     mem = memory_residuals()
     out += ["", "Memory (VmHWM) residuals:",

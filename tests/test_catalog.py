@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from rklab.catalog import ModelSpec, get_model, load_catalog
+from rklab.predict.catalog import ModelSpec, get_model, load_catalog
 from rklab.errors import RklabError
-from rklab.params import count
+from rklab.predict.params import count
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 

@@ -67,7 +67,7 @@ def test_bad_input_one_line_exit_2(args, match, capsys):
 
 
 def test_case_exactly_filling_the_context_is_refused_before_loading(monkeypatch, capsys):
-    import rklab.runtimes.factory as factory
+    import rklab.measure.runtimes.factory as factory
 
     def must_not_load(*a, **k):
         raise AssertionError("the model was loaded before the context check")
@@ -115,7 +115,7 @@ def test_numbers_and_paths_named(args, match, capsys):
 
 
 def test_bench_vlm_delegates_to_run_demo_vlm(monkeypatch, capsys, tmp_path):
-    import rklab.vlm
+    import rklab.measure.vlm
 
     img = tmp_path / "x.png"
     img.write_bytes(b"\x89PNG")
@@ -127,7 +127,7 @@ def test_bench_vlm_delegates_to_run_demo_vlm(monkeypatch, capsys, tmp_path):
         return {"encoder_ms": 12.5, "prefill_ms": 30.0, "ttft_ms": 31.0, "decode_tps": 90.0, "vmhwm_mb": 300.0,
                 "image_tokens": 64, "synthetic": True, "ci": float("nan")}
 
-    monkeypatch.setattr(rklab.vlm, "run_demo_vlm", fake_run_demo_vlm)
+    monkeypatch.setattr(rklab.measure.vlm, "run_demo_vlm", fake_run_demo_vlm)
     assert main(["bench", "vlm", "--demo", "--reps", "4", "--new-tokens", "9", "--image", str(img), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert seen == {"reps": 4, "image": str(img), "new_tokens": 9}

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-import rklab.demo as demo
+import rklab.measure.demo_model as demo
 from rklab.errors import ModelFileError, RklabError
 
 PAYLOAD = b"GGUF" + bytes(range(256)) * 40

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from rklab import feasibility as fz
-from rklab.boards import load_board
+from rklab.predict import feasibility as fz
+from rklab.predict.boards import load_board
 from rklab.errors import RklabError
 
 EXPECTED = {

@@ -1,4 +1,4 @@
-"""rklab.guard: OOM score, the MemAvailable guard (for real), pre-flight, kernel deaths."""
+"""rklab.measure.guard: OOM score, the MemAvailable guard (for real), pre-flight, kernel deaths."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rklab import guard
+from rklab.measure import guard
 from rklab.errors import MemoryAborted, PredictedOOM, RklabError
 from rklab.records import RecordWriter, read_records
 
@@ -70,7 +70,7 @@ def test_meminfo_without_memavailable_falls_back_to_free_plus_cached(tmp_path):
 
 
 def test_raise_oom_score_in_a_child_process():
-    code = "import rklab.guard as g; ok = g.raise_oom_score(); print(ok, open('/proc/self/oom_score_adj').read().strip())"
+    code = "import rklab.measure.guard as g; ok = g.raise_oom_score(); print(ok, open('/proc/self/oom_score_adj').read().strip())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "1000"]
 
@@ -231,7 +231,7 @@ def test_preflight_uses_live_memavailable():
 
 
 def test_preflight_with_the_engine_prediction():
-    feas = pytest.importorskip("rklab.feasibility")
+    feas = pytest.importorskip("rklab.predict.feasibility")
     est = feas.estimate("Qwen3-0.6B", dtype="w8a8", max_context=4096)
     r = guard.preflight(est.memory_mb, available_mb=8000)
     assert r["fits"] and r["predicted_mb"] == pytest.approx(est.memory_mb, abs=0.1)

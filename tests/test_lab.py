@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rklab import lab
+from rklab.orchestrate import lab
 from rklab.errors import RklabError
 from rklab.paths import PROJECT_ROOT
 

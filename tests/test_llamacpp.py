@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rklab.errors import ModelFileError, RklabError
-from rklab.runtimes.base import MultimodalInput
-from rklab.runtimes.factory import open_backend
-from rklab.runtimes.llamacpp import LlamaCpp
+from rklab.measure.runtimes.base import MultimodalInput
+from rklab.measure.runtimes.factory import open_backend
+from rklab.measure.runtimes.llamacpp import LlamaCpp
 
 PROMPT = "The capital of France is Paris. The capital of Germany is"
 
@@ -175,7 +175,7 @@ def test_default_threads_follow_physical_cores_and_affinity(monkeypatch):
 
     import psutil
 
-    from rklab.runtimes.llamacpp import physical_cores
+    from rklab.measure.runtimes.llamacpp import physical_cores
 
     monkeypatch.setattr(psutil, "cpu_count", lambda logical=True: 8 if not logical else 8)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
@@ -187,7 +187,7 @@ def test_default_threads_follow_physical_cores_and_affinity(monkeypatch):
 def test_default_threads_use_the_big_cluster_of_an_rk3588(rk3588_tree, tmp_path, monkeypatch):
     import os
 
-    from rklab.runtimes.llamacpp import big_cores, default_threads, physical_cores
+    from rklab.measure.runtimes.llamacpp import big_cores, default_threads, physical_cores
 
     sys_root = str(rk3588_tree.sys_root)
     assert big_cores(sys_root) == {4, 5, 6, 7}  # policy4 + policy6 (2.352 GHz) beat policy0 (1.8 GHz)

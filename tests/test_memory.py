@@ -2,11 +2,11 @@
 
 import pytest
 
-from rklab.calibration import calibrate, memory_residuals
-from rklab.catalog import get_model, with_llm_only
-from rklab.feasibility import estimate
-from rklab.memory import MIB, breakdown, kv_bytes_per_token, weight_bytes
-from rklab.reference import runtime_key
+from rklab.predict.calibration import calibrate, memory_residuals
+from rklab.predict.catalog import get_model, with_llm_only
+from rklab.predict.feasibility import estimate
+from rklab.predict.memory import MIB, breakdown, kv_bytes_per_token, weight_bytes
+from rklab.predict.reference import runtime_key
 
 
 def test_kv_bytes_per_token_qwen3_06b():

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from rklab.hostinfo import clock_check, host_snapshot
-from rklab.monitor import Monitor, parse_npu_load, read_memory, reset_peak_rss
+from rklab.measure.hostinfo import clock_check, host_snapshot
+from rklab.measure.monitor import Monitor, parse_npu_load, read_memory, reset_peak_rss
 from tests.fakes.sysfs import build_rk3588_tree
 
 

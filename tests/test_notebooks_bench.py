@@ -1,5 +1,5 @@
 """Notebooks 02 and 03 under papermill (demo models on the CPU; RKLLM against the fake library;
-RKNNLite against the test double), plus the library functions they call (rklab.notebook_runs)."""
+RKNNLite against the test double), plus the library functions they call (rklab.measure.session)."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def test_03_rkllm_and_rknnlite_paths(rk_env, fake_rknnlite, fake_qwen3vl_rknn, t
 # --------------------------------------------------------------------------- library behaviour
 def test_rkllm_123_loads_once_per_distinct_consecutive_token_count(rk_env, tmp_path):
     """1.2.3 fixes max_new_tokens at load: load with the first case's count, reload only on a change."""
-    from rklab.notebook_runs import run_llm_notebook
+    from rklab.measure.session import run_llm_notebook
 
     log = tmp_path / "rkllm.log"
     with pytest.MonkeyPatch.context() as mp:
@@ -221,8 +221,8 @@ def test_rkllm_123_loads_once_per_distinct_consecutive_token_count(rk_env, tmp_p
 @pytest.mark.parametrize("kind", ["llm", "vlm"])
 def test_guard_trip_between_runs_stops_and_records_aborted_memory(kind, tmp_path, demo_gguf, monkeypatch):
     """The guard trips after run 1 ended and before run 2 starts (no generation for abort() to stop)."""
-    from rklab.guard import MemoryGuard
-    from rklab.notebook_runs import run_llm_notebook, run_vlm_notebook
+    from rklab.measure.guard import MemoryGuard
+    from rklab.measure.session import run_llm_notebook, run_vlm_notebook
 
     records = tmp_path / "records.jsonl"
 
@@ -246,7 +246,7 @@ def test_guard_trip_between_runs_stops_and_records_aborted_memory(kind, tmp_path
 
 
 def test_context_is_exclusive_for_notebook_parameters():
-    from rklab.notebook_runs import validate_llm_params
+    from rklab.measure.session import validate_llm_params
 
     with pytest.raises(RklabError, match="prompt \\+ new tokens must be less than the context"):
         validate_llm_params({"model_path": "demo", "cases": [[120, 8]], "max_context": 128})
@@ -254,7 +254,7 @@ def test_context_is_exclusive_for_notebook_parameters():
 
 
 def test_vlm_core_mask_zero_is_kept_and_preflight_counts_image_tokens_once(monkeypatch, tmp_path):
-    from rklab import notebook_runs as nr
+    from rklab.measure import session as nr
     from rklab.errors import PredictedOOM
 
     q = nr.validate_vlm_params({"encoder_path": "demo", "llm_path": "demo", "core_mask": 0})
@@ -278,7 +278,7 @@ def test_vlm_core_mask_zero_is_kept_and_preflight_counts_image_tokens_once(monke
 
 
 def test_parameter_errors_are_one_line(tmp_path):
-    from rklab.notebook_runs import run_llm_notebook, run_vlm_notebook
+    from rklab.measure.session import run_llm_notebook, run_vlm_notebook
 
     cases = [
         (run_llm_notebook, dict(cases="128,64"), "cases"),
@@ -300,8 +300,8 @@ def test_parameter_errors_are_one_line(tmp_path):
 
 
 def test_bad_image_fails_before_loading(tmp_path, bad_images, monkeypatch):
-    from rklab import vlm
-    from rklab.notebook_runs import run_vlm_notebook
+    from rklab.measure import vlm
+    from rklab.measure.session import run_vlm_notebook
 
     monkeypatch.setattr(vlm, "open_vlm", lambda **k: pytest.fail("must not load models for a bad image"))
     with pytest.raises(RklabError, match="truncated or corrupt"):
@@ -309,8 +309,8 @@ def test_bad_image_fails_before_loading(tmp_path, bad_images, monkeypatch):
 
 
 def test_predicted_oom_is_recorded_and_nothing_loaded(tmp_path, monkeypatch, demo_gguf):
-    import rklab.notebook_runs as nr
-    import rklab.runtimes.factory as factory
+    import rklab.measure.session as nr
+    import rklab.measure.runtimes.factory as factory
 
     real_open = factory.open_backend
     monkeypatch.setattr(nr, "predicted_memory", lambda *a, **k: {"memory_mb": 10_000_000.0})
@@ -331,7 +331,7 @@ def test_predicted_oom_is_recorded_and_nothing_loaded(tmp_path, monkeypatch, dem
 
 @pytest.mark.parametrize("kind", ["llm", "vlm"])
 def test_memory_guard_abort_is_recorded(kind, tmp_path, demo_gguf):
-    from rklab.notebook_runs import run_llm_notebook, run_vlm_notebook
+    from rklab.measure.session import run_llm_notebook, run_vlm_notebook
 
     if kind == "llm":
         res = run_llm_notebook(cases=[[16, 8]], reps=2, warmup=1, adaptive=False, max_context=256,
@@ -349,13 +349,13 @@ def test_memory_guard_abort_is_recorded(kind, tmp_path, demo_gguf):
 
 
 def nr_status(res):
-    from rklab.notebook_runs import status_markdown
+    from rklab.measure.session import status_markdown
 
     return status_markdown(res, "en")
 
 
 def test_reference_comparison_separates_encoder_load_from_encode(tmp_path):
-    from rklab.notebook_runs import BenchOutcome, reference_comparison
+    from rklab.measure.session import BenchOutcome, reference_comparison
 
     runs = [{"image": "a.png", "rep": i, "case": "img256/tg64", "prompt_tokens": 270, "encoder_ms": 400.0 + i,
              "encoder_load_ms": 600.0, "decode_tps": 12.0, "ttft_ms": 900.0, "prefill_tps": 300.0,
@@ -382,7 +382,7 @@ def test_reference_comparison_separates_encoder_load_from_encode(tmp_path):
 
 
 def test_reference_comparison_llm_uses_the_nearest_case(tmp_path):
-    from rklab.notebook_runs import BenchOutcome, reference_comparison
+    from rklab.measure.session import BenchOutcome, reference_comparison
 
     runs = [{"case": c, "prompt_tokens": pp, "rep": 0, "ttft_ms": t, "decode_tps": d, "vmhwm_mb": 800.0}
             for c, pp, t, d in (("pp128/tg64", 128, 250.0, 30.0), ("pp1024/tg128", 1024, 2000.0, 20.0))]
@@ -401,7 +401,7 @@ def test_reference_comparison_llm_uses_the_nearest_case(tmp_path):
 def test_bench_figures():
     import pandas as pd
 
-    from rklab.plots import bench as pb
+    from rklab.report.plots import bench as pb
 
     samples = [{"t_s": t / 10, "phase": ph, "vmrss_mb": 100 + t, "vmhwm_mb": 100 + t, "rss_shmem_mb": None,
                 "mem_available_mb": 5000 - t, "npu_load": None, "temps_c": None}
@@ -443,7 +443,7 @@ def test_bench_figures():
 
 
 def test_progress_bars_follow_the_parameter_then_the_environment(monkeypatch):
-    from rklab.notebook_runs import show_progress
+    from rklab.measure.session import show_progress
 
     monkeypatch.delenv("RKLAB_PROGRESS", raising=False)
     assert show_progress() is True

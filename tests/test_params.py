@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rklab.catalog import get_model, load_catalog
-from rklab.params import compute_params, count
+from rklab.predict.catalog import get_model, load_catalog
+from rklab.predict.params import compute_params, count
 
 FACTS = Path(__file__).resolve().parents[1] / "data" / "models.yaml"
 ROWS = {m.name: m for m in load_catalog().values()}

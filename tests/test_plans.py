@@ -9,7 +9,7 @@ import pytest
 
 from rklab.errors import RklabError
 from rklab.paths import data_dir
-from rklab.plans import is_placeholder, load_plan
+from rklab.orchestrate.plans import is_placeholder, load_plan
 
 GOOD = """\
 plan: t

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rklab.preflight import FAIL, OK, WARN, check_plan, format_check_report, read_driver_version
+from rklab.orchestrate.plancheck import FAIL, OK, WARN, check_plan, format_check_report, read_driver_version
 
 
 def _plan(tmp_path: Path, entries: str) -> Path:
@@ -84,7 +84,7 @@ def test_runtime_library_missing_and_driver_version(tmp_path, monkeypatch):
 def test_unsupported_runtime_version_is_reported(tmp_path, monkeypatch):
     import platform
 
-    from rklab.runtimes.rkllm import HOST_MACHINES
+    from rklab.measure.runtimes.rkllm import HOST_MACHINES
 
     machine = HOST_MACHINES[platform.machine().lower()]
     lib = tmp_path / "librkllmrt.so"

@@ -1,7 +1,7 @@
 import pytest
 
 from rklab.errors import RklabError
-from rklab.prompts import BASE_TEXT, approx_text_prompt, exact_token_prompt
+from rklab.measure.prompts import BASE_TEXT, approx_text_prompt, exact_token_prompt
 
 
 def word_tokenizer(bos=None):
@@ -22,7 +22,7 @@ def test_exact_length_with_a_word_tokenizer(n):
 
 
 def test_exact_length_with_the_demo_tokenizer(demo_gguf):
-    from rklab.runtimes.llamacpp import LlamaCpp
+    from rklab.measure.runtimes.llamacpp import LlamaCpp
 
     with LlamaCpp(demo_gguf, max_context=256, n_threads=1) as b:
         for n in (5, 128, 1024):

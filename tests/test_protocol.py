@@ -3,8 +3,8 @@
 import pytest
 
 from rklab.errors import RklabError
-from rklab.monitor import Monitor
-from rklab.protocol import BenchConfig, run_llm_benchmark
+from rklab.measure.monitor import Monitor
+from rklab.measure.protocol import BenchConfig, run_llm_benchmark
 from tests.fakes.backend import ScriptedBackend
 
 
@@ -60,7 +60,7 @@ def test_adaptive_adds_runs_until_stable_or_cap():
 
 
 def test_adaptive_stops_once_spread_falls():
-    from rklab.stats import rsd
+    from rklab.measure.stats import rsd
 
     # rates 100, 95.2 (rsd 3.4 %) -> one more run at 100 gives rsd 2.8 % < 3 %: stop at 3
     b = ScriptedBackend(intervals_ms=(10.0, 10.5) + (10.0,) * 8)
@@ -228,7 +228,7 @@ def test_unreadable_caps_leave_throttled_unknown(rk3588_tree):
 def test_guard_tripped_between_runs_starts_no_further_run(tmp_path):
     """A trip between two generations (nothing for backend.abort to stop) still ends the benchmark."""
     from rklab.errors import MemoryAborted
-    from rklab.guard import MemoryGuard
+    from rklab.measure.guard import MemoryGuard
     from tests.fakes.sysfs import build_rk3588_tree
 
     fr = build_rk3588_tree(tmp_path / "board")

@@ -14,7 +14,7 @@ import pytest
 
 from rklab import report as rr
 from rklab.errors import RklabError
-from rklab.htmlexport import check_self_contained, plotlyjs_marker
+from rklab.report.html import check_self_contained, plotlyjs_marker
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_comparison_puts_quoted_and_measured_side_by_side(rep):
 
 
 def test_predicted_vs_measured_residuals(rep):
-    from rklab.feasibility import estimate
+    from rklab.predict.feasibility import estimate
 
     p = rep.predicted.set_index(["entry", "case"])
     row = p.loc[("qwen3-0.6b-npu", "pp128/tg64")]
@@ -111,7 +111,7 @@ def test_verdict_table_uses_measured_values_where_measured(rep):
 
 
 def test_measured_tight_and_exceeds_follow_the_board_budget(rep):
-    from rklab.boards import load_board
+    from rklab.predict.boards import load_board
 
     b = load_board("rk3588-8gb")
     m = rep.measured.copy()
@@ -149,7 +149,7 @@ def test_empty_run_dir_gives_an_empty_but_valid_report(tmp_path):
 
 
 def test_figures(rep):
-    from rklab.plots import report as rp
+    from rklab.report.plots import report as rp
 
     fig = rp.comparison_figure(rep, "decode_tps")
     names = [t.name for t in fig.data]
@@ -239,7 +239,7 @@ def test_guard_outcome_after_measured_runs_wins_over_the_measured_vmhwm(fake_swe
 
 
 def test_vlm_prediction_counts_the_image_tokens_once(rep):
-    from rklab.feasibility import estimate
+    from rklab.predict.feasibility import estimate
 
     row = rep.predicted.set_index("entry").loc["internvl3.5-1b-npu"]
     # the record's prompt_tokens (300) is the runtime's prefill: 256 image + 44 text tokens
@@ -275,7 +275,7 @@ def test_vlm_stages_add_up_to_the_measured_end_to_end(fake_sweep):
     assert st["decode_ms"] == pytest.approx(3050.0 - 1272.0)  # median e2e - median ttft_e2e
     assert st["e2e_ms"] == pytest.approx(3050.0) and st["e2e_measured"]
     assert sum(st[k] for k in rr.VLM_STAGES) == pytest.approx(3050.0)
-    from rklab.plots import report as rp
+    from rklab.report.plots import report as rp
 
     fig = rp.vlm_stage_figure(r)
     assert sum(float(tr.x[0]) for tr in fig.data) == pytest.approx(3050.0)

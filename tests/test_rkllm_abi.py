@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rklab.errors import RklabError, RuntimeLibraryError
-from rklab.runtimes import rkllm_abi
-from rklab.runtimes.rkllm import abi_for
+from rklab.measure.runtimes import rkllm_abi
+from rklab.measure.runtimes.rkllm import abi_for
 
 LAYOUT_CSV = Path(__file__).parent / "data" / "rkllm_abi_layout.csv"
 

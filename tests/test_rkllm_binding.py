@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from rklab.errors import ModelFileError, RklabError, RuntimeLibraryError
-from rklab.runtimes import rkllm as rk
-from rklab.runtimes.base import MultimodalInput
-from rklab.runtimes.rkllm import RKLLM, RKLLMRunError
+from rklab.measure.runtimes import rkllm as rk
+from rklab.measure.runtimes.base import MultimodalInput
+from rklab.measure.runtimes.rkllm import RKLLM, RKLLMRunError
 from tests.fixtures.fake_rkllm import build_fake_rkllm
 
 TAGS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>")

@@ -52,7 +52,7 @@ def test_host_snapshot_and_records_hold_no_environment(tmp_path, monkeypatch):
     """The host snapshot goes into every record: it must not copy the environment."""
     for k, v in FAKE_SECRETS.items():
         monkeypatch.setenv(k, v)
-    monitor = pytest.importorskip("rklab.monitor")
+    monitor = pytest.importorskip("rklab.measure.monitor")
     from rklab.records import RecordWriter
 
     snap = monitor.host_snapshot()
@@ -64,7 +64,7 @@ def test_host_snapshot_and_records_hold_no_environment(tmp_path, monkeypatch):
 
 def test_lab_banner_is_the_only_place_the_token_goes(tmp_path, capsys):
     """`rklab lab` prints its token to the terminal but writes it nowhere but a 0600 file."""
-    from rklab import lab
+    from rklab.orchestrate import lab
 
     cmd = lab.build_lab_command(env={"PATH": "/usr/bin"}, token="tok-" + "x" * 40)
     lab.print_banner(cmd)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from rklab.boards import load_board
-from rklab.calibration import calibrate, speed_residuals
-from rklab.feasibility import estimate
+from rklab.predict.boards import load_board
+from rklab.predict.calibration import calibrate, speed_residuals
+from rklab.predict.feasibility import estimate
 
 
 def test_physical_ceiling_rk3588():

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from rklab.stats import bootstrap_ci, clean, rsd, summarize, summary_table
+from rklab.measure.stats import bootstrap_ci, clean, rsd, summarize, summary_table
 
 
 def test_summarize_known_values():

@@ -18,7 +18,7 @@ import yaml
 
 from rklab.errors import RklabError
 from rklab.records import read_records
-from rklab.sweep import (
+from rklab.orchestrate.sweep import (
     attempt_dirs,
     completed_attempt,
     entry_outcome_record,
@@ -99,7 +99,7 @@ def test_a_memory_abort_after_measured_runs_is_not_ok(fake_run):
 
 def test_entry_status_from_records_guard_statuses_win(tmp_path):
     from rklab.records import RecordWriter
-    from rklab.sweep import _entry_status_from_records
+    from rklab.orchestrate.sweep import _entry_status_from_records
 
     def status(*sts):
         d = tmp_path / "-".join(sts)
@@ -174,7 +174,7 @@ def test_out_and_resume_are_checked(fake_run, tmp_path):
 
 
 def test_default_output_is_a_timestamped_folder_under_runs(monkeypatch, tmp_path):
-    from rklab import sweep
+    from rklab.orchestrate import sweep
 
     monkeypatch.setenv("RKLAB_RUNS", str(tmp_path / "runs"))
     a = sweep._timestamp_dir(tmp_path / "runs")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from rklab.errors import RklabError, RuntimeLibraryError
-from rklab.vision.encoder import open_encoder
-from rklab.vision.preprocess import preprocess
-from rklab.vision.rknn_encoder import CORE_MASKS, RknnEncoder, import_rknnlite, resolve_core_mask
-from rklab.vision.synthetic import (build_synthetic_encoder, ensure_synthetic_encoder, grid_for_tokens,
+from rklab.measure.vision.encoder import open_encoder
+from rklab.measure.vision.preprocess import preprocess
+from rklab.measure.vision.rknn_encoder import CORE_MASKS, RknnEncoder, import_rknnlite, resolve_core_mask
+from rklab.measure.vision.synthetic import (build_synthetic_encoder, ensure_synthetic_encoder, grid_for_tokens,
                                    is_synthetic, synthetic_encoder_path)
-from rklab.vision.testimages import demo_image_path
+from rklab.measure.vision.testimages import demo_image_path
 
 
 def test_grid_for_tokens():
@@ -31,7 +31,7 @@ def test_synthetic_encoder_is_cached_and_marked(tmp_path, monkeypatch):
     assert ensure_synthetic_encoder(64, 32, dim=16, layers=1).stat().st_mtime_ns == mtime  # not rebuilt
     assert is_synthetic(p)
     assert not list(tmp_path.glob(".*.tmp"))
-    from rklab.modelfiles import check_model_file
+    from rklab.measure.modelfiles import check_model_file
 
     check_model_file(p, "onnx")
 

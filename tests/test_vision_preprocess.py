@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rklab.errors import RklabError
-from rklab.vision.preprocess import (PAD_GREY_U8, load_image, pad_to_square, preprocess, preprocess_batch,
+from rklab.measure.vision.preprocess import (PAD_GREY_U8, load_image, pad_to_square, preprocess, preprocess_batch,
                                      resize_bilinear)
-from rklab.vision.testimages import demo_image_path, write_test_images
+from rklab.measure.vision.testimages import demo_image_path, write_test_images
 
 
 def test_pad_grey_is_opencv_rounding_of_127_5():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rklab.errors import RklabError
-from rklab.vlm import (VlmConfig, VlmSpec, image_embeddings, open_vlm, run_demo_vlm, run_vlm_benchmark,
+from rklab.measure.vlm import (VlmConfig, VlmSpec, image_embeddings, open_vlm, run_demo_vlm, run_vlm_benchmark,
                        summarize_vlm_runs, vlm_spec)
-from rklab.vision.testimages import demo_image_path
+from rklab.measure.vision.testimages import demo_image_path
 
 
 def test_spec_from_catalog():
@@ -86,7 +86,7 @@ def test_llamacpp_pipeline_measures_every_stage(demo_pipe):
     assert r["decode_tps"] > 0 and len(r["token_offsets_ms"]) == 4
     assert r["vmhwm_mb"] > 50 and r["synthetic"] is True
     # the same per-run metric keys as LLM runs (one shared helper), VmHWM reset per run
-    from rklab.protocol import run_metrics  # noqa: F401
+    from rklab.measure.protocol import run_metrics  # noqa: F401
     for key in ("clocks_below_max", "throttled", "throttle_detail", "vmhwm_reset", "memory_baseline",
                 "mem_available_drop_mb", "shmem_rise_mb", "npu_load_mean", "temp_start_c", "runtime_decode_tps"):
         assert key in r, key
@@ -107,7 +107,7 @@ def test_should_stop_before_a_run_stops_the_benchmark(demo_pipe):
 
 
 def test_image_prefill_subtracts_like_from_like_and_never_goes_negative():
-    from rklab.vlm import image_prefill
+    from rklab.measure.vlm import image_prefill
 
     base = {"text_prefill_ms": 40.0, "text_runtime_prefill_ms": 30.0}
     assert image_prefill({"prefill_ms": 100.0, "runtime_prefill_ms": 80.0}, base) == \
@@ -121,7 +121,7 @@ def test_image_prefill_subtracts_like_from_like_and_never_goes_negative():
 
 
 def test_llamacpp_refuses_embeddings_wider_than_hidden(demo_pipe):
-    from rklab.vlm import VlmPipeline
+    from rklab.measure.vlm import VlmPipeline
 
     with pytest.raises(RklabError, match="hidden size 576"):
         VlmPipeline(demo_pipe.encoder, demo_pipe.backend, vlm_spec("Qwen3-VL-2B"))

@@ -1,6 +1,6 @@
 """``rklab bench llm ...`` (LLM protocol on llama.cpp or RKLLM) and ``rklab bench vlm --demo``.
 
-Thin shell: :func:`rklab.protocol.run_llm_benchmark` does the work. Progress bars go to
+Thin shell: :func:`rklab.measure.protocol.run_llm_benchmark` does the work. Progress bars go to
 stderr, so ``--json`` output on stdout stays clean.
 """
 
@@ -19,7 +19,7 @@ from rklab.records import _json_default
 
 def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
     """Pair --prompt-tokens with --new-tokens (a single value on either side is broadcast)."""
-    from rklab.protocol import DEFAULT_CASES
+    from rklab.measure.protocol import DEFAULT_CASES
 
     if not prompt_tokens and not new_tokens:
         return list(DEFAULT_CASES)
@@ -91,15 +91,15 @@ def format_llm_table(result, load: dict | None = None) -> str:
 
 
 def _bench_llm(args) -> int:
-    from rklab.modelfiles import describe
-    from rklab.monitor import Monitor, read_memory
-    from rklab.protocol import BenchConfig, run_llm_benchmark
-    from rklab.runtimes.factory import open_backend
+    from rklab.measure.modelfiles import describe
+    from rklab.measure.monitor import Monitor, read_memory
+    from rklab.measure.protocol import BenchConfig, run_llm_benchmark
+    from rklab.measure.runtimes.factory import open_backend
 
     _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0)
     cases = _cases(args.prompt_tokens, args.new_tokens)
     config = BenchConfig(cases=cases, warmup=args.warmup, reps=args.reps, adaptive=not args.no_adaptive).validate()
-    from rklab.protocol import context_error
+    from rklab.measure.protocol import context_error
 
     for pp, tg in cases:
         if pp + tg >= args.context:  # checked before the model is loaded
@@ -161,8 +161,8 @@ def _bench_llm(args) -> int:
 
 
 def _recorder(args, backend, model_info: dict, load: dict, out_dir):
-    """Records with the same conditions as notebook 02 writes (rklab.notebook_runs.record_base)."""
-    from rklab.notebook_runs import DEMO_DTYPE, RunRecorder, catalog_name_for, record_base, runtime_block
+    """Records with the same conditions as notebook 02 writes (rklab.measure.session.record_base)."""
+    from rklab.measure.session import DEMO_DTYPE, RunRecorder, catalog_name_for, record_base, runtime_block
 
     demo = args.model == "demo"
     name = "SmolLM2-135M-Instruct" if demo else catalog_name_for(model_info["path"])
@@ -191,7 +191,7 @@ def _bench_vlm(args) -> int:
     _check_numbers(args, reps=1, new_tokens=1)
     if args.image is not None and not os.path.isfile(args.image):
         raise RklabError(f"--image {args.image} does not exist or is not a file; give an image file (PNG/JPEG)")
-    from rklab.vlm import run_demo_vlm
+    from rklab.measure.vlm import run_demo_vlm
 
     out = run_demo_vlm(reps=args.reps, image=args.image, new_tokens=args.new_tokens)
     if args.json:

@@ -7,7 +7,7 @@ import json
 
 def _run(args) -> int:
     from rklab.errors import RklabError
-    from rklab.feasibility import estimate
+    from rklab.predict.feasibility import estimate
 
     if args.calibration:
         from rklab.texttable import calibration_report
@@ -19,7 +19,7 @@ def _run(args) -> int:
     if not args.model and not args.hf_config:
         raise RklabError("give --model NAME (see data/models.yaml) or --hf-config PATH/config.json")
     if args.hf_config:
-        from rklab.catalog import ModelSpec
+        from rklab.predict.catalog import ModelSpec
 
         model = ModelSpec.from_hf_config(args.hf_config)
     else:

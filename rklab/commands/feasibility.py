@@ -7,7 +7,7 @@ import sys
 
 
 def _run(args) -> int:
-    from rklab.feasibility import feasibility_table
+    from rklab.predict.feasibility import feasibility_table
     from rklab.texttable import render
 
     df = feasibility_table(board=args.board, context=args.context, lang=args.lang)

@@ -24,7 +24,7 @@ def _read_password() -> str:
 
 
 def _run(args) -> int:
-    from rklab.lab import build_lab_command, format_command, print_banner, run_lab
+    from rklab.orchestrate.lab import build_lab_command, format_command, print_banner, run_lab
 
     extra = list(args.jupyter_args or [])
     password = _read_password() if args.password else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def _fetch_demo(args) -> int:
-    from rklab.demo import fetch_demo
+    from rklab.measure.demo_model import fetch_demo
 
     path = fetch_demo(force=args.force)
     print(path)
@@ -12,7 +12,7 @@ def _fetch_demo(args) -> int:
 
 
 def _check(args) -> int:
-    from rklab.preflight import check_plan, format_check_report
+    from rklab.orchestrate.plancheck import check_plan, format_check_report
 
     report = check_plan(args.plan)
     print(format_check_report(report, lang=args.lang))

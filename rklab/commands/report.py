@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 def _report(args) -> int:
-    from rklab.htmlexport import build_html_report
-    from rklab.sweep import default_results_md
+    from rklab.report.html import build_html_report
+    from rklab.orchestrate.sweep import default_results_md
 
     html = build_html_report(
         args.run_dir,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def _sweep(args) -> int:
-    from rklab.sweep import format_summary, run_sweep
+    from rklab.orchestrate.sweep import format_summary, run_sweep
 
     result = run_sweep(
         args.plan,

@@ -1,6 +1,6 @@
 """Make running out of memory boring on an 8 GB board.
 
-Four tools, used by the benchmark notebooks (``rklab.notebook_runs``) and the sweep:
+Four tools, used by the benchmark notebooks (``rklab.measure.session``) and the sweep:
 
 * :func:`raise_oom_score` — a benchmark kernel volunteers as the kernel OOM killer's first
   victim (``oom_score_adj = 1000``), so JupyterLab and the desktop survive a model that
@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rklab.errors import MemoryAborted, PredictedOOM
-from rklab.monitor import read_meminfo as _monitor_read_meminfo
-from rklab.monitor import read_status
+from rklab.measure.monitor import read_meminfo as _monitor_read_meminfo
+from rklab.measure.monitor import read_status
 
 MIB = 1024 * 1024
 DEFAULT_FLOOR_MB = 300.0
@@ -67,7 +67,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- /proc readers
-# One parser for /proc/meminfo and /proc/<pid>/status lives in rklab.monitor; these names stay
+# One parser for /proc/meminfo and /proc/<pid>/status lives in rklab.measure.monitor; these names stay
 # here because the sweep and the tests import them from the guard.
 read_meminfo = _monitor_read_meminfo
 
@@ -87,7 +87,7 @@ def _read_status_mb(pid: int | str, proc_root: str | os.PathLike) -> dict[str, f
 
 def sample_memory(pid: int | str = "self", proc_root: str | os.PathLike = "/proc", t0: float | None = None,
                   phase: str | None = None) -> dict[str, Any]:
-    """One sample with the memory keys of :class:`rklab.monitor.Monitor` samples.
+    """One sample with the memory keys of :class:`rklab.measure.monitor.Monitor` samples.
 
     Keys the guard cannot read cheaply (NPU load, clocks, temperatures) are ``None``; when a
     monitor is attached to the guard its last sample supplies them.
@@ -161,7 +161,7 @@ class MemoryGuard:
             result = backend.generate(...)
             guard.check()          # raises MemoryAborted(last_sample=...) if it tripped
 
-    ``monitor`` (optional, a :class:`rklab.monitor.Monitor`): its ``last_sample()`` is merged
+    ``monitor`` (optional, a :class:`rklab.measure.monitor.Monitor`): its ``last_sample()`` is merged
     under the guard's own memory readings, so the recorded sample has temperatures, clocks
     and NPU load too. ``heartbeat_path`` (optional): the latest sample is written there
     (atomically, at most every ``heartbeat_every_s``) so a sweep can still read it after
@@ -331,7 +331,7 @@ def preflight(
     what: str = "the model",
 ) -> dict[str, Any]:
     """Will ``predicted_mb`` (the engine's predicted memory, e.g.
-    ``rklab.feasibility.estimate(...).memory_mb``) fit in the live ``MemAvailable``?
+    ``rklab.predict.feasibility.estimate(...).memory_mb``) fit in the live ``MemAvailable``?
 
     ``available_mb`` defaults to psutil's reading now. Raises :class:`PredictedOOM` when
     ``predicted_mb + margin_mb > available_mb`` unless ``force``; otherwise returns
@@ -413,7 +413,7 @@ def kernel_manager_class():
     """A jupyter_client ``AsyncKernelManager`` that remembers each kernel's exit status.
 
     Pass it to papermill (``papermill.execute_notebook(..., kernel_manager_class=
-    rklab.guard.kernel_manager_class())``): when the kernel dies, papermill only says
+    rklab.measure.guard.kernel_manager_class())``): when the kernel dies, papermill only says
     "Kernel died", and :func:`classify_kernel_death` then looks up the signal here by pid
     (``kernel_exit_status``). The last started kernel's pid is ``cls.last_pid``.
     """

@@ -23,7 +23,7 @@ one core (``benchmarks/bench_harness_overhead.py`` measures it; ``Monitor.cpu_ti
 is the sampler thread's own CPU time). The sampler never raises into the run: any error
 in a sample is counted in ``Monitor.errors`` and the sample is skipped.
 
-The static host description lives in :mod:`rklab.hostinfo`; :func:`host_snapshot` is
+The static host description lives in :mod:`rklab.measure.hostinfo`; :func:`host_snapshot` is
 re-exported here.
 """
 
@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from rklab.hostinfo import (  # noqa: F401  (re-exported)
+from rklab.measure.hostinfo import (  # noqa: F401  (re-exported)
     CPU_POLICIES,
     DDR_DEVFREQ,
     NPU_DEBUGFS,

@@ -14,7 +14,7 @@ table — plus pp512/tg128 and pp1024/tg128):
 Per-run metrics (see docs/measurement.md for definitions and sources): wall-clock TTFT
 (call to first token), prefill rate = prompt tokens / TTFT, decode rate =
 (N-1)/(t_last - t_first), the runtime's own counters, peak VmHWM, MemAvailable drop and
-Shmem rise (relative to ``baseline`` — a :func:`rklab.monitor.read_memory` taken before the
+Shmem rise (relative to ``baseline`` — a :func:`rklab.measure.monitor.read_memory` taken before the
 model was loaded — when given, else to the start of the run), NPU load mean/max,
 temperatures at start/end and two clock flags from the monitor's samples (``clocks_below_max``:
 clocks not at max; ``throttled``: thermal/firmware caps lowered). :func:`run_metrics` computes
@@ -30,9 +30,9 @@ from typing import Callable
 import pandas as pd
 
 from rklab.errors import RklabError
-from rklab.monitor import Monitor, host_snapshot, read_memory, reset_peak_rss
-from rklab.prompts import approx_text_prompt, exact_token_prompt
-from rklab.stats import rsd, summary_table
+from rklab.measure.monitor import Monitor, host_snapshot, read_memory, reset_peak_rss
+from rklab.measure.prompts import approx_text_prompt, exact_token_prompt
+from rklab.measure.stats import rsd, summary_table
 
 DEFAULT_CASES = [(128, 64), (512, 128), (1024, 128)]
 
@@ -181,11 +181,11 @@ def run_metrics(res, *, prompt_tokens: int | None, monitor: Monitor | None = Non
                 mem_start: dict | None = None, mem_end: dict | None = None, baseline: dict | None = None,
                 sample_start: dict | None = None, sample_end: dict | None = None,
                 vmhwm_reset: bool | None = None) -> dict:
-    """The per-run metrics shared by LLM (:func:`measure_run`) and VLM (``rklab.vlm``) runs.
+    """The per-run metrics shared by LLM (:func:`measure_run`) and VLM (``rklab.measure.vlm``) runs.
 
     ``res`` is the backend's GenerationResult; ``start_ns`` where the run's monitor window
     starts (default: the generate call; a VLM run starts at image-in); ``mem_start`` /
-    ``mem_end`` are :func:`rklab.monitor.read_memory` readings around the run, ``baseline``
+    ``mem_end`` are :func:`rklab.measure.monitor.read_memory` readings around the run, ``baseline``
     one from before the model was loaded (then the MemAvailable drop and Shmem rise include
     the model); ``sample_start`` / ``sample_end`` monitor samples taken just before and after
     (temperatures). ``prefill_ms`` / ``prefill_tps`` are always wall-clock (call -> first
@@ -278,7 +278,7 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
     """Run every case of ``config`` on an open backend and summarise.
 
     ``on_run(run_dict)`` is called after each measured (not warmup) run. ``baseline`` is a
-    :func:`rklab.monitor.read_memory` reading taken before the model was loaded; with it the
+    :func:`rklab.measure.monitor.read_memory` reading taken before the model was loaded; with it the
     MemAvailable drop and Shmem rise include the model itself. ``should_stop()`` (e.g.
     ``MemoryGuard.should_stop``) is asked before every run: when True no further run starts and
     the result is ``aborted``.

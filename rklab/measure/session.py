@@ -4,13 +4,13 @@
 
 1. validate the papermill parameters (one-line :class:`RklabError` naming the bad one);
 2. check the model files, hash them for the records;
-3. memory pre-flight: the engine's predicted VmHWM (``rklab.feasibility.estimate``) against the
-   live MemAvailable (``rklab.guard.preflight``); a predicted OOM is recorded as
+3. memory pre-flight: the engine's predicted VmHWM (``rklab.predict.feasibility.estimate``) against the
+   live MemAvailable (``rklab.measure.guard.preflight``); a predicted OOM is recorded as
    ``skipped_predicted_oom`` and nothing is loaded (unless ``force``);
 4. ``raise_oom_score`` (this kernel is the OOM killer's first choice, not JupyterLab), then a
-   :class:`rklab.guard.MemoryGuard` (aborts the generation when MemAvailable drops below
+   :class:`rklab.measure.guard.MemoryGuard` (aborts the generation when MemAvailable drops below
    ``mem_floor_mb``; recorded as ``aborted_memory`` with the last sample) and a
-   :class:`rklab.monitor.Monitor` (10 Hz samples);
+   :class:`rklab.measure.monitor.Monitor` (10 Hz samples);
 5. open the backend(s) and run the protocol; every measured run is appended at once to
    ``<out_dir>/records.jsonl`` through :class:`rklab.records.RecordWriter` (fsync per record);
 6. write the monitor samples beside the records (``<out_dir>/samples-<kind>.jsonl``);
@@ -34,11 +34,11 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from rklab.demo import DEMO_DTYPE
-from rklab.demo import DEMO_MODEL_NAME as DEMO_LLM
+from rklab.measure.demo_model import DEMO_DTYPE
+from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_LLM
 from rklab.errors import MemoryAborted, PredictedOOM, RklabError
-from rklab.modelfiles import check_model_file, describe
-from rklab.runtimes.factory import BACKENDS as BACKEND_FORMATS
+from rklab.measure.modelfiles import check_model_file, describe
+from rklab.measure.runtimes.factory import BACKENDS as BACKEND_FORMATS
 
 SAMPLES_FILE = "samples-{kind}.jsonl"
 BACKENDS = tuple(BACKEND_FORMATS)
@@ -164,7 +164,7 @@ def validate_llm_params(p: dict) -> dict:
     q["dtype"] = q.get("dtype") or (DEMO_DTYPE if q["model_path"] == "demo" else "w8a8")
     q["max_context"] = _as_int("max_context", q.get("max_context", 4096), 16, 1 << 20)
     q["cases"] = validate_cases(q.get("cases", [[128, 64]]))
-    from rklab.protocol import context_error
+    from rklab.measure.protocol import context_error
 
     for pp, tg in q["cases"]:
         if pp + tg >= q["max_context"]:
@@ -238,7 +238,7 @@ def validate_vlm_params(p: dict) -> dict:
 # --------------------------------------------------------------------------- helpers
 def _resolve_model_file(path: str, backend: str) -> Path:
     if path == "demo":
-        from rklab.demo import fetch_demo
+        from rklab.measure.demo_model import fetch_demo
 
         return fetch_demo()  # returns at once when cached
     fmt = "gguf" if backend == "llamacpp" else "rkllm"
@@ -253,7 +253,7 @@ def predicted_memory(model: str, dtype: str, max_context: int, prompt_tokens: in
                      with_vision: bool | None = None) -> dict:
     """The engine's prediction for the pre-flight, or ``{}`` (with ``why``) when it has none."""
     try:
-        from rklab.feasibility import estimate
+        from rklab.predict.feasibility import estimate
 
         est = estimate(model, dtype=dtype, max_context=max_context, prompt_tokens=prompt_tokens,
                        new_tokens=new_tokens, with_vision=with_vision)
@@ -266,7 +266,7 @@ def predicted_memory(model: str, dtype: str, max_context: int, prompt_tokens: in
 
 
 def _preflight(est: dict, force: bool, what: str) -> dict:
-    from rklab.guard import preflight
+    from rklab.measure.guard import preflight
 
     mem = est.get("memory_mb")
     if mem is None:
@@ -306,7 +306,7 @@ def _library_of(backend) -> str | None:
 
 
 def _host(runtime_version: str | None) -> dict:
-    from rklab.monitor import host_snapshot
+    from rklab.measure.monitor import host_snapshot
 
     return host_snapshot(runtime_version=runtime_version)
 
@@ -316,7 +316,7 @@ def catalog_name_for(path: str | os.PathLike) -> str:
     else the file's stem. The longest matching catalog name wins."""
     stem = Path(str(path)).stem
     try:
-        from rklab.catalog import load_catalog
+        from rklab.predict.catalog import load_catalog
 
         names = list(load_catalog())
     except Exception:  # no catalog in a development tree: the stem is still a name
@@ -358,7 +358,7 @@ class RunRecorder:
         return self.writer.append(rec)
 
     def outcome(self, exc: BaseException, extra: dict | None = None) -> dict:
-        from rklab.guard import outcome_fields
+        from rklab.measure.guard import outcome_fields
 
         rec = {**self.base, **outcome_fields(exc), **(extra or {})}
         if isinstance(exc, MemoryAborted):
@@ -390,8 +390,8 @@ def _run_guarded(outcome: BenchOutcome, base: dict, *, what: str,
         return outcome
     base["preflight"] = outcome.preflight
 
-    from rklab.guard import MemoryGuard, raise_oom_score
-    from rklab.monitor import Monitor, read_memory
+    from rklab.measure.guard import MemoryGuard, raise_oom_score
+    from rklab.measure.monitor import Monitor, read_memory
 
     raise_oom_score()
     monitor = Monitor(interval_s=0.1)
@@ -463,8 +463,8 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
     outcome = BenchOutcome(kind="llm", status="ok", message="", params=p, out_dir=out, model=model_block,
                            host=host, estimate=est, runtime={"name": p["backend"]})
 
-    from rklab.protocol import BenchConfig, run_llm_benchmark
-    from rklab.runtimes.factory import open_backend
+    from rklab.measure.protocol import BenchConfig, run_llm_benchmark
+    from rklab.measure.runtimes.factory import open_backend
 
     def load(monitor):
         monitor.mark("load")
@@ -512,7 +512,7 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
                      dtype: str | None = None, prompt: str | None = None, progress: bool | None = None,
                      backend_kwargs: dict | None = None) -> BenchOutcome:
     """Notebook 03: image -> encoder -> LLM, stage by stage; a record per measured run."""
-    from rklab import vlm as vlm_mod
+    from rklab.measure import vlm as vlm_mod
 
     params = dict(entry=entry, model=model, encoder_path=encoder_path, llm_path=llm_path, llm_backend=llm_backend,
                   vision_backend=vision_backend, images=list(images or []), image_size=image_size,
@@ -524,10 +524,10 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
     out.mkdir(parents=True, exist_ok=True)
     images_list = p["images"]
     if not images_list:
-        from rklab.vision.testimages import demo_image_path
+        from rklab.measure.vision.testimages import demo_image_path
 
         images_list = [str(demo_image_path())]
-    from rklab.vision.preprocess import load_image
+    from rklab.measure.vision.preprocess import load_image
 
     for img in images_list:  # bad images fail before anything is loaded
         load_image(img)
@@ -602,7 +602,7 @@ def reference_comparison(outcome: BenchOutcome, reference: pd.DataFrame | None =
     Ratios are measured / reference (> 1 means the measured number is larger).
     """
     if reference is None:
-        from rklab.reference import load_reference
+        from rklab.predict.reference import load_reference
 
         reference = load_reference()
     ref = reference[reference["model"] == outcome.model.get("name")]

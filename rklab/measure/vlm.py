@@ -22,7 +22,7 @@ Every stage is timed with ``time.perf_counter_ns()`` on the same clock:
 =====================  ====================================================================
 
 The other per-run keys (runtime counters, Shmem rise, NPU load, temperatures,
-``clocks_below_max`` / ``throttled``) come from :func:`rklab.protocol.run_metrics`, the same
+``clocks_below_max`` / ``throttled``) come from :func:`rklab.measure.protocol.run_metrics`, the same
 code as LLM runs.
 
 The seed report's "~0.8 s vision encoder" for InternVL3.5 is a *load* time (Qengineering's
@@ -51,11 +51,11 @@ from typing import Any, Callable
 import numpy as np
 
 from rklab.errors import RklabError
-from rklab.monitor import read_memory, reset_peak_rss
-from rklab.demo import DEMO_MODEL_NAME as DEMO_MODEL
-from rklab.prompts import prompt_file
-from rklab.runtimes.base import IMAGE_PLACEHOLDER, MultimodalInput
-from rklab.vision.preprocess import preprocess
+from rklab.measure.monitor import read_memory, reset_peak_rss
+from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_MODEL
+from rklab.measure.prompts import prompt_file
+from rklab.measure.runtimes.base import IMAGE_PLACEHOLDER, MultimodalInput
+from rklab.measure.vision.preprocess import preprocess
 
 DEFAULT_PROMPT = prompt_file("vlm_question.txt")  # data/prompts/: "<image>" + the question
 
@@ -90,7 +90,7 @@ def _get(obj, *names, default=None):
 
 
 def _catalog_entry(name: str) -> Any:
-    from rklab.catalog import get_model
+    from rklab.predict.catalog import get_model
 
     return get_model(name)
 
@@ -101,7 +101,7 @@ def vlm_spec(model: str | None, *, n_tokens: int | None = None, encoder_syntheti
     The demo pair (``model`` None/"demo"/SmolLM2 with the synthetic encoder) has no catalog
     vision block: its encoder makes ``n_tokens`` (default 196) tokens of the LLM width 576.
     """
-    from rklab.vision.synthetic import DEFAULT_TOKENS, DEFAULT_WIDTH
+    from rklab.measure.vision.synthetic import DEFAULT_TOKENS, DEFAULT_WIDTH
 
     if model in (None, "", "demo") or (encoder_synthetic and str(model).startswith("SmolLM2")):
         hidden = DEFAULT_WIDTH
@@ -237,7 +237,7 @@ class VlmPipeline:
     def run_once(self, image, prompt: str = DEFAULT_PROMPT, new_tokens: int = 32, ignore_eos: bool = True,
                  label: str | None = None) -> dict:
         """One image -> answer, timed stage by stage; returns the run's metrics (+ ``text``)."""
-        from rklab.protocol import run_metrics
+        from rklab.measure.protocol import run_metrics
 
         mon = self.monitor
         reset_ok = reset_peak_rss(proc_root=self.proc_root)
@@ -328,7 +328,7 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
 
     ``encoder_path`` / ``llm_path`` of ``"demo"`` mean the synthetic ONNX encoder / the SmolLM2 GGUF.
     """
-    from rklab.vision.encoder import open_encoder
+    from rklab.measure.vision.encoder import open_encoder
 
     enc_path = resolve_encoder_path(encoder_path, n_tokens=n_tokens)
     llm_file = resolve_llm_path(llm_path)
@@ -347,7 +347,7 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
             kwargs.setdefault("img_start", spec.img_start)
             kwargs.setdefault("img_end", spec.img_end)
             kwargs.setdefault("img_content", spec.img_content)
-        from rklab.runtimes.factory import open_backend
+        from rklab.measure.runtimes.factory import open_backend
 
         t0 = time.perf_counter_ns()
         backend = open_backend(llm_backend, llm_file, **kwargs)
@@ -399,7 +399,7 @@ def image_prefill(run: dict, text_baseline: dict) -> dict:
 
 def resolve_encoder_path(encoder_path, *, n_tokens: int | None = None) -> Path:
     if str(encoder_path) == "demo":
-        from rklab.vision.synthetic import DEFAULT_TOKENS, ensure_synthetic_encoder
+        from rklab.measure.vision.synthetic import DEFAULT_TOKENS, ensure_synthetic_encoder
 
         return ensure_synthetic_encoder(n_tokens or DEFAULT_TOKENS)
     return Path(encoder_path).expanduser()
@@ -407,7 +407,7 @@ def resolve_encoder_path(encoder_path, *, n_tokens: int | None = None) -> Path:
 
 def resolve_llm_path(llm_path) -> Path:
     if str(llm_path) == "demo":
-        from rklab.demo import fetch_demo
+        from rklab.measure.demo_model import fetch_demo
 
         return fetch_demo()  # cached after the first call, as the backend factory does
     return Path(llm_path).expanduser()
@@ -425,7 +425,7 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
     """
     config = config or VlmConfig()
     if not images:
-        from rklab.vision.testimages import demo_image_path
+        from rklab.measure.vision.testimages import demo_image_path
 
         images = [demo_image_path()]
     if config.reps < 1 or config.new_tokens < 1 or config.warmup < 0:
@@ -541,10 +541,10 @@ def run_demo_vlm(reps: int = 3, new_tokens: int = 32, image=None) -> dict:
     """
     import platform
 
-    from rklab.vision.testimages import demo_image_path
+    from rklab.measure.vision.testimages import demo_image_path
 
     img = image or demo_image_path()
-    from rklab.vision.preprocess import load_image
+    from rklab.measure.vision.preprocess import load_image
 
     load_image(img)  # a bad image fails in one line before any model is loaded
     pipe = open_vlm(model=None, encoder_path="demo", llm_path="demo", vision_backend="onnx",

@@ -1,7 +1,7 @@
 """``rklab models check PLAN``: is everything in place before a long sweep starts?
 
 Checks, for a plan: every model file (exists, plausible size, right magic — via
-:func:`rklab.modelfiles.check_model_file`; unfilled ``FILL_ME`` names), the RKLLM runtime
+:func:`rklab.measure.modelfiles.check_model_file`; unfilled ``FILL_ME`` names), the RKLLM runtime
 library and its version (when an entry uses the NPU), the RKNN Lite runtime (when an entry
 uses an .rknn encoder), llama.cpp (CPU entries), the NPU driver version, free memory against
 the engine's predictions, and free disk for the results. Each problem says where to get the
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rklab.errors import ModelFileError, RklabError
-from rklab.plans import DEMO, Plan, is_placeholder, load_plan
+from rklab.orchestrate.plans import DEMO, Plan, is_placeholder, load_plan
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MIN_DRIVER = (0, 9, 6)  # older rknpu drivers fail to load large models (board-rk3588.md)
@@ -72,7 +72,7 @@ def _check_files(report: CheckReport) -> None:
                 _check_demo(report, name, fmt)
                 continue
             try:
-                from rklab.modelfiles import check_model_file
+                from rklab.measure.modelfiles import check_model_file
 
                 p = check_model_file(value, fmt, what=key)
                 report.add("file", name, OK, f"{p} ({p.stat().st_size / 1e6:,.0f} MB, {fmt})")
@@ -83,7 +83,7 @@ def _check_files(report: CheckReport) -> None:
 def _check_demo(report: CheckReport, name: str, fmt: str) -> None:
     if fmt == "gguf":
         try:
-            from rklab.demo import demo_model_path
+            from rklab.measure.demo_model import demo_model_path
 
             p = demo_model_path()
             report.add("file", name, OK, f"demo model {p}")
@@ -94,7 +94,7 @@ def _check_demo(report: CheckReport, name: str, fmt: str) -> None:
 
 
 def _check_rkllm(report: CheckReport, library: str | None) -> None:
-    from rklab.runtimes import rkllm
+    from rklab.measure.runtimes import rkllm
 
     try:
         path = rkllm.find_library(library)
@@ -137,8 +137,8 @@ def _check_llamacpp(report: CheckReport) -> None:
 
 
 def read_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
-    """The rknpu driver version from debugfs, None if unreadable (see :func:`rklab.hostinfo.npu_driver_version`)."""
-    from rklab.hostinfo import npu_driver_version
+    """The rknpu driver version from debugfs, None if unreadable (see :func:`rklab.measure.hostinfo.npu_driver_version`)."""
+    from rklab.measure.hostinfo import npu_driver_version
 
     return npu_driver_version(sys_root)
 
@@ -159,7 +159,7 @@ def _check_driver(report: CheckReport, sys_root: str | os.PathLike) -> None:
 
 
 def _check_memory(report: CheckReport, proc_root: str | os.PathLike) -> None:
-    from rklab.guard import mem_available_mb
+    from rklab.measure.guard import mem_available_mb
 
     try:
         avail = mem_available_mb(proc_root)
@@ -185,7 +185,7 @@ def _check_memory(report: CheckReport, proc_root: str | os.PathLike) -> None:
 
 def _predicted_mb(entry, board: str) -> float | None:
     try:
-        from rklab.feasibility import estimate
+        from rklab.predict.feasibility import estimate
 
         est = estimate(entry.model, dtype=entry.settings.get("dtype", "w8a8"), board=board,
                        max_context=int(entry.settings.get("max_context", 4096)), with_vision=entry.kind == "vlm")

@@ -3,7 +3,7 @@
 A plan is a YAML file (see ``data/plans/rk3588-8gb.yaml``)::
 
     plan: rk3588-8gb                 # a name for the plan
-    board: rk3588-8gb                # board profile for predictions (rklab.boards)
+    board: rk3588-8gb                # board profile for predictions (rklab.predict.boards)
     models_dir: ~/rklab-models       # base of relative model paths (env RKLAB_MODELS_DIR overrides)
     defaults: {max_context: 4096, reps: 5, ...}   # applied to every entry
     entries:
@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from rklab.errors import RklabError
-from rklab.runtimes.factory import BACKENDS
-from rklab.vision.encoder import VISION_BACKENDS
+from rklab.measure.runtimes.factory import BACKENDS
+from rklab.measure.vision.encoder import VISION_BACKENDS
 
 PLACEHOLDER_PREFIX = "FILL_ME"
 DEMO = "demo"
@@ -264,7 +264,7 @@ VLM_TEXT_TOKENS = 32  # a little room for the text around the image in notebook 
 def _check_model_and_context(model: Any, kind: str, settings: dict, where: tuple, marks: _Marks) -> None:
     """The model must be in the catalog and every case must fit in max_context (as RKLLM requires:
     max_context_len > prompt + image + new tokens), so a bad plan fails before any entry runs."""
-    from rklab.catalog import get_model
+    from rklab.predict.catalog import get_model
 
     try:
         spec = get_model(model)

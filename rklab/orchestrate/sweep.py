@@ -41,7 +41,7 @@ from typing import Any, Iterable
 import yaml
 
 from rklab.errors import RklabError
-from rklab.plans import Plan, PlanEntry, load_plan
+from rklab.orchestrate.plans import Plan, PlanEntry, load_plan
 from rklab.records import RECORDS_FILE, RecordWriter, read_records
 
 KERNEL_NAME = "python3"
@@ -220,7 +220,7 @@ def _kill_pid(pid: int) -> None:
 
 
 def _logging_kernel_manager(base: type, kernel_log: Path) -> type:
-    """``base`` (rklab.guard's exit-recording kernel manager) with the kernel's stdout/stderr
+    """``base`` (rklab.measure.guard's exit-recording kernel manager) with the kernel's stdout/stderr
     sent to ``kernel_log``: native runtimes (llama.cpp, librkllmrt) print there, and the
     console stays free for the progress bar."""
 
@@ -252,13 +252,13 @@ def run_notebook(
 
     ``timeout_s`` bounds the whole notebook: a watchdog SIGKILLs the kernel (and its children)
     when it expires and the run is reported as ``timeout``. A kernel that dies on its own is
-    classified by :func:`rklab.guard.classify_kernel_death` (SIGKILL -> ``oom``).
+    classified by :func:`rklab.measure.guard.classify_kernel_death` (SIGKILL -> ``oom``).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from rklab import guard
-    from rklab.notebook_runs import PROGRESS_ENV
+    from rklab.measure import guard
+    from rklab.measure.session import PROGRESS_ENV
 
     # absolute: the kernel runs in ``cwd``, so relative paths would point elsewhere
     output = Path(output).absolute()
@@ -384,7 +384,7 @@ def _entry_status_from_records(attempt: Path) -> tuple[str, str]:
 
 
 def _heartbeat(attempt: Path) -> dict | None:
-    from rklab.guard import read_heartbeat
+    from rklab.measure.guard import read_heartbeat
 
     for hb in sorted(attempt.glob("*heartbeat*.json")):
         data = read_heartbeat(hb)
@@ -544,7 +544,7 @@ def run_sweep(
             bar.update(1)
         if report:
             bar.set_description_str("report: 04 report + HTML")
-            from rklab.htmlexport import build_html_report
+            from rklab.report.html import build_html_report
 
             try:
                 result.html_path = build_html_report(out_dir, lang=lang, board=plan.board,

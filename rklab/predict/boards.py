@@ -144,7 +144,7 @@ def _resolve(name: str, root: str) -> Board:
         return _load(str(p.resolve()))
     path = Path(root) / "boards" / f"{name}.yaml"
     if not path.is_file():
-        from rklab.catalog import closest_names
+        from rklab.predict.catalog import closest_names
 
         known = list_boards()
         close = closest_names(str(name), known) or known

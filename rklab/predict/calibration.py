@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rklab.boards import load_board
-from rklab.catalog import get_model, with_llm_only
-from rklab.memory import MIB, MemoryConstants, breakdown, kv_bytes_per_token, weight_bytes
-from rklab.reference import load_reference, reference_models, runtime_key
-from rklab.speed import CALIBRATION_CEILING_GBS, SpeedConstants, decode_bytes_per_token, predict
-from rklab.params import compute_params
+from rklab.predict.boards import load_board
+from rklab.predict.catalog import get_model, with_llm_only
+from rklab.predict.memory import MIB, MemoryConstants, breakdown, kv_bytes_per_token, weight_bytes
+from rklab.predict.reference import load_reference, reference_models, runtime_key
+from rklab.predict.speed import CALIBRATION_CEILING_GBS, SpeedConstants, decode_bytes_per_token, predict
+from rklab.predict.params import compute_params
 
 CALIBRATION_MIN_RUNTIME = runtime_key("1.2.1")
 DEFAULT_TOKENS = (128, 64)   # Rockchip's benchmark case, assumed where a row does not state its tokens

@@ -4,8 +4,8 @@ Verdicts against the board: ``fits`` (predicted peak <= tight_fraction x budget)
 ``exceeds`` (over the usable budget, under physical RAM), ``infeasible`` (over physical RAM),
 ``unsupported`` (dtype not available on the platform, or a context above the model's maximum
 positions; a context too small for the image tokens is raised to fit in the tables, see :func:`table_estimate`).
-All numbers here are **predicted** by :mod:`rklab.memory` / :mod:`rklab.speed` with the constants of
-:mod:`rklab.calibration`; the seed's numbers in :func:`seed_comparison` are **quoted**.
+All numbers here are **predicted** by :mod:`rklab.predict.memory` / :mod:`rklab.predict.speed` with the constants of
+:mod:`rklab.predict.calibration`; the seed's numbers in :func:`seed_comparison` are **quoted**.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 from rklab import i18n
-from rklab.boards import Board, load_board
-from rklab.calibration import calibrate
-from rklab.catalog import ModelSpec, get_model, load_catalog
+from rklab.predict.boards import Board, load_board
+from rklab.predict.calibration import calibrate
+from rklab.predict.catalog import ModelSpec, get_model, load_catalog
 from rklab.errors import RklabError
-from rklab.memory import breakdown, check_dtype
-from rklab.params import count
+from rklab.predict.memory import breakdown, check_dtype
+from rklab.predict.params import count
 from rklab.paths import data_dir
-from rklab.speed import predict
+from rklab.predict.speed import predict
 
 VERDICT_ORDER = {v: i for i, v in enumerate(("fits", "tight", "exceeds", "infeasible", "unsupported"))}
 
@@ -68,7 +68,7 @@ class Estimate:
     live_mem_total_mb: float | None = None
     live_mem_available_mb: float | None = None
     vision_params_source: str = "quoted"
-    basis: str = "predicted (rklab.memory / rklab.speed, calibrated on data/reference)"
+    basis: str = "predicted (rklab.predict.memory / rklab.predict.speed, calibrated on data/reference)"
 
     def to_dict(self) -> dict:
         return asdict(self)

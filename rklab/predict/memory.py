@@ -10,7 +10,7 @@ Parts (all **predicted**; "inferred" = a modelling assumption from board-rk3588.
 - ``kv``: fp16 K+V for the tokens actually used (prompt + image tokens + new tokens). The runtime reserves
   ``max_context`` worth (``kv_reserved_mb``) but untouched pages are not resident (inferred from the official rows).
 - ``runtime``: runtime buffers and code = ``fixed + fraction x weights``, both calibrated on official VmHWM rows
-  (:mod:`rklab.calibration`).
+  (:mod:`rklab.predict.calibration`).
 - ``vision``: the RKNN encoder in fp16 (params x 2 B) + activation buffers proportional to
   patches x vision width (calibrated on the official Qwen2-VL-2B encoder row).
 - ``image_embed``: the float32 image embeddings handed to RKLLM: image tokens x outputs x LLM width x 4 B
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from rklab.catalog import ModelSpec
+from rklab.predict.catalog import ModelSpec
 from rklab.errors import RklabError
-from rklab.params import count, quantized_output_channels
+from rklab.predict.params import count, quantized_output_channels
 
 MIB = 1 << 20
 KV_BYTES = 2                 # fp16 K and V (board-rk3588.md)
@@ -51,7 +51,7 @@ def check_dtype(dtype: str) -> str:
 
 @dataclass(frozen=True)
 class MemoryConstants:
-    """The calibrated free constants (see :func:`rklab.calibration.calibrate`)."""
+    """The calibrated free constants (see :func:`rklab.predict.calibration.calibrate`)."""
 
     runtime_fixed_mb: float
     runtime_weight_fraction: float

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rklab.catalog import ModelSpec
+from rklab.predict.catalog import ModelSpec
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def _load(path: str) -> pd.DataFrame:
     if not p.is_file():
         raise RklabError(f"reference table {p} is missing; restore data/reference/rk3588.csv")
     df = pd.read_csv(p, dtype={"runtime": str})
-    from rklab.catalog import load_catalog
+    from rklab.predict.catalog import load_catalog
 
     names = set(load_catalog())
     df["in_catalog"] = df["model"].isin(names)

@@ -9,7 +9,7 @@ TTFT is prefill of the prompt (plus image tokens) on the NPU::
 
     ttft_ms = prefill_fixed_ms + tokens x (per_token_ms + active_Gparams x ms_per_token_per_Gparam)
 
-The constants are fitted on RK3588 reference rows (:mod:`rklab.calibration`). On another board the
+The constants are fitted on RK3588 reference rows (:mod:`rklab.predict.calibration`). On another board the
 effective bandwidth scales with its physical DRAM ceiling and prefill with its NPU TOPS (inferred).
 """
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rklab.boards import Board
-from rklab.catalog import ModelSpec
-from rklab.memory import kv_bytes_per_token, streamed_bytes_per_token
-from rklab.params import compute_params
+from rklab.predict.boards import Board
+from rklab.predict.catalog import ModelSpec
+from rklab.predict.memory import kv_bytes_per_token, streamed_bytes_per_token
+from rklab.predict.params import compute_params
 
 CALIBRATION_CEILING_GBS = 4224e6 * 8 / 1e9   # RK3588 LPDDR4x-4224 x 64 bit: the boards the rows come from
 CALIBRATION_TOPS = 6.0

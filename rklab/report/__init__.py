@@ -4,7 +4,7 @@
 :func:`write_benchmark_log` writes as markdown (``results/benchmark_log.md``). Every number
 keeps its kind: **measured** (records of this sweep: where and on what host), **quoted**
 (``data/reference``: official / seed / community, with the reference and its conditions) or
-**predicted** (``rklab.feasibility.estimate``). Records from the synthetic demo encoder carry
+**predicted** (``rklab.predict.feasibility.estimate``). Records from the synthetic demo encoder carry
 ``synthetic`` and are labelled so.
 
 Which measured case is compared with the references: per entry, the case closest to
@@ -168,9 +168,9 @@ def _col(df: pd.DataFrame, name: str, default: Any = None) -> pd.Series:
 
 
 def load_sweep_records(run_dirs: Iterable[str | os.PathLike] | str | os.PathLike) -> pd.DataFrame:
-    """All records of the given sweeps, one attempt per entry (see :func:`rklab.sweep.record_dirs`)."""
+    """All records of the given sweeps, one attempt per entry (see :func:`rklab.orchestrate.sweep.record_dirs`)."""
     from rklab.records import load_records
-    from rklab.sweep import record_dirs
+    from rklab.orchestrate.sweep import record_dirs
 
     files = record_dirs(run_dirs)
     if not files:
@@ -262,10 +262,10 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Per entry and case: medians and spread of the measured runs, memory peaks, stage times.
 
     Median, sample std, min/max, relative std and the bootstrap CI of the median come from
-    :func:`rklab.stats.summarize` (the one summary of repeated measurements in rklab); a single
+    :func:`rklab.measure.stats.summarize` (the one summary of repeated measurements in rklab); a single
     run has std and rsd 0 here (nothing to spread).
     """
-    from rklab.stats import summarize as summary_of
+    from rklab.measure.stats import summarize as summary_of
 
     if runs.empty:
         return pd.DataFrame()
@@ -531,7 +531,7 @@ def _residual(measured, predicted) -> float:
 
 def _estimate(m, board: str) -> dict | str:
     try:
-        from rklab.feasibility import estimate
+        from rklab.predict.feasibility import estimate
 
         est = estimate(
             m["model_name"],
@@ -546,7 +546,7 @@ def _estimate(m, board: str) -> dict | str:
     except RklabError as exc:
         return f"no prediction: {exc}"
     except ImportError:
-        return "no prediction: rklab.feasibility is not available"
+        return "no prediction: rklab.predict.feasibility is not available"
 
 
 def _text_prompt_tokens(m) -> int:
@@ -566,7 +566,7 @@ def _text_prompt_tokens(m) -> int:
     img = _int_value(m.get("image_tokens"))
     if img is None:
         try:
-            from rklab.catalog import get_model
+            from rklab.predict.catalog import get_model
 
             spec = get_model(m["model_name"])
             img = int(spec.vision.image_tokens) if getattr(spec, "vision", None) else 0
@@ -703,7 +703,7 @@ def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "r
     were measured before (their VmHWM is shown, but "fits" would be wrong): ``oom`` ->
     verdict oom, ``aborted_memory`` -> exceeds, with the reason.
     """
-    from rklab.boards import load_board
+    from rklab.predict.boards import load_board
 
     b = load_board(board)
     base = _feasibility_rows(board, context, lang)
@@ -778,12 +778,12 @@ def _guard_reason(status: str, message: str, lang: str) -> str:
 def _feasibility_rows(board: str, context: int, lang: str = "zh") -> list[dict]:
     """The seed's feasibility table (quoted RAM and verdict) with the engine's prediction per model.
 
-    From :func:`rklab.feasibility.seed_comparison`: model, section, seed_ram_text (quoted),
+    From :func:`rklab.predict.feasibility.seed_comparison`: model, section, seed_ram_text (quoted),
     seed_verdict (quoted, in ``lang``), predicted_mb and predicted_verdict (engine, w8a8: the only
     family RK3588 runs, so the seed's W4A16 rows are predicted as the board would actually load them).
     """
     try:
-        from rklab.feasibility import seed_comparison
+        from rklab.predict.feasibility import seed_comparison
     except ImportError:
         return []
     rows = []
@@ -799,7 +799,7 @@ def _feasibility_rows(board: str, context: int, lang: str = "zh") -> list[dict]:
 def build_report(run_dirs: Iterable[str | os.PathLike] | str | os.PathLike, board: str = "rk3588-8gb",
                  lang: str = "zh", context: int = 4096) -> Report:
     """Everything notebook 04 shows, from the records of ``run_dirs``."""
-    from rklab.boards import load_board
+    from rklab.predict.boards import load_board
 
     if lang not in ("zh", "en"):
         raise RklabError(f"lang {lang!r} is not supported; use zh or en")
@@ -814,7 +814,7 @@ def build_report(run_dirs: Iterable[str | os.PathLike] | str | os.PathLike, boar
         runs, entries = _in_plan_order(runs, order), _in_plan_order(entries, order)
     measured = summarize(runs)
     try:
-        from rklab.reference import load_reference
+        from rklab.predict.reference import load_reference
 
         reference = load_reference()
     except ImportError:

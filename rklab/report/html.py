@@ -166,7 +166,7 @@ def build_html_report(
 ) -> Path:
     """Execute notebook 04 over ``run_dir`` (papermill) and export it: returns the HTML path."""
     from rklab.paths import notebooks_dir
-    from rklab.sweep import run_notebook
+    from rklab.orchestrate.sweep import run_notebook
 
     run_dir = Path(run_dir).expanduser().absolute()
     if not run_dir.is_dir():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from rklab.runtimes.base import GenerationResult, RuntimePerf
+from rklab.measure.runtimes.base import GenerationResult, RuntimePerf
 
 
 class ScriptedBackend:

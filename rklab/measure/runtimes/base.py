@@ -101,7 +101,7 @@ class MultimodalInput:
 
 
 class Backend(Protocol):
-    """The interface :mod:`rklab.protocol` drives."""
+    """The interface :mod:`rklab.measure.protocol` drives."""
 
     name: str  # "rkllm" | "llamacpp"
     runtime_version: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rklab.errors import RklabError
-from rklab.modelfiles import check_model_file
+from rklab.measure.modelfiles import check_model_file
 
 BACKENDS = {"rkllm": "rkllm", "llamacpp": "gguf"}  # backend -> model file format (the one list of backends)
 
@@ -23,14 +23,14 @@ def resolve_model_path(backend: str, model_path) -> Path:
                 f"the demo model is a GGUF for the llamacpp backend, not for {backend}; "
                 f"use --backend llamacpp or give a .rkllm file"
             )
-        from rklab.demo import fetch_demo
+        from rklab.measure.demo_model import fetch_demo
 
         return fetch_demo()
     return Path(str(model_path)).expanduser()
 
 
 def open_backend(backend: str, model_path, **kwargs):
-    """Construct :class:`~rklab.runtimes.llamacpp.LlamaCpp` or :class:`~rklab.runtimes.rkllm.RKLLM`.
+    """Construct :class:`~rklab.measure.runtimes.llamacpp.LlamaCpp` or :class:`~rklab.measure.runtimes.rkllm.RKLLM`.
 
     ``kwargs`` go to the constructor (e.g. ``max_context``, ``n_threads``; RKLLM:
     ``base_domain_id``, ``embed_flash``...).
@@ -40,9 +40,9 @@ def open_backend(backend: str, model_path, **kwargs):
     path = resolve_model_path(backend, model_path)
     check_model_file(path, BACKENDS[backend])
     if backend == "llamacpp":
-        from rklab.runtimes.llamacpp import LlamaCpp
+        from rklab.measure.runtimes.llamacpp import LlamaCpp
 
         return LlamaCpp(path, **kwargs)
-    from rklab.runtimes.rkllm import RKLLM
+    from rklab.measure.runtimes.rkllm import RKLLM
 
     return RKLLM(path, **kwargs)

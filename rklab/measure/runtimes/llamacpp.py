@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from rklab.errors import ModelFileError, RklabError
-from rklab.runtimes.base import IMAGE_PLACEHOLDER, GenerationResult, MultimodalInput, RuntimePerf
+from rklab.measure.runtimes.base import IMAGE_PLACEHOLDER, GenerationResult, MultimodalInput, RuntimePerf
 
 
 

@@ -1,4 +1,4 @@
-"""Rockchip RKLLM runtime (``librkllmrt.so``, NPU) behind rklab's :class:`~rklab.runtimes.base.Backend`.
+"""Rockchip RKLLM runtime (``librkllmrt.so``, NPU) behind rklab's :class:`~rklab.measure.runtimes.base.Backend`.
 
 Three steps, each with a one-line error for the user:
 
@@ -9,7 +9,7 @@ Three steps, each with a one-line error for the user:
    aarch64 library on an x86_64 PC, or an armhf one on the board, is refused with a clear line
    instead of a cryptic dlopen error).
 3. **Pick the ABI**: releases 1.2.3 and 1.3.0 lay out their structs differently, so the
-   runtime version decides which ctypes mirror (:mod:`rklab.runtimes.rkllm_abi`) is used.
+   runtime version decides which ctypes mirror (:mod:`rklab.measure.runtimes.rkllm_abi`) is used.
    Env ``RKLLM_VERSION`` wins; otherwise the version is read from the library file itself.
    The real runtime logs ``rkllm-runtime version: 1.2.3, rknpu driver version: ...`` at init,
    so the file holds that banner. Whether the number sits in the same string or is filled
@@ -44,9 +44,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rklab.errors import RklabError, RuntimeLibraryError
-from rklab.modelfiles import check_model_file
-from rklab.runtimes import rkllm_abi as _abi
-from rklab.runtimes.base import IMAGE_PLACEHOLDER, GenerationResult, MultimodalInput, RuntimePerf
+from rklab.measure.modelfiles import check_model_file
+from rklab.measure.runtimes import rkllm_abi as _abi
+from rklab.measure.runtimes.base import IMAGE_PLACEHOLDER, GenerationResult, MultimodalInput, RuntimePerf
 
 LIB_NAME = "librkllmrt.so"
 SEARCH_DIRS = ("/usr/lib", "/usr/local/lib", "/usr/lib/aarch64-linux-gnu")
@@ -501,7 +501,7 @@ class RKLLM:
         max_new_tokens: int = 64,
         ignore_eos: bool = True,
     ) -> GenerationResult:
-        """One generation from exactly one kind of input (see :class:`~rklab.runtimes.base.Backend`)."""
+        """One generation from exactly one kind of input (see :class:`~rklab.measure.runtimes.base.Backend`)."""
         if self._handle is None:
             raise RklabError(f"RKLLM model {self.model_path} is closed; open it again")
         max_new = _positive_int("max_new_tokens", max_new_tokens)

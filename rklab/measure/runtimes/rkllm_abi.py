@@ -4,7 +4,7 @@ Source: the project's fact sheet ``shared/facts/rkllm-abi.md`` (read off Rockchi
 header for each release; aarch64 LP64). Every class is named after its C typedef, every
 field after its C field, in declaration order; unions and nested blocks are kept. The two
 releases are NOT binary compatible, so each release gets its own set of classes, built by
-:func:`build_abi` and looked up by version in :mod:`rklab.runtimes.rkllm` (``abi_for``).
+:func:`build_abi` and looked up by version in :mod:`rklab.measure.runtimes.rkllm` (``abi_for``).
 
 What the fact sheet does not spell out, and how it is mirrored here (inferred):
 

@@ -65,7 +65,7 @@ class VisionEncoder(ABC):
         if batch.ndim != 4 or batch.shape[-1] != 3 or batch.dtype != np.uint8:
             raise RklabError(
                 f"vision encoder input has shape {batch.shape} dtype {batch.dtype}; "
-                "expected uint8 NHWC (N, H, W, 3) from rklab.vision.preprocess"
+                "expected uint8 NHWC (N, H, W, 3) from rklab.measure.vision.preprocess"
             )
         size = self.input_size
         if size and tuple(batch.shape[1:3]) != tuple(size):
@@ -106,11 +106,11 @@ def open_encoder(vision_backend: str, path, *, core_mask: str | int = "NPU_CORE_
                  threads: int | None = None, load: bool = True) -> VisionEncoder:
     """An ONNX Runtime or RKNNLite encoder for ``path`` (loaded, unless ``load=False``)."""
     if vision_backend == "onnx":
-        from rklab.vision.onnx_encoder import OnnxEncoder
+        from rklab.measure.vision.onnx_encoder import OnnxEncoder
 
         enc: VisionEncoder = OnnxEncoder(path, threads=threads)
     elif vision_backend == "rknn":
-        from rklab.vision.rknn_encoder import RknnEncoder
+        from rklab.measure.vision.rknn_encoder import RknnEncoder
 
         enc = RknnEncoder(path, core_mask=core_mask)
     else:

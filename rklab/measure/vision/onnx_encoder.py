@@ -1,6 +1,6 @@
 """Vision encoder on the CPU with ONNX Runtime (the demo encoder, or a real encoder's ONNX export).
 
-On the board the real encoders run as .rknn through RKNNLite (:mod:`rklab.vision.rknn_encoder`);
+On the board the real encoders run as .rknn through RKNNLite (:mod:`rklab.measure.vision.rknn_encoder`);
 this wrapper has the same interface so the VLM pipeline and notebook 03 do not care which.
 """
 
@@ -11,9 +11,9 @@ import os
 import numpy as np
 
 from rklab.errors import RklabError
-from rklab.modelfiles import check_model_file
-from rklab.vision.encoder import VisionEncoder
-from rklab.vision.synthetic import SYNTHETIC_KEY
+from rklab.measure.modelfiles import check_model_file
+from rklab.measure.vision.encoder import VisionEncoder
+from rklab.measure.vision.synthetic import SYNTHETIC_KEY
 
 
 class OnnxEncoder(VisionEncoder):

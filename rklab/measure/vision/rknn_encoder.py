@@ -18,8 +18,8 @@ import platform
 import numpy as np
 
 from rklab.errors import RklabError, RuntimeLibraryError
-from rklab.modelfiles import check_model_file
-from rklab.vision.encoder import VisionEncoder
+from rklab.measure.modelfiles import check_model_file
+from rklab.measure.vision.encoder import VisionEncoder
 
 # rknn-toolkit-lite2 constants (RKNNLite.NPU_CORE_*), used when the class lacks them.
 CORE_MASKS = {

@@ -1,5 +1,5 @@
 """Test images drawn with Pillow (shipped in ``data/images/``; regenerate with
-``python -m rklab.vision.testimages``).
+``python -m rklab.measure.vision.testimages``).
 
 - ``shapes.png`` 640x480 (landscape: exercises the grey padding): a red circle, a blue square,
   a green triangle and a yellow bar on white, with a caption. A VLM should name the shapes.

@@ -1,6 +1,6 @@
 """plotly figures for notebooks/01_feasibility.ipynb. Every number plotted is **predicted** (engine) or
 **quoted** (seed / reference) and the figure says which. Builders take DataFrames from
-:mod:`rklab.feasibility` and return ``plotly.graph_objects.Figure``."""
+:mod:`rklab.predict.feasibility` and return ``plotly.graph_objects.Figure``."""
 
 from __future__ import annotations
 
