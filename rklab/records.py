@@ -7,8 +7,8 @@ truncated last line. Records are never rewritten: a re-run appends.
 Record layout (schema ``rklab.record/1``)::
 
     schema, record_id, created_at, rklab_version,
-    kind        "llm" | "vlm" | "entry"       (entry = a sweep entry's outcome)
-    status      "ok" | "failed" | "aborted_memory" | "skipped_predicted_oom" | "oom" | "timeout"
+    kind        "llm" | "vlm" (RUN_KINDS) | "entry" (ENTRY_KIND: a sweep entry's outcome)
+    status      a rklab.runfolder.Status: ok | failed | aborted_memory | skipped_predicted_oom | oom | timeout
     entry       plan entry name (sweeps) or model name
     backend     "rkllm" | "llamacpp" (+ "vision_backend" for VLMs)
     model       {name, path, size_bytes, hash, dtype, kind}
@@ -17,11 +17,13 @@ Record layout (schema ``rklab.record/1``)::
     host        host snapshot (rklab.measure.monitor.host_snapshot)
     params      the notebook parameters
     synthetic   true when any number comes from the synthetic demo encoder
-    metrics     the measurements of one run (ttft_ms, decode_tps, vmhwm_mb, ...)
+    metrics     the measurements of one run (ttft_ms, decode_tps, vmhwm_mb, ...): checked against
+                the registry rklab.metrics.METRICS before the record is written
     error       {type, message, log_tail} for non-ok statuses
 
 :func:`load_records` flattens this: ``metrics.*`` become plain columns
 (``decode_tps``), other nested keys keep a dotted name (``model.name``, ``host.soc``).
+Where the records file sits in a run folder, and which attempt's records count: :mod:`rklab.runfolder`.
 """
 
 from __future__ import annotations
@@ -35,22 +37,22 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from rklab import __version__
+import numpy as np
+
+from rklab import __version__, metrics
 
 SCHEMA = "rklab.record/1"
 RECORDS_FILE = "records.jsonl"
+RUN_KINDS = ("llm", "vlm")  # a record of one measured run
+ENTRY_KIND = "entry"  # the sweep's record of how an entry ended
 
 
-def _json_default(obj: Any):
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+def json_default(obj: Any):
+    """``json.dumps(default=...)`` for what records hold besides JSON types (numpy, paths, times)."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     if isinstance(obj, (Path,)):
         return str(obj)
     if isinstance(obj, (_dt.datetime, _dt.date)):
@@ -66,7 +68,11 @@ class RecordWriter:
         self.path = self.run_dir / filename
 
     def append(self, record: dict) -> dict:
-        """Stamp the record (schema, id, time, version), write it durably and return it."""
+        """Stamp the record (schema, id, time, version), write it durably and return it.
+
+        ``ValueError`` (nothing written) when a metric does not fit :data:`rklab.metrics.METRICS`.
+        """
+        metrics.validate(record.get("metrics"))
         full = {
             "schema": SCHEMA,
             "record_id": uuid.uuid4().hex,
@@ -74,7 +80,7 @@ class RecordWriter:
             "rklab_version": __version__,
             **record,
         }
-        line = json.dumps(full, default=_json_default, ensure_ascii=False, allow_nan=True)
+        line = json.dumps(full, default=json_default, ensure_ascii=False, allow_nan=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

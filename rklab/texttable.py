@@ -66,9 +66,9 @@ def estimate_report(e, lang: str = "en") -> str:
     if e.live_mem_available_mb is not None:
         lines.append(f"  live MemAvailable {e.live_mem_available_mb:,.0f} MB, MemTotal {e.live_mem_total_mb:,.0f} MB")
     lines += [
-        f"  {L('decode_tps')}: {e.decode_tps:.2f}   {L('bandwidth_pct')}: {e.bandwidth_pct:.0f} % of "
+        f"  {L('predicted_decode_tps')}: {e.decode_tps:.2f}   {L('bandwidth_pct')}: {e.bandwidth_pct:.0f} % of "
         f"{e.bandwidth_ceiling_gbs:.1f} GB/s",
-        f"  {L('ttft_ms')}: {e.ttft_ms:,.0f}",
+        f"  {L('predicted_ttft_ms')}: {e.ttft_ms:,.0f}",
         f"  {L('verdict')}: {e.verdict} ({i18n.verdict_label(e.verdict, lang)}): {e.reason_in(lang)}",
         f"  ({pred}: MB = MiB; rklab.predict.memory / rklab.predict.speed calibrated on data/reference)",
     ]

@@ -54,7 +54,7 @@ def test_resume_never_rewrites_what_was_on_disk(killed_and_resumed_sweep):
 
 
 def test_resume_completes_the_rest_with_one_attempt_per_entry(killed_and_resumed_sweep):
-    from rklab.orchestrate.sweep import completed_attempt, entry_outcome_record
+    from rklab.runfolder import completed_attempt, entry_outcome_record
 
     run = killed_and_resumed_sweep
     assert run.resume_rc == 0, run.resume_stdout[-3000:]
@@ -72,12 +72,12 @@ def test_resume_completes_the_rest_with_one_attempt_per_entry(killed_and_resumed
 
 
 def test_no_duplicate_records_after_resume(killed_and_resumed_sweep):
-    from rklab.orchestrate.sweep import record_dirs
+    from rklab.runfolder import record_files
 
     run = killed_and_resumed_sweep
     all_ids = [r["record_id"] for f in run.out.rglob("records.jsonl") for r in read_records(f)]
     assert len(all_ids) == len(set(all_ids))
-    df = load_records(record_dirs(run.out))
+    df = load_records(record_files(run.out))
     runs = df[df["kind"] == "llm"]
     per_key = Counter(zip(runs["entry"], runs["case"], runs["rep"]))
     dupes = {k: n for k, n in per_key.items() if n > 1}
@@ -92,7 +92,7 @@ def test_no_duplicate_records_after_resume(killed_and_resumed_sweep):
 
 
 def test_sigkilled_kernel_is_recorded_as_oom_and_the_sweep_goes_on(killed_and_resumed_sweep):
-    from rklab.orchestrate.sweep import entry_outcome_record
+    from rklab.runfolder import entry_outcome_record
 
     run = killed_and_resumed_sweep
     print(f"\nCRASH sweep killed (rc {run.first_rc}) with {sum(len(v) for v in run.records_at_kill.values())} "

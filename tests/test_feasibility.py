@@ -30,7 +30,8 @@ def test_seed_models_expected_verdicts(table_en, model):
 
 def test_table_shape_and_labels(table_en):
     assert len(table_en) == 20
-    for col in ["model", "dtype", "memory_mb", "budget_mb", "verdict", "reason", "decode_tps", "ttft_ms"]:
+    for col in ["model", "dtype", "memory_mb", "budget_mb", "verdict", "reason", "predicted_decode_tps",
+                "predicted_ttft_ms"]:
         assert col in table_en
     zh = fz.feasibility_table("rk3588-8gb", 4096, "zh")
     labels = dict(zip(zh["model"], zh["verdict_label"]))

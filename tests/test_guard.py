@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 
 from rklab.measure import guard
 from rklab.errors import MemoryAborted, PredictedOOM, RklabError
+from rklab.predict.feasibility import estimate
 from rklab.records import RecordWriter, read_records
 
 MEMINFO = """MemTotal:        8110608 kB
@@ -61,7 +60,6 @@ def test_meminfo_and_sample_read_fake_proc(tmp_path):
     # the monitor's sample keys are all there (None when the guard cannot read them cheaply)
     for key in ("t_s", "phase", "npu_load", "cpu_freq_mhz", "temps_c", "ddr_freq_mhz"):
         assert key in s
-    assert guard.oom_kill_count(tmp_path) == 3
 
 
 def test_meminfo_without_memavailable_falls_back_to_free_plus_cached(tmp_path):
@@ -203,21 +201,21 @@ def test_guard_trips_for_real_on_this_machine(tmp_path):
     assert "MemAvailable" in back[-1]["error"]["message"]
 
 
-# ----------------------------------------------------------------------------- pre-flight
+# ----------------------------------------------------------------------------- the pre-load memory check
 def test_preflight_fits_returns_numbers_for_the_record():
-    r = guard.preflight(1000, available_mb=5000)
+    r = guard.check_predicted_memory(1000, available_mb=5000)
     assert r == {"predicted_mb": 1000.0, "available_mb": 5000.0, "margin_mb": 300.0, "fits": True, "forced": False}
 
 
 def test_preflight_refuses_unless_forced():
     with pytest.raises(PredictedOOM) as ei:
-        guard.preflight(5800, available_mb=5900, what="Qwen3-VL-4B")
+        guard.check_predicted_memory(5800, available_mb=5900, what="Qwen3-VL-4B")
     e = ei.value
     assert e.predicted_mb == 5800 and e.available_mb == 5900 and e.exit_code == 3
     assert "Qwen3-VL-4B" in str(e) and "\n" not in str(e)
     assert "force: true on the plan entry" in str(e) and "rklab sweep ... --force" in str(e)
     assert guard.outcome_fields(e)["status"] == "skipped_predicted_oom"
-    r = guard.preflight(5800, available_mb=5900, force=True)
+    r = guard.check_predicted_memory(5800, available_mb=5900, force=True)
     assert r["fits"] is False and r["forced"] is True
 
 
@@ -225,121 +223,19 @@ def test_preflight_uses_live_memavailable():
     import psutil
 
     live = psutil.virtual_memory().available / 2**20
-    assert guard.preflight(10)["available_mb"] == pytest.approx(live, rel=0.2)
+    assert guard.check_predicted_memory(10)["available_mb"] == pytest.approx(live, rel=0.2)
     with pytest.raises(PredictedOOM):
-        guard.preflight(live * 4)
+        guard.check_predicted_memory(live * 4)
 
 
 def test_preflight_with_the_engine_prediction():
-    feas = pytest.importorskip("rklab.predict.feasibility")
-    est = feas.estimate("Qwen3-0.6B", dtype="w8a8", max_context=4096)
-    r = guard.preflight(est.memory_mb, available_mb=8000)
+    est = estimate("Qwen3-0.6B", dtype="w8a8", max_context=4096)
+    r = guard.check_predicted_memory(est.memory_mb, available_mb=8000)
     assert r["fits"] and r["predicted_mb"] == pytest.approx(est.memory_mb, abs=0.1)
     with pytest.raises(PredictedOOM):
-        guard.preflight(est.memory_mb, available_mb=est.memory_mb)  # no room for the margin
+        guard.check_predicted_memory(est.memory_mb, available_mb=est.memory_mb)  # no room for the margin
 
 
 def test_outcome_fields_for_other_errors():
     f = guard.outcome_fields(RklabError("bad"))
     assert f == {"status": "failed", "error": {"type": "RklabError", "message": "bad"}}
-
-
-# ----------------------------------------------------------------------------- kernel deaths
-DMESG = textwrap.dedent("""\
-    [ 812.1] python3 invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=1000
-    [ 812.2] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/user.slice,task=python3,pid=4242,uid=1000
-    [ 812.3] Out of memory: Killed process 4242 (python3) total-vm:9123456kB, anon-rss:5123456kB, file-rss:0kB, shmem-rss:812345kB, UID:1000 pgtables:12345kB oom_score_adj:1000
-    [ 812.4] oom_reaper: reaped process 4242 (python3), now anon-rss:0kB, file-rss:0kB, shmem-rss:812345kB
-""")
-
-
-def test_dmesg_oom_line_finds_the_killed_process_line():
-    line = guard.dmesg_oom_line(4242, text=DMESG)
-    assert line.startswith("[ 812.3] Out of memory: Killed process 4242 (python3)")
-    assert guard.dmesg_oom_line(42, text=DMESG) is None  # pid 42 is not pid 4242
-    assert "Killed process 4242" in guard.dmesg_oom_line(None, text=DMESG)
-
-
-def test_classify_uses_dmesg_and_vmstat(tmp_path):
-    status, d = guard.classify_kernel_death(RuntimeError("Kernel died"), pid=4242, dmesg_text=DMESG)
-    assert status == "oom" and "Killed process 4242" in d["dmesg_oom_line"]
-    status, d = guard.classify_kernel_death(1, pid=7, dmesg_text=DMESG)
-    assert status == "failed" and d["returncode"] == 1 and d["reason"] == "exited with status 1"
-    write_proc(tmp_path, avail_kb=100)  # vmstat oom_kill 3
-
-    class DeadKernelError(RuntimeError):
-        pass
-
-    status, d = guard.classify_kernel_death(DeadKernelError("Kernel died"), pid=99, oom_kills_before=2,
-                                            proc_root=tmp_path, dmesg_text="")
-    assert status == "oom" and d["oom_kills_during_run"] == 1
-    status, d = guard.classify_kernel_death(DeadKernelError("Kernel died"), pid=99, oom_kills_before=3,
-                                            proc_root=tmp_path, dmesg_text="")
-    assert status == "failed" and d["exception"] == "DeadKernelError: Kernel died"
-    assert guard.classify_kernel_death(137)[0] == "oom"  # shell-style 128 + 9
-
-
-@pytest.mark.parametrize("sig, expected", [(signal.SIGKILL, "oom"), (signal.SIGSEGV, "failed"), (None, "failed")])
-def test_classify_a_real_child_process(sig, expected):
-    code = "import time, sys; print('ready', flush=True); time.sleep(60)" if sig else "import sys; sys.exit(3)"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    if sig:
-        assert proc.stdout.readline().strip() == "ready"
-        os.kill(proc.pid, sig)
-    rc = proc.wait(timeout=30)
-    proc.stdout.close()
-    status, d = guard.classify_kernel_death(rc, pid=proc.pid)
-    assert status == expected
-    if sig == signal.SIGKILL:
-        assert d["signal"] == 9 and d["reason"].startswith("killed by SIGKILL")
-    elif sig == signal.SIGSEGV:
-        assert d["reason"] == "killed by SIGSEGV"
-    else:
-        assert d["returncode"] == 3
-
-
-def test_sigkilled_papermill_kernel_is_classified_oom(tmp_path):
-    """A real ipykernel run through papermill, SIGKILLed mid-cell, as the sweep will see it."""
-    import nbformat
-    import papermill as pm
-
-    pidfile = tmp_path / "kernel.pid"
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(f"pidfile = {str(pidfile)!r}")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        params,
-        nbformat.v4.new_code_cell("import os, time\nopen(pidfile, 'w').write(str(os.getpid()))\ntime.sleep(120)"),
-    ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    src = tmp_path / "sleep.ipynb"
-    nbformat.write(nb, src)
-
-    outcome = {}
-
-    def run():
-        try:
-            pm.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3",
-                                progress_bar=False, kernel_manager_class=guard.kernel_manager_class())
-            outcome["exc"] = None
-        except BaseException as exc:  # noqa: BLE001 - we classify whatever papermill raises
-            outcome["exc"] = exc
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 90
-    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    kernel_pid = int(pidfile.read_text())
-    before = guard.oom_kill_count()
-    os.kill(kernel_pid, signal.SIGKILL)
-    t.join(timeout=90)
-    assert not t.is_alive(), "papermill hung after the kernel was killed"
-    exc = outcome["exc"]
-    assert exc is not None and "died" in str(exc).lower()
-    assert guard.kernel_exit_status(kernel_pid) == -9
-    status, d = guard.classify_kernel_death(exc, pid=kernel_pid, oom_kills_before=before)
-    assert status == "oom", d
-    assert d["signal"] == 9 and d["exception"].startswith("DeadKernelError")
-    assert d["oom_kills_during_run"] == 0  # we killed it, not the OOM killer
-    assert d["dmesg_oom_line"] is None

@@ -14,6 +14,9 @@ import pytest
 
 from rklab import report as rr
 from rklab.errors import RklabError
+from rklab.report.compare import text_prompt_tokens
+from rklab.report.summary import VLM_STAGES, vlm_stages
+from rklab.report.verdicts import verdict_table
 from rklab.report.html import check_self_contained, plotlyjs_marker
 
 
@@ -117,7 +120,7 @@ def test_measured_tight_and_exceeds_follow_the_board_budget(rep):
     m = rep.measured.copy()
     m.loc[m["entry"] == "qwen3-0.6b-npu", "vmhwm_mb"] = b.budget_mb * 0.9
     m.loc[m["entry"] == "internvl3.5-1b-npu", "vmhwm_mb"] = b.budget_mb + 1
-    v = rr.verdict_table(m, rep.entries, lang="en").set_index("model")
+    v = verdict_table(m, rep.entries, lang="en").set_index("model")
     assert v.loc["Qwen3-0.6B", "verdict"] == "tight" and v.loc["InternVL3.5-1B", "verdict"] == "exceeds"
 
 
@@ -252,11 +255,11 @@ def test_vlm_prediction_counts_the_image_tokens_once(rep):
     # no text_tokens and no image_tokens in the record: the catalog's image tokens are taken off
     m = rep.measured.set_index("entry").loc["internvl3.5-1b-npu"].copy()
     m["image_tokens"] = None
-    assert rr._text_prompt_tokens(m) == 44
+    assert text_prompt_tokens(m) == 44
     m["text_tokens"] = 40
-    assert rr._text_prompt_tokens(m) == 40
+    assert text_prompt_tokens(m) == 40
     llm = rep.measured[rep.measured["entry"] == "qwen3-0.6b-npu"].iloc[0]
-    assert rr._text_prompt_tokens(llm) == 128  # text-only runs: the prompt as recorded
+    assert text_prompt_tokens(llm) == 128  # text-only runs: the prompt as recorded
 
 
 def test_vlm_stages_add_up_to_the_measured_end_to_end(fake_sweep):
@@ -269,12 +272,12 @@ def test_vlm_stages_add_up_to_the_measured_end_to_end(fake_sweep):
 
     _rewrite(f, stop_early)
     r = rr.build_report([fake_sweep], lang="en")
-    st = rr.vlm_stages(r.measured).set_index("entry").loc["internvl3.5-1b-npu"]
+    st = vlm_stages(r.measured).set_index("entry").loc["internvl3.5-1b-npu"]
     assert st["preprocess_ms"] == 12.0 and st["encoder_ms"] == 850.0 and st["llm_prefill_ms"] == 400.0
     assert st["other_ms"] == pytest.approx(10.0)
     assert st["decode_ms"] == pytest.approx(3050.0 - 1272.0)  # median e2e - median ttft_e2e
     assert st["e2e_ms"] == pytest.approx(3050.0) and st["e2e_measured"]
-    assert sum(st[k] for k in rr.VLM_STAGES) == pytest.approx(3050.0)
+    assert sum(st[k] for k in VLM_STAGES) == pytest.approx(3050.0)
     from rklab.report.plots import report as rp
 
     fig = rp.vlm_stage_figure(r)
@@ -288,9 +291,9 @@ def test_vlm_decode_stage_without_e2e_uses_the_generated_tokens(fake_sweep):
     _rewrite(fake_sweep / "internvl3.5-1b-npu" / "attempt-1" / "records.jsonl",
              lambda rec: rec.get("metrics", {}).update(generated_tokens=33))
     r = rr.build_report([fake_sweep], lang="en")
-    st = rr.vlm_stages(r.measured).set_index("entry").loc["internvl3.5-1b-npu"]
+    st = vlm_stages(r.measured).set_index("entry").loc["internvl3.5-1b-npu"]
     assert st["decode_ms"] == pytest.approx(32 / 22.2 * 1000)  # (33 - 1) tokens at the median 22.2 tok/s
-    assert not st["e2e_measured"] and st["e2e_ms"] == pytest.approx(sum(st[k] for k in rr.VLM_STAGES))
+    assert not st["e2e_measured"] and st["e2e_ms"] == pytest.approx(sum(st[k] for k in VLM_STAGES))
 
 
 def test_throttled_and_clocks_below_max_are_separate(fake_sweep):

@@ -18,13 +18,8 @@ import yaml
 
 from rklab.errors import RklabError
 from rklab.records import read_records
-from rklab.orchestrate.sweep import (
-    attempt_dirs,
-    completed_attempt,
-    entry_outcome_record,
-    record_dirs,
-    run_sweep,
-)
+from rklab.orchestrate.sweep import run_sweep
+from rklab.runfolder import attempt_dirs, completed_attempt, entry_outcome_record, record_files
 from tests.fakes.sweep_notebooks import write_fake_notebooks
 
 PLAN = """\
@@ -154,7 +149,7 @@ def test_resume_skips_complete_entries_and_reruns_the_rest_in_a_new_attempt(fake
     for f, data in before.items():  # nothing written before is changed
         assert f.read_bytes() == data
     # the report reads one attempt per entry: boom's latest, good's only one
-    dirs = [str(p) for p in record_dirs(out)]
+    dirs = [str(p) for p in record_files(out)]
     assert sum("/boom/" in d for d in dirs) == 1 and any("/boom/attempt-2/" in d for d in dirs)
     assert completed_attempt(out / "good").name == "attempt-1"
     ids = [r["record_id"] for f in out.rglob("records.jsonl") for r in read_records(f)]

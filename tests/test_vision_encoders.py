@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rklab.errors import RklabError, RuntimeLibraryError
-from rklab.measure.vision.encoder import open_encoder
+from rklab.measure.vision.factory import open_encoder
 from rklab.measure.vision.preprocess import preprocess
 from rklab.measure.vision.rknn_encoder import CORE_MASKS, RknnEncoder, import_rknnlite, resolve_core_mask
 from rklab.measure.vision.synthetic import (build_synthetic_encoder, ensure_synthetic_encoder, grid_for_tokens,

@@ -14,7 +14,7 @@ import time
 
 from rklab.errors import RklabError
 from rklab.paths import ensure_writable_dir
-from rklab.records import _json_default
+from rklab.records import json_default
 
 
 def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
@@ -153,7 +153,7 @@ def _bench_llm(args) -> int:
         if monitor:
             out["monitor"] = {"interval_s": monitor.interval_s, "samples": len(monitor.samples),
                               "cpu_time_s": monitor.cpu_time_s, "errors": monitor.errors}
-        json.dump(out, sys.stdout, default=_json_default, allow_nan=False, indent=None)
+        json.dump(out, sys.stdout, default=json_default, allow_nan=False, indent=None)
         sys.stdout.write("\n")
     else:
         print(format_llm_table(result, load))
@@ -195,7 +195,7 @@ def _bench_vlm(args) -> int:
 
     out = run_demo_vlm(reps=args.reps, image=args.image, new_tokens=args.new_tokens)
     if args.json:
-        json.dump(_nan_to_none(out), sys.stdout, default=_json_default, allow_nan=False)
+        json.dump(_nan_to_none(out), sys.stdout, default=json_default, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     print("VLM demo (SYNTHETIC vision encoder: real timings, meaningless answer)")

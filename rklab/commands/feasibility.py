@@ -11,7 +11,7 @@ def _run(args) -> int:
     from rklab.texttable import render
 
     df = feasibility_table(board=args.board, context=args.context, lang=args.lang)
-    cols = ["model", "dtype", "memory_mb", "budget_mb", "decode_tps", "ttft_ms", "verdict_label", "reason"]
+    cols = ["model", "dtype", "memory_mb", "budget_mb", "predicted_decode_tps", "predicted_ttft_ms", "verdict_label", "reason"]
     if args.format == "json":
         records = json.loads(df.to_json(orient="records", force_ascii=False))
         print(json.dumps(records, ensure_ascii=False, indent=1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 def _report(args) -> int:
-    from rklab.report.html import build_html_report
-    from rklab.orchestrate.sweep import default_results_md
+    # imported when the command runs: `rklab --help` should not load papermill and pandas
+    from rklab.orchestrate.publish import build_html_report, default_results_md
 
     html = build_html_report(
         args.run_dir,

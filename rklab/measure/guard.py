@@ -11,15 +11,13 @@ Four tools, used by the benchmark notebooks (``rklab.measure.session``) and the 
   loops before each run) and calls ``on_trip`` once (typically ``backend.abort``). The caller then raises
   :class:`~rklab.errors.MemoryAborted` (``guard.check()`` does it) and records
   ``status: aborted_memory`` with ``guard.last_sample``.
-* :func:`preflight` — before loading, compare the engine's predicted memory with the live
-  ``MemAvailable``; raise :class:`~rklab.errors.PredictedOOM` (``status:
-  skipped_predicted_oom``) unless forced.
-* :func:`classify_kernel_death` — for the sweep: a notebook kernel that died from
-  SIGKILL is recorded as ``oom`` (with the kernel log's OOM line when ``dmesg`` is
-  readable), anything else as ``failed``. Because papermill only reports "Kernel died",
-  :func:`kernel_manager_class` gives papermill a kernel manager that remembers each
-  kernel's exit status, and a guard ``heartbeat_path`` lets the sweep recover the last
-  sample of a kernel that was killed.
+* :func:`check_predicted_memory` — before loading, compare the engine's predicted memory with
+  the live ``MemAvailable``; raise :class:`~rklab.errors.PredictedOOM` (``status:
+  skipped_predicted_oom``) unless forced. (Not to be confused with the plan check,
+  :mod:`rklab.orchestrate.plancheck`, which looks for files, runtimes and disk before a sweep.)
+* :func:`read_heartbeat` — the last sample a guard wrote to its ``heartbeat_path``: the sweep
+  reads it after a kernel was killed (a kernel's death itself is classified by
+  :func:`rklab.orchestrate.notebooks.classify_kernel_death`).
 
 Nothing here allocates memory or needs root; every /proc reader takes ``proc_root`` so the
 tests can point it at a fake tree.
@@ -29,17 +27,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+import psutil
+
 from rklab.errors import MemoryAborted, PredictedOOM
 from rklab.measure.monitor import read_meminfo as _monitor_read_meminfo
 from rklab.measure.monitor import read_status
+from rklab.runfolder import Status
 
 MIB = 1024 * 1024
 DEFAULT_FLOOR_MB = 300.0
@@ -51,14 +49,9 @@ __all__ = [
     "DEFAULT_FLOOR_MB",
     "DEFAULT_MARGIN_MB",
     "MemoryGuard",
-    "classify_kernel_death",
-    "dmesg_oom_line",
-    "kernel_exit_status",
-    "kernel_manager_class",
+    "check_predicted_memory",
     "mem_available_mb",
-    "oom_kill_count",
     "outcome_fields",
-    "preflight",
     "raise_oom_score",
     "read_heartbeat",
     "read_meminfo",
@@ -115,22 +108,6 @@ def sample_memory(pid: int | str = "self", proc_root: str | os.PathLike = "/proc
     except OSError:
         pass
     return sample
-
-
-def oom_kill_count(proc_root: str | os.PathLike = "/proc") -> int | None:
-    """System-wide count of OOM-killer kills (``oom_kill`` in /proc/vmstat, Linux >= 4.13).
-
-    Readable without root, unlike dmesg: a rise across a run whose kernel died is evidence
-    the OOM killer was involved.
-    """
-    try:
-        with open(Path(proc_root) / "vmstat", "r", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("oom_kill "):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 # --------------------------------------------------------------------------- OOM score
@@ -321,8 +298,8 @@ class MemoryGuard:
             raise self.error(what)
 
 
-# --------------------------------------------------------------------------- pre-flight
-def preflight(
+# --------------------------------------------------------------------------- the pre-load memory check
+def check_predicted_memory(
     predicted_mb: float,
     *,
     available_mb: float | None = None,
@@ -341,8 +318,6 @@ def preflight(
         raise ValueError("predicted_mb is required (the engine's predicted memory in MB)")
     predicted_mb = float(predicted_mb)
     if available_mb is None:
-        import psutil
-
         available_mb = psutil.virtual_memory().available / MIB
     available_mb = float(available_mb)
     margin_mb = float(margin_mb)
@@ -365,195 +340,6 @@ def preflight(
     return result
 
 
-# --------------------------------------------------------------------------- kernel deaths
-_OOM_PATTERNS = (
-    # "Out of memory: Killed process 1234 (python) total-vm:..."   (4.x / 5.x)
-    # "Memory cgroup out of memory: Killed process 1234 (python) ..."
-    r"[Kk]illed process {pid}\b",
-    # "oom-kill:constraint=CONSTRAINT_NONE,...,task=python,pid=1234,uid=1000"
-    r"oom-kill:.*\bpid={pid}\b",
-    # "oom_reaper: reaped process 1234 (python), now anon-rss:0kB, ..."
-    r"oom_reaper: reaped process {pid}\b",
-)
-
-
-def dmesg_oom_line(pid: int | None = None, *, text: str | None = None, timeout_s: float = 5.0) -> str | None:
-    """The kernel log's OOM-killer line for ``pid`` (or the latest one when ``pid`` is None).
-
-    Reads ``dmesg`` (needs root or ``kernel.dmesg_restrict = 0``); returns None when the log
-    is unreadable or holds no such line. ``text`` lets tests pass a log.
-    """
-    if text is None:
-        try:
-            proc = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=timeout_s, errors="replace")
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if proc.returncode != 0:
-            return None
-        text = proc.stdout
-    lines = text.splitlines()
-    if pid is None:
-        pats = [re.compile(r"Out of memory|oom-kill:|[Kk]illed process \d+")]
-    else:
-        pats = [re.compile(p.format(pid=int(pid))) for p in _OOM_PATTERNS]
-    # prefer the "Killed process" line: it names the process and its memory
-    for pat in pats:
-        for line in reversed(lines):
-            if pat.search(line):
-                return line.strip()
-    return None
-
-
-# Exit statuses of notebook kernels, by kernel pid, filled by kernel_manager_class().
-_KERNEL_EXITS: dict[int, int] = {}
-_KERNEL_MANAGER_CLASS = None
-
-
-def kernel_manager_class():
-    """A jupyter_client ``AsyncKernelManager`` that remembers each kernel's exit status.
-
-    Pass it to papermill (``papermill.execute_notebook(..., kernel_manager_class=
-    rklab.measure.guard.kernel_manager_class())``): when the kernel dies, papermill only says
-    "Kernel died", and :func:`classify_kernel_death` then looks up the signal here by pid
-    (``kernel_exit_status``). The last started kernel's pid is ``cls.last_pid``.
-    """
-    global _KERNEL_MANAGER_CLASS
-    if _KERNEL_MANAGER_CLASS is not None:
-        return _KERNEL_MANAGER_CLASS
-    from jupyter_client import AsyncKernelManager
-
-    from jupyter_client.manager import KernelManager
-
-    class ExitRecordingKernelManager(AsyncKernelManager):
-        last_pid: int | None = None
-
-        async def _async_is_alive(self) -> bool:  # type: ignore[override]
-            # nbclient polls this (directly and via the kernel client) while cells run
-            prov = self.provisioner
-            pid = getattr(prov, "pid", None)
-            if pid is not None:
-                type(self).last_pid = pid
-            alive = await KernelManager._async_is_alive(self)
-            if not alive and pid is not None and prov is not None:
-                proc = getattr(prov, "process", None)
-                code = proc.poll() if proc is not None else None
-                if code is not None:
-                    _KERNEL_EXITS[int(pid)] = int(code)
-            return alive
-
-        is_alive = _async_is_alive
-
-        async def _async_post_start_kernel(self, **kw):  # type: ignore[override]
-            await KernelManager._async_post_start_kernel(self, **kw)
-            pid = getattr(self.provisioner, "pid", None)
-            if pid is not None:
-                type(self).last_pid = pid
-
-        post_start_kernel = _async_post_start_kernel
-
-    _KERNEL_MANAGER_CLASS = ExitRecordingKernelManager
-    return ExitRecordingKernelManager
-
-
-def kernel_exit_status(pid: int | None) -> int | None:
-    """Exit status (negative = signal) of a kernel started via :func:`kernel_manager_class`."""
-    if pid is None:
-        return None
-    return _KERNEL_EXITS.get(int(pid))
-
-
-def _signal_from_returncode(code: int) -> int | None:
-    if code < 0:
-        return -code
-    if 128 < code < 128 + 65:  # a shell reports "killed by signal N" as 128 + N
-        return code - 128
-    return None
-
-
-def _signal_name(sig: int) -> str:
-    try:
-        return signal.Signals(sig).name
-    except ValueError:
-        return f"signal {sig}"
-
-
-def classify_kernel_death(
-    returncode_or_exception: int | BaseException | None,
-    pid: int | None = None,
-    *,
-    oom_kills_before: int | None = None,
-    proc_root: str | os.PathLike = "/proc",
-    dmesg_text: str | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """Decide the record status of a notebook kernel / child process that ended badly.
-
-    ``returncode_or_exception``: a ``Popen.returncode`` (``-9`` or shell-style ``137`` =
-    SIGKILL) or the exception papermill raised (``DeadKernelError``, ``PapermillExecutionError``,
-    ``CalledProcessError``...). ``pid``: the kernel's pid, to find its exit status
-    (:func:`kernel_exit_status`) and its OOM line in dmesg. ``oom_kills_before``: the
-    :func:`oom_kill_count` taken before the run.
-
-    Returns ``("oom", details)`` when the process was killed by SIGKILL, or when the kernel
-    log / the OOM-kill counter show the OOM killer took it; ``("failed", details)`` otherwise.
-    ``details`` holds ``returncode``, ``signal``, ``exception``, ``dmesg_oom_line``,
-    ``oom_kills_during_run`` and a one-line ``reason``.
-    """
-    details: dict[str, Any] = {
-        "pid": pid,
-        "returncode": None,
-        "signal": None,
-        "exception": None,
-        "dmesg_oom_line": None,
-        "oom_kills_during_run": None,
-        "reason": "",
-    }
-    code: int | None = None
-    exc = returncode_or_exception if isinstance(returncode_or_exception, BaseException) else None
-    if isinstance(returncode_or_exception, bool):
-        returncode_or_exception = int(returncode_or_exception)
-    if isinstance(returncode_or_exception, int):
-        code = returncode_or_exception
-    elif exc is not None:
-        details["exception"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
-        rc = getattr(exc, "returncode", None)
-        if isinstance(rc, int):
-            code = rc
-    if code is None:
-        code = kernel_exit_status(pid)
-    details["returncode"] = code
-    sig = _signal_from_returncode(code) if code is not None else None
-    details["signal"] = sig
-
-    line = dmesg_oom_line(pid, text=dmesg_text) if pid is not None else None
-    details["dmesg_oom_line"] = line
-    if oom_kills_before is not None:
-        now = oom_kill_count(proc_root)
-        if now is not None:
-            details["oom_kills_during_run"] = max(0, now - int(oom_kills_before))
-
-    if sig == signal.SIGKILL:
-        src = "the kernel log confirms the OOM killer" if line else "most likely the OOM killer (dmesg not readable or silent)"
-        details["reason"] = f"killed by SIGKILL: {src}"
-        return "oom", details
-    if line:
-        details["reason"] = "the kernel log shows the OOM killer took this process"
-        return "oom", details
-    kernel_gone = exc is not None and ("DeadKernel" in type(exc).__name__ or "died" in str(exc).lower())
-    if kernel_gone and sig is None and code is None and details["oom_kills_during_run"]:
-        # a kernel gone without a known exit status while the system's OOM-kill counter rose
-        details["reason"] = "the kernel died while the system OOM-kill counter rose"
-        return "oom", details
-    if sig is not None:
-        details["reason"] = f"killed by {_signal_name(sig)}"
-    elif code is not None:
-        details["reason"] = f"exited with status {code}"
-    elif details["exception"]:
-        details["reason"] = details["exception"]
-    else:
-        details["reason"] = "ended for an unknown reason"
-    return "failed", details
-
-
 def read_heartbeat(path: str | os.PathLike) -> dict[str, Any] | None:
     """The last heartbeat a :class:`MemoryGuard` wrote (``{pid, floor_mb, tripped, last_sample}``)."""
     try:
@@ -572,11 +358,11 @@ def outcome_fields(exc: BaseException) -> dict[str, Any]:
     """
     error = {"type": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, MemoryAborted):
-        return {"status": "aborted_memory", "last_sample": dict(exc.last_sample or {}), "error": error}
+        return {"status": Status.ABORTED_MEMORY, "last_sample": dict(exc.last_sample or {}), "error": error}
     if isinstance(exc, PredictedOOM):
         return {
-            "status": "skipped_predicted_oom",
+            "status": Status.SKIPPED_PREDICTED_OOM,
             "preflight": {"predicted_mb": exc.predicted_mb, "available_mb": exc.available_mb},
             "error": error,
         }
-    return {"status": "failed", "error": error}
+    return {"status": Status.FAILED, "error": error}

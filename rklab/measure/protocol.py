@@ -23,9 +23,10 @@ them for LLM and VLM runs alike.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -93,6 +94,35 @@ class BenchResult:
 
 def case_label(prompt_tokens: int, new_tokens: int) -> str:
     return f"pp{prompt_tokens}/tg{new_tokens}"
+
+
+# Rockchip's benchmark condition (rknn-llm benchmark.md): 128 prompt tokens, 64 new tokens.
+OFFICIAL_CASE = (128, 64)
+
+
+def match_case(cases: Iterable[tuple], prompt_tokens=OFFICIAL_CASE[0], new_tokens=OFFICIAL_CASE[1]) -> int | None:
+    """Which of ``cases`` ((prompt tokens, new tokens) pairs) to put beside a number measured at
+    ``prompt_tokens`` / ``new_tokens`` (default: Rockchip's 128 / 64): its index, None if there is none.
+
+    The nearest prompt length weighs ten times the nearest new-token count
+    (distance ``10 * |dprompt| + |dnew|``); a side that is missing (None/NaN) in the target or in a
+    case counts as no difference. Ties go to the first case. Notebook 02 (reference rows) and the
+    report (headline case, deviation warnings) both use it, so they compare the same measured case
+    with the same reference row.
+    """
+    def gap(a, b) -> float:
+        try:
+            d = abs(float(a) - float(b))
+        except (TypeError, ValueError):
+            return 0.0
+        return 0.0 if math.isnan(d) else d
+
+    best, best_d = None, math.inf
+    for i, (pp, tg) in enumerate(cases):
+        d = 10 * gap(pp, prompt_tokens) + gap(tg, new_tokens)
+        if d < best_d:
+            best, best_d = i, d
+    return best
 
 
 def _backend_info(backend) -> dict:

@@ -39,10 +39,9 @@ from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_LLM
 from rklab.errors import MemoryAborted, PredictedOOM, RklabError
 from rklab.measure.modelfiles import check_model_file, describe
 from rklab.measure.runtimes.factory import BACKENDS as BACKEND_FORMATS
+from rklab.runfolder import HEARTBEAT_FILE, samples_file
 
-SAMPLES_FILE = "samples-{kind}.jsonl"
 BACKENDS = tuple(BACKEND_FORMATS)
-HEARTBEAT_FILE = "guard-heartbeat.json"
 VLM_TEXT_TOKENS = 32  # text tokens of a VLM prompt for the memory pre-flight (image tokens come from the catalog)
 
 
@@ -266,16 +265,16 @@ def predicted_memory(model: str, dtype: str, max_context: int, prompt_tokens: in
 
 
 def _preflight(est: dict, force: bool, what: str) -> dict:
-    from rklab.measure.guard import preflight
+    from rklab.measure.guard import check_predicted_memory
 
     mem = est.get("memory_mb")
     if mem is None:
         return {"skipped": True, "why": est.get("why", "no prediction for this model/dtype")}
-    return preflight(float(mem), force=force, what=what)
+    return check_predicted_memory(float(mem), force=force, what=what)
 
 
 def _write_samples(out_dir: Path, kind: str, samples: list[dict]) -> Path:
-    p = out_dir / SAMPLES_FILE.format(kind=kind)
+    p = out_dir / samples_file(kind)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(p, "a", encoding="utf-8") as fh:
         for s in samples:
@@ -286,7 +285,7 @@ def _write_samples(out_dir: Path, kind: str, samples: list[dict]) -> Path:
 
 
 def read_samples(out_dir: str | os.PathLike, kind: str) -> list[dict]:
-    p = Path(out_dir) / SAMPLES_FILE.format(kind=kind)
+    p = Path(out_dir) / samples_file(kind)
     out = []
     if p.exists():
         for line in p.read_text(encoding="utf-8", errors="replace").splitlines():

@@ -328,7 +328,7 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
 
     ``encoder_path`` / ``llm_path`` of ``"demo"`` mean the synthetic ONNX encoder / the SmolLM2 GGUF.
     """
-    from rklab.measure.vision.encoder import open_encoder
+    from rklab.measure.vision.factory import open_encoder
 
     enc_path = resolve_encoder_path(encoder_path, n_tokens=n_tokens)
     llm_file = resolve_llm_path(llm_path)

@@ -186,8 +186,11 @@ def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "
 
 
 TABLE_COLUMNS = ["model", "kind", "dtype", "params", "weights_mb", "kv_mb", "runtime_mb", "vision_mb",
-                 "image_embed_mb", "memory_mb", "available_drop_mb", "budget_mb", "physical_mb", "decode_tps",
-                 "ttft_ms", "bandwidth_pct", "verdict", "verdict_label", "reason"]
+                 "image_embed_mb", "memory_mb", "available_drop_mb", "budget_mb", "physical_mb", "predicted_decode_tps",
+                 "predicted_ttft_ms", "bandwidth_pct", "verdict", "verdict_label", "reason"]
+# An Estimate's speed fields as table columns: named "predicted_" so a table never shows a predicted
+# TTFT under the name of a measured one (records' ttft_ms, decode_tps).
+PREDICTED_COLUMNS = {"decode_tps": "predicted_decode_tps", "ttft_ms": "predicted_ttft_ms"}
 
 
 def _error_row(spec: ModelSpec, dtype: str, b: Board, exc: RklabError) -> dict:
@@ -221,6 +224,7 @@ def feasibility_table(board: str | Board = "rk3588-8gb", context: int = 4096, la
     for spec in specs:
         try:
             row = table_estimate(spec, dtype, b, context, prompt_tokens, new_tokens).to_dict()
+            row = {PREDICTED_COLUMNS.get(k, k): v for k, v in row.items()}
         except RklabError as exc:
             row = _error_row(spec, dtype, b, exc)
         row["verdict_label"] = i18n.verdict_label(row["verdict"], lang)
@@ -361,9 +365,9 @@ def seed_performance_comparison(board: str | Board = "rk3588-8gb", lang: str = "
         e = estimate(s["model"], s["seed_dtype"], board, 4096)
         q = s["seed_decode_tps"]
         rows.append({
-            "model": s["model"], "seed_decode_tps": q, "decode_tps": round(e.decode_tps, 2),
+            "model": s["model"], "seed_decode_tps": q, "predicted_decode_tps": round(e.decode_tps, 2),
             "decode_diff_pct": round(100 * (e.decode_tps - q) / q, 1),
-            "seed_ttft_ms": s["seed_ttft_ms"], "ttft_ms": round(e.ttft_ms, 1),
+            "seed_ttft_ms": s["seed_ttft_ms"], "predicted_ttft_ms": round(e.ttft_ms, 1),
             "seed_vision_encoder_s": s["seed_vision_encoder_s"], "seed_source": s["seed_source"],
             "reason": s["known_issue_zh"] if lang == "zh" else s["known_issue_en"],
         })

@@ -1,4 +1,7 @@
-"""A self-contained HTML report from notebook 04: offline, code hidden, plotly.js embedded once.
+"""A self-contained HTML report from an executed notebook 04: offline, code hidden, plotly.js once.
+
+This module only converts; executing notebook 04 and then exporting it is
+:func:`rklab.orchestrate.publish.build_html_report`.
 
 Why the care: the board is often offline and the boss opens the file from an e-mail, so the
 page must not fetch anything. nbconvert's ``lab`` template loads require.js, MathJax and
@@ -17,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from rklab.errors import RklabError
+from rklab.i18n import text
 
 MAX_HTML_BYTES = 8 * 1024 * 1024
-REPORT_NOTEBOOK = "04_report.ipynb"
 
 REPORT_TEMPLATE = r"""
 {%- extends 'lab/index.html.j2' -%}
@@ -87,7 +90,7 @@ def show_figure(fig, lang: str = "zh") -> None:
     from IPython.display import display
 
     if fig is None:
-        show_html('<p class="rklab-note">' + ("没有可显示的数据。" if lang == "zh" else "No data to show.") + "</p>")
+        show_html('<p class="rklab-note">' + text("report.no_data", lang) + "</p>")
         return
     bundle = {
         "application/vnd.plotly.v1+json": json.loads(fig.to_json()),
@@ -152,42 +155,3 @@ def export_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, ti
     tmp.write_text(body, encoding="utf-8")
     os.replace(tmp, out)  # an old report stays intact until the new one is complete
     return out
-
-
-def build_html_report(
-    run_dir: str | os.PathLike,
-    *,
-    html_path: str | os.PathLike | None = None,
-    lang: str = "zh",
-    board: str = "rk3588-8gb",
-    results_md: str | os.PathLike | None = None,
-    kernel_name: str = "python3",
-    timeout_s: float = 900,
-) -> Path:
-    """Execute notebook 04 over ``run_dir`` (papermill) and export it: returns the HTML path."""
-    from rklab.paths import notebooks_dir
-    from rklab.orchestrate.sweep import run_notebook
-
-    run_dir = Path(run_dir).expanduser().absolute()
-    if not run_dir.is_dir():
-        raise RklabError(f"run folder {run_dir} does not exist; give a folder made by `rklab sweep`")
-    if lang not in ("zh", "en"):
-        raise RklabError(f"--lang {lang!r} is not supported; use zh or en")
-    params = {
-        "run_dirs": [str(run_dir.resolve())],
-        "board": board,
-        "lang": lang,
-        "results_md": str(Path(results_md).resolve()) if results_md else str(run_dir.resolve() / "benchmark_log.md"),
-    }
-    nb_out = run_dir / REPORT_NOTEBOOK
-    # executed under a temporary name: a failed re-run never replaces the last good report notebook
-    nb_tmp = run_dir / f".partial-{REPORT_NOTEBOOK}"
-    run = run_notebook(notebooks_dir() / REPORT_NOTEBOOK, nb_tmp, params, timeout_s=timeout_s, cwd=run_dir,
-                       kernel_name=kernel_name, log_path=run_dir / "04_report.log")
-    if run.status != "ok":
-        err = run.error or {}
-        raise RklabError(f"notebook 04 failed on {run_dir} ({err.get('type')}: {err.get('message')}); "
-                         f"see {nb_tmp} and {run.log}")
-    os.replace(nb_tmp, nb_out)
-    title = "RK3588 模型测试报告 (rklab)" if lang == "zh" else "RK3588 model benchmark report (rklab)"
-    return export_html(nb_out, html_path or run_dir / "report.html", title=title)

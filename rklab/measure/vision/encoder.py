@@ -1,4 +1,4 @@
-"""The interface both vision encoder wrappers share, and ``open_encoder`` to pick one.
+"""The interface both vision encoder wrappers share (``open_encoder`` in :mod:`.factory` picks one).
 
 An encoder is loaded once (timed: ``load_ms``), then ``run(batch)`` takes uint8 NHWC images
 ``(N, H, W, 3)`` and returns the model's outputs as a list of float32 arrays. Encoders whose
@@ -100,21 +100,3 @@ class VisionEncoder(ABC):
     def __exit__(self, *exc):
         self.release()
         return False
-
-
-def open_encoder(vision_backend: str, path, *, core_mask: str | int = "NPU_CORE_0_1_2",
-                 threads: int | None = None, load: bool = True) -> VisionEncoder:
-    """An ONNX Runtime or RKNNLite encoder for ``path`` (loaded, unless ``load=False``)."""
-    if vision_backend == "onnx":
-        from rklab.measure.vision.onnx_encoder import OnnxEncoder
-
-        enc: VisionEncoder = OnnxEncoder(path, threads=threads)
-    elif vision_backend == "rknn":
-        from rklab.measure.vision.rknn_encoder import RknnEncoder
-
-        enc = RknnEncoder(path, core_mask=core_mask)
-    else:
-        raise RklabError(f"vision_backend {vision_backend!r} is unknown; use one of {', '.join(VISION_BACKENDS)}")
-    if load:
-        enc.load()
-    return enc

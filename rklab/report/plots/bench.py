@@ -13,61 +13,18 @@ from typing import Iterable
 
 import pandas as pd
 
-LABELS = {
-    "measured": ("实测", "measured"),
-    "synthetic": ("合成编码器", "synthetic encoder"),
-    "summary_title": ("测试结果汇总（中位数）", "Benchmark summary (medians)"),
-    "token_title": ("逐 token 延迟（每次运行一条线）", "Per-token latency (one line per run)"),
-    "token_x": ("生成的第几个 token", "generated token #"),
-    "token_y": ("与上一 token 的间隔 (ms)", "time since previous token (ms)"),
-    "memory_title": ("内存随时间变化（加载 / 预填充 / 解码 阶段）", "Memory over time (load / prefill / decode phases)"),
-    "time_s": ("时间 (s)", "time (s)"),
-    "mb": ("MB", "MB"),
-    "vmrss": ("进程 VmRSS", "process VmRSS"),
-    "vmhwm": ("进程峰值 VmHWM", "process peak VmHWM"),
-    "rss_shmem": ("进程 RssShmem (NPU 缓冲)", "process RssShmem (NPU buffers)"),
-    "avail_drop": ("系统 MemAvailable 下降", "system MemAvailable drop"),
-    "npu_title": ("NPU 负载与温度", "NPU load and temperatures"),
-    "npu_load": ("NPU 负载 (%)", "NPU load (%)"),
-    "temp": ("温度 (°C)", "temperature (°C)"),
-    "stages_title": ("VLM 各阶段耗时（中位数）", "VLM stage breakdown (medians)"),
-    "ms": ("毫秒 (ms)", "milliseconds"),
-    "preprocess": ("图像预处理", "image preprocessing"),
-    "encoder": ("视觉编码器", "vision encoder"),
-    "prefill": ("LLM 预填充 (图像+文本)", "LLM prefill (image + text)"),
-    "decode": ("解码", "decode"),
-    "ratio_title": ("实测 / 参考 比值（1 = 与参考一致）", "Measured / reference ratio (1 = same as the reference)"),
-    "ratio": ("比值", "ratio"),
-    "load": ("加载", "load"),
-    "idle": ("空闲", "idle"),
-    "case": ("用例", "case"),
-    "runs": ("运行次数", "runs"),
-    "ttft_ms": ("首字延迟 TTFT (ms)", "TTFT (ms)"),
-    "prefill_tps": ("预填充 (tok/s)", "prefill (tok/s)"),
-    "decode_tps": ("解码 (tok/s)", "decode (tok/s)"),
-    "vmhwm_mb": ("峰值 VmHWM (MB)", "peak VmHWM (MB)"),
-    "mem_available_drop_mb": ("MemAvailable 下降 (MB)", "MemAvailable drop (MB)"),
-    "encoder_ms": ("编码器 (ms)", "encoder (ms)"),
-    "encoder_first_ms": ("编码器首次运行 (ms)", "encoder first run (ms)"),
-    "encoder_load_ms": ("编码器加载 (ms)", "encoder load (ms)"),
-    "preprocess_ms": ("预处理 (ms)", "preprocess (ms)"),
-    "prefill_ms": ("预填充 (ms)", "prefill (ms)"),
-    "image_prefill_ms": ("图像部分预填充 (ms)", "image part of prefill (ms)"),
-    "ttft_e2e_ms": ("端到端首字 (图入→字出, ms)", "end-to-end TTFT (image in → token out, ms)"),
-    "image": ("图像", "image"),
-    "image_tokens": ("图像 token 数", "image tokens"),
-    "prompt_tokens": ("提示 token 数", "prompt tokens"),
-}
+from rklab import metrics
+from rklab.i18n import has_text, text
 
 PHASE_COLOURS = {"load": "rgba(120,120,120,0.15)", "prefill": "rgba(255,165,0,0.18)",
                  "decode": "rgba(30,144,255,0.12)"}
 
 
 def L(key: str, lang: str = "zh") -> str:
-    pair = LABELS.get(key)
-    if pair is None:
-        return key
-    return pair[0] if lang == "zh" else pair[1]
+    """The label of a column, axis or title: a metric's (rklab.metrics), else ``bench.<key>``, else the key."""
+    if key in metrics.METRICS:
+        return metrics.label(key, lang)
+    return text(f"bench.{key}", lang) if has_text(f"bench.{key}") else key
 
 
 def _title(key: str, lang: str, source: str = "", synthetic: bool = False) -> str:
@@ -207,9 +164,9 @@ def vlm_stage_figure(runs: list[dict], *, lang: str = "zh", source: str = "", sy
     df["decode_ms"] = df["e2e_ms"] - df["ttft_e2e_ms"]
     med = df.groupby("image")[["preprocess_ms", "encoder_ms", "ttft_ms", "decode_ms"]].median()
     fig = go.Figure()
-    for col, lab in (("preprocess_ms", "preprocess"), ("encoder_ms", "encoder"), ("ttft_ms", "prefill"),
-                     ("decode_ms", "decode")):
-        fig.add_trace(go.Bar(y=list(med.index), x=med[col].tolist(), name=L(lab, lang), orientation="h",
+    for col, stage in (("preprocess_ms", "preprocess_ms"), ("encoder_ms", "encoder_ms"), ("ttft_ms", "llm_prefill_ms"),
+                       ("decode_ms", "decode_ms")):
+        fig.add_trace(go.Bar(y=list(med.index), x=med[col].tolist(), name=text(f"stage.{stage}", lang), orientation="h",
                              text=[f"{v:.0f}" for v in med[col]], textposition="inside"))
     fig.update_layout(barmode="stack", title=_title("stages_title", lang, source, synthetic),
                       xaxis_title=L("ms", lang), height=220 + 60 * len(med))
@@ -240,6 +197,6 @@ def reference_ratio_figure(comparison: pd.DataFrame, *, lang: str = "zh", source
 def show(fig, *, lang: str = "zh", missing: str | None = None) -> None:
     """``fig.show()``, or print why there is no figure (e.g. no NPU on this host)."""
     if fig is None:
-        print(missing or ("此主机上不可用" if lang == "zh" else "not available on this host"))
+        print(missing or text("bench.not_available", lang))
     else:
         fig.show()

@@ -58,16 +58,16 @@ def context_figure(sweep: pd.DataFrame, lang: str = "zh") -> go.Figure:
 
 def speed_figure(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
     """Predicted decode tok/s (with the physical bandwidth ceiling per model) and predicted TTFT."""
-    t = table[table["decode_tps"].notna()]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(i18n.label("decode_tps", lang), i18n.label("ttft_ms", lang)))
-    fig.add_bar(x=t["model"], y=t["decode_tps"], name=i18n.label("decode_tps", lang), marker_color="#4C78A8",
+    t = table[table["predicted_decode_tps"].notna()]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(i18n.label("predicted_decode_tps", lang), i18n.label("predicted_ttft_ms", lang)))
+    fig.add_bar(x=t["model"], y=t["predicted_decode_tps"], name=i18n.label("predicted_decode_tps", lang), marker_color="#4C78A8",
                 text=[f"{p:.0f}%" for p in t["bandwidth_pct"]], textposition="outside", row=1, col=1)
     if "ceiling_tps" in t:
         fig.add_scatter(x=t["model"], y=t["ceiling_tps"], mode="markers", marker_symbol="line-ew-open",
                         marker_size=18, marker_color="red",
                         name=f"{i18n.label('bandwidth_ceiling', lang)} ({t['bandwidth_ceiling_gbs'].iloc[0]:.1f} GB/s)",
                         row=1, col=1)
-    fig.add_bar(x=t["model"], y=t["ttft_ms"], name=i18n.label("ttft_ms", lang), marker_color="#F58518", row=1, col=2)
+    fig.add_bar(x=t["model"], y=t["predicted_ttft_ms"], name=i18n.label("predicted_ttft_ms", lang), marker_color="#F58518", row=1, col=2)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(type="log", row=1, col=2)
     fig.update_layout(title=i18n.label("speed_title", lang) + f" ({_pred(lang)})", height=480,

@@ -1,4 +1,4 @@
-"""Plotly figures of notebook 04, built from a :class:`rklab.report.Report`.
+"""Plotly figures of notebook 04, built from a :class:`rklab.report.build.Report`.
 
 Each builder returns a ``plotly.graph_objects.Figure`` or ``None`` when there is nothing to
 draw (e.g. no model measured on both NPU and CPU). Colours mark the kind of number:
@@ -11,17 +11,23 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rklab.report import VLM_STAGES, Report, headline_cases, t, vlm_stages
+from rklab import metrics
+from rklab.i18n import text
+from rklab.report.build import Report
+from rklab.report.summary import VLM_STAGES, headline_cases, vlm_stages
 
 COLORS = {"official": "#1f77b4", "seed": "#9467bd", "community": "#2ca02c", "measured": "#d62728",
           "predicted": "#7f7f7f"}
-SOURCE_LABEL = {
-    "zh": {"official": "官方 (引用)", "seed": "种子报告 (引用)", "community": "社区 (引用)", "measured": "实测",
-           "predicted": "预测"},
-    "en": {"official": "official (quoted)", "seed": "seed report (quoted)", "community": "community (quoted)",
-           "measured": "measured", "predicted": "predicted"},
-}
 HEIGHT = 460
+
+
+def _r(key: str, lang: str) -> str:
+    return text(f"report.{key}", lang)
+
+
+def _quantity(name: str, lang: str) -> str:
+    """Axis title of a compared quantity: a metric's label, or the report's (memory of any kind)."""
+    return metrics.label(name, lang) if name in metrics.METRICS else _r(name, lang)
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
@@ -54,10 +60,10 @@ def comparison_figure(report: Report, metric: str = "decode_tps") -> go.Figure |
         fig.add_bar(
             x=[s["model"].tolist(), s["label"].tolist()],
             y=pd.to_numeric(s[metric], errors="coerce").tolist(),
-            name=SOURCE_LABEL[lang][source], marker_color=COLORS[source], error_y=err,
+            name=text(f"source.{source}", lang), marker_color=COLORS[source], error_y=err,
             hovertext=hover, hoverinfo="text+y",
         )
-    _layout(fig, t(metric, lang), yaxis_title=t(metric, lang), barmode="group")
+    _layout(fig, _quantity(metric, lang), yaxis_title=_quantity(metric, lang), barmode="group")
     fig.update_xaxes(tickangle=-30, tickfont=dict(size=10))
     return fig
 
@@ -73,22 +79,22 @@ def predicted_figure(report: Report) -> go.Figure | None:
         return None
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("decode_tps", lang), t("memory_mb", lang)))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_quantity("decode_tps", lang), _quantity("memory_mb", lang)))
     for col, (mx, px, res) in enumerate((("measured_decode_tps", "predicted_decode_tps", "decode_residual_pct"),
                                          ("measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct")), 1):
         q = p[p[px].notna() & p[mx].notna()]
         if q.empty:
             continue
         fig.add_scatter(x=q[px], y=q[mx], mode="markers+text", text=q["entry"], textposition="top center",
-                        marker=dict(size=10, color=COLORS["measured"]), name=t("measured", lang),
-                        hovertext=[f"{r.entry} {r.case}<br>{t('residual', lang)}: {getattr(r, res):+.0f}"
+                        marker=dict(size=10, color=COLORS["measured"]), name=_r("measured", lang),
+                        hovertext=[f"{r.entry} {r.case}<br>{_r('residual', lang)}: {getattr(r, res):+.0f}"
                                    for r in q.itertuples()], hoverinfo="text", showlegend=col == 1, row=1, col=col)
         hi = float(np.nanmax([q[px].max(), q[mx].max()])) * 1.15
         fig.add_scatter(x=[0, hi], y=[0, hi], mode="lines", line=dict(dash="dash", color="#999"),
                         name="y = x", showlegend=col == 1, hoverinfo="skip", row=1, col=col)
-        fig.update_xaxes(title_text=t("predicted", lang), row=1, col=col)
-        fig.update_yaxes(title_text=t("measured", lang), row=1, col=col)
-    return _layout(fig, t("pred_vs_meas", lang))
+        fig.update_xaxes(title_text=_r("predicted", lang), row=1, col=col)
+        fig.update_yaxes(title_text=_r("measured", lang), row=1, col=col)
+    return _layout(fig, _r("pred_vs_meas", lang))
 
 
 def memory_budget_figure(report: Report) -> go.Figure | None:
@@ -99,23 +105,23 @@ def memory_budget_figure(report: Report) -> go.Figure | None:
         return None
     board = report.board
     fig = go.Figure()
-    fig.add_bar(y=m["entry"], x=m["vmhwm_mb"], orientation="h", name="VmHWM (" + t("measured", lang) + ")",
+    fig.add_bar(y=m["entry"], x=m["vmhwm_mb"], orientation="h", name="VmHWM (" + _r("measured", lang) + ")",
                 marker_color=COLORS["measured"],
                 hovertext=[f"{r.model_name} {r.case}" for r in m.itertuples()], hoverinfo="text+x")
     if m["mem_available_drop_mb"].notna().any():
         fig.add_bar(y=m["entry"], x=m["mem_available_drop_mb"], orientation="h",
-                    name=("可用内存下降" if lang == "zh" else "MemAvailable drop") + " (" + t("measured", lang) + ")",
+                    name=_r("mem_drop", lang) + " (" + _r("measured", lang) + ")",
                     marker_color="#ff9896")
     pred = report.predicted.set_index("entry")["predicted_memory_mb"] if len(report.predicted) else pd.Series(dtype=float)
     pm = [pred.get(e, np.nan) if not isinstance(pred.get(e, np.nan), pd.Series) else pred.get(e).iloc[0]
           for e in m["entry"]]
     if np.isfinite(np.array(pm, dtype=float)).any():
-        fig.add_bar(y=m["entry"], x=pm, orientation="h", name=t("predicted", lang),
+        fig.add_bar(y=m["entry"], x=pm, orientation="h", name=_r("predicted", lang),
                     marker=dict(color="rgba(0,0,0,0)", line=dict(color=COLORS["predicted"], width=2)))
-    for x, name, dash in ((board.budget_mb, t("budget", lang), "dash"), (board.physical_mb, t("physical", lang), "solid")):
+    for x, name, dash in ((board.budget_mb, _r("budget", lang), "dash"), (board.physical_mb, _r("physical", lang), "solid")):
         fig.add_vline(x=x, line=dict(color="#444", dash=dash), annotation_text=f"{name} {x:.0f} MB ({board.name})",
                       annotation_position="top")
-    return _layout(fig, t("memory_budget", lang), xaxis_title="MB", barmode="group",
+    return _layout(fig, _r("memory_budget", lang), xaxis_title="MB", barmode="group",
                    height=max(300, 80 + 60 * len(m)))
 
 
@@ -134,14 +140,14 @@ def bandwidth_figure(report: Report) -> go.Figure | None:
     fig = go.Figure()
     xs = np.linspace(max(gb.min() * 0.5, 0.01), max(gb.max() * 1.5, 1.0), 100)
     fig.add_scatter(x=xs, y=board.bandwidth_gbs / xs, mode="lines", line=dict(color="#444", dash="dash"),
-                    name=f"{t('ceiling', lang)} {board.bandwidth_gbs:.1f} GB/s ({board.name})", hoverinfo="skip")
+                    name=f"{_r('ceiling', lang)} {board.bandwidth_gbs:.1f} GB/s ({board.name})", hoverinfo="skip")
     fig.add_scatter(x=gb, y=m["decode_tps"], mode="markers+text", text=m["entry"], textposition="top center",
-                    marker=dict(size=11, color=COLORS["measured"]), name=t("measured", lang),
+                    marker=dict(size=11, color=COLORS["measured"]), name=_r("measured", lang),
                     hovertext=[f"{r.entry}: {r.decode_tps:.2f} tok/s x {g:.3f} GB = {r.decode_tps * g:.2f} GB/s<br>"
-                               f"{t('efficiency', lang)} {e:.0f} % ({_host(r)})"
+                               f"{_r('efficiency', lang)} {e:.0f} % ({_host(r)})"
                                for r, g, e in zip(m.itertuples(), gb, eff)], hoverinfo="text")
     top = float(max(m["decode_tps"].max(), board.bandwidth_gbs / max(float(gb.min()), 0.01))) * 1.2
-    return _layout(fig, t("bandwidth", lang), xaxis_title=t("bytes_per_token", lang), yaxis_title=t("decode_tps", lang),
+    return _layout(fig, _r("bandwidth", lang), xaxis_title=_r("bytes_per_token", lang), yaxis_title=_quantity("decode_tps", lang),
                    yaxis_range=[0, min(top, float(m["decode_tps"].max()) * 3 + 1)], xaxis_rangemode="tozero")
 
 
@@ -160,7 +166,7 @@ def npu_cpu_figure(report: Report) -> go.Figure | None:
         return None
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("decode_tps", lang), t("ttft_ms", lang)))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_quantity("decode_tps", lang), _quantity("ttft_ms", lang)))
     for backend, color in (("rkllm", COLORS["official"]), ("llamacpp", COLORS["community"])):
         s = m[(m["backend"] == backend) & m["model_name"].isin(both)]
         name = "NPU (RKLLM)" if backend == "rkllm" else "CPU (llama.cpp)"
@@ -168,12 +174,12 @@ def npu_cpu_figure(report: Report) -> go.Figure | None:
                     error_y=dict(type="data", array=s["decode_tps_std"].fillna(0).tolist()), row=1, col=1)
         fig.add_bar(x=s["model_name"], y=s["ttft_ms"], name=name, marker_color=color, showlegend=False,
                     error_y=dict(type="data", array=s["ttft_ms_std"].fillna(0).tolist()), row=1, col=2)
-    return _layout(fig, t("npu_cpu", lang), barmode="group")
+    return _layout(fig, _r("npu_cpu", lang), barmode="group")
 
 
 def vlm_stage_figure(report: Report) -> go.Figure | None:
     """Stacked time per VLM entry: preprocess, vision encoder, LLM prefill (image + text) to the
-    first token, other, decode — the stages of :func:`rklab.report.vlm_stages`, which add up to
+    first token, other, decode — the stages of :func:`rklab.report.summary.vlm_stages`, which add up to
     the measured end-to-end median."""
     lang = report.lang
     st = vlm_stages(report.measured)
@@ -187,9 +193,9 @@ def vlm_stage_figure(report: Report) -> go.Figure | None:
         values = pd.to_numeric(st[key], errors="coerce").fillna(0)
         if key == "other_ms" and not (values > 0).any():
             continue
-        fig.add_bar(y=labels, x=values, orientation="h", name=t(key, lang), marker_color=colors[key],
+        fig.add_bar(y=labels, x=values, orientation="h", name=text(f"stage.{key}", lang), marker_color=colors[key],
                     customdata=st["e2e_ms"],
-                    hovertemplate="%{x:.0f} ms (" + t("e2e_ms", lang) + " %{customdata:.0f} ms)<extra>"
-                    + t(key, lang) + "</extra>")
-    title = t("vlm_stages", lang) + ((" (* " + t("synthetic", lang) + ")") if st["synthetic"].any() else "")
-    return _layout(fig, title, barmode="stack", xaxis_title=t("time_ms", lang), height=max(300, 120 + 60 * len(st)))
+                    hovertemplate="%{x:.0f} ms (" + text("stage.e2e_ms", lang) + " %{customdata:.0f} ms)<extra>"
+                    + text(f"stage.{key}", lang) + "</extra>")
+    title = _r("vlm_stages", lang) + ((" (* " + _r("synthetic", lang) + ")") if st["synthetic"].any() else "")
+    return _layout(fig, title, barmode="stack", xaxis_title=_r("time_ms", lang), height=max(300, 120 + 60 * len(st)))

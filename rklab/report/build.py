@@ -1,0 +1,73 @@
+"""Everything notebook 04 shows, computed once: :func:`build_report` returns a :class:`Report`.
+
+Data flow: run folders -> records (:mod:`~rklab.report.load`) -> per-case summary
+(:mod:`~rklab.report.summary`) -> comparisons with references and predictions
+(:mod:`~rklab.report.compare`), conditions, verdicts, warnings. Display tables
+(:mod:`~rklab.report.tables`), text and files (:mod:`~rklab.report.render`) and figures
+(:mod:`rklab.report.plots.report`) read the :class:`Report`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from rklab.i18n import check_lang
+from rklab.predict.boards import Board, load_board
+from rklab.predict.reference import load_reference
+from rklab.report.compare import comparison_table, predicted_vs_measured
+from rklab.report.conditions import conditions_table
+from rklab.report.load import (RunDirs, entry_outcomes, excluded_models, in_plan_order, load_sweep_records,
+                               measured_runs, plan_order)
+from rklab.report.summary import summarize
+from rklab.report.verdicts import verdict_table
+from rklab.report.warnings import ReportWarning, find_warnings
+
+
+@dataclass
+class Report:
+    lang: str
+    board: Board
+    runs: pd.DataFrame  # one row per measured run (kind llm/vlm, status ok)
+    entries: pd.DataFrame  # one row per entry outcome (kind entry)
+    measured: pd.DataFrame  # per entry and case: medians, spread, peaks
+    comparison: pd.DataFrame  # quoted references + measured, one row per source
+    predicted: pd.DataFrame  # measured vs engine prediction per entry and case
+    verdicts: pd.DataFrame
+    conditions: pd.DataFrame
+    warnings: list[ReportWarning] = field(default_factory=list)
+    run_dirs: list[str] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(len(self.measured)) and bool(self.measured.get("synthetic", pd.Series(dtype=bool)).fillna(False).any())
+
+
+def build_report(run_dirs: RunDirs, board: str = "rk3588-8gb", lang: str = "zh", context: int = 4096) -> Report:
+    """The report over the records of ``run_dirs`` (sweep folders or folders holding records.jsonl)."""
+    check_lang(lang)
+    if isinstance(run_dirs, (str, os.PathLike)):
+        run_dirs = [run_dirs]
+    run_dirs = [str(d) for d in run_dirs]
+    records = load_sweep_records(run_dirs)
+    runs = measured_runs(records)
+    entries = entry_outcomes(records)
+    order = plan_order(run_dirs)
+    if order:  # tables follow the plan's entry order
+        runs, entries = in_plan_order(runs, order), in_plan_order(entries, order)
+    measured = summarize(runs)
+    models: list[Any] = list(measured["model_name"].unique()) if len(measured) else []
+    models += [m for m in entries["model"].dropna().unique() if m not in models]
+    comparison = comparison_table(measured, load_reference(), models)
+    predicted = predicted_vs_measured(measured, board)
+    conditions = conditions_table(runs)
+    excluded = excluded_models(run_dirs)
+    verdicts = verdict_table(measured, entries, board, context, lang, excluded)
+    warns = find_warnings(measured, conditions, entries, comparison, lang)
+    return Report(lang=lang, board=load_board(board), runs=runs, entries=entries, measured=measured,
+                  comparison=comparison, predicted=predicted, verdicts=verdicts, conditions=conditions,
+                  warnings=warns, run_dirs=run_dirs, excluded=excluded)

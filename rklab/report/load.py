@@ -1,0 +1,108 @@
+"""The report's input: the records of one or more run folders, as tidy DataFrames.
+
+One attempt per sweep entry (:func:`rklab.runfolder.record_files`), the plan's entry order and
+excluded models from the sweep manifest, the measured runs and the entry outcomes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from rklab import runfolder
+from rklab.measure.protocol import case_label
+from rklab.paths import runs_dir
+from rklab.records import ENTRY_KIND, RUN_KINDS, load_records
+from rklab.report.frames import col
+from rklab.runfolder import FEASIBILITY_DIR, Status
+
+RunDirs = Iterable[str | os.PathLike] | str | os.PathLike
+ENTRY_COLUMNS = ["entry", "status", "model", "backend", "seconds", "message", "limit_test"]
+
+
+def load_sweep_records(run_dirs: RunDirs) -> pd.DataFrame:
+    """All records of the given run folders, one attempt per sweep entry."""
+    files = runfolder.record_files(run_dirs)
+    if not files:
+        return pd.DataFrame()
+    return load_records(files)
+
+
+def default_run_dirs(run_dirs: Iterable[str | os.PathLike] | None = None) -> list[Path]:
+    """The run folders a report covers: the given ones, or else the newest sweep under ``runs/``.
+
+    Lets a newcomer open notebook 04 in JupyterLab after ``make demo`` and run it as it is.
+    """
+    given = [Path(d) for d in (run_dirs or [])]
+    if given:
+        return given
+    newest = runfolder.newest_sweep(runs_dir())
+    return [newest] if newest is not None else []
+
+
+def plan_order(run_dirs: list[str]) -> list[str]:
+    """Entry names in the order of the sweeps' plans (first sweep first)."""
+    order: list[str] = []
+    for d in run_dirs:
+        order += [e for e in runfolder.read_manifest(d).get("entries") or [] if e not in order]
+    return order
+
+
+def excluded_models(run_dirs: list[str]) -> list[dict]:
+    """The plans' excluded models (``{model, reason}``), as the sweep manifests list them."""
+    out: list[dict] = []
+    for d in run_dirs:
+        out.extend(runfolder.read_manifest(d).get("excluded") or [])
+    return out
+
+
+def in_plan_order(df: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Rows sorted by the plan's entry order (stable; unknown entries last)."""
+    if df.empty or "entry" not in df.columns:
+        return df
+    rank = {e: i for i, e in enumerate(order)}
+    key = df["entry"].map(lambda e: rank.get(e, len(order)))
+    return df.assign(_o=key).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def measured_runs(records: pd.DataFrame) -> pd.DataFrame:
+    """Runs that measured something: kind llm/vlm with status ok and a decode rate."""
+    if records.empty or "kind" not in records.columns:
+        return pd.DataFrame()
+    df = records[records["kind"].isin(RUN_KINDS)].copy()
+    df = df[col(df, "status", Status.OK).fillna(Status.OK) == Status.OK]
+    if "decode_tps" in df.columns:
+        df = df[pd.to_numeric(df["decode_tps"], errors="coerce").notna()]
+    if df.empty:
+        return df
+    df["model_name"] = col(df, "model.name").fillna(col(df, "entry"))
+    df["dtype"] = col(df, "model.dtype").fillna("")
+    df["backend"] = col(df, "backend").fillna("")
+    df["synthetic"] = col(df, "synthetic", False).fillna(False).astype(bool)
+    if "case" not in df.columns:
+        df["case"] = [case_label(int(p), int(n)) if pd.notna(p) and pd.notna(n) else "" for p, n in
+                      zip(col(df, "prompt_tokens"), col(df, "new_tokens"))]
+    return df
+
+
+def entry_outcomes(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per sweep entry (its final ``entry`` record); notebook 01's own entry left out."""
+    if records.empty or "kind" not in records.columns:
+        return pd.DataFrame(columns=ENTRY_COLUMNS)
+    df = records[records["kind"] == ENTRY_KIND].copy()
+    df = df[col(df, "entry").astype(str) != FEASIBILITY_DIR]
+    rows = []
+    for _, r in df.iterrows():
+        rows.append({
+            "entry": r.get("entry"),
+            "status": r.get("status"),
+            "model": r.get("model.name"),
+            "backend": r.get("backend"),
+            "seconds": r.get("seconds"),
+            "message": r.get("error.message") if isinstance(r.get("error.message"), str) else "",
+            "limit_test": bool(r.get("limit_test")) if pd.notna(r.get("limit_test")) else False,
+        })
+    return pd.DataFrame(rows, columns=ENTRY_COLUMNS)

@@ -1,0 +1,126 @@
+"""The report as text: the intro and summary sentences, HTML snippets for notebook 04, and
+``benchmark_log.md`` (the markdown copy the seed report links to)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from rklab.i18n import text
+from rklab.metrics import format_number
+from rklab.report.build import Report
+from rklab.report.frames import host_label
+from rklab.report.summary import headline_cases
+from rklab.report.tables import (comparison_display, conditions_display, entries_display, measured_display,
+                                 predicted_display, verdicts_display)
+from rklab.runfolder import REPORT_MD, Status
+
+
+def report_intro(report: Report) -> str:
+    """What the numbers are and where they come from (first paragraph of the report)."""
+    b = report.board
+    return text("report.intro", report.lang, board=b.label(report.lang), physical=b.physical_mb, budget=b.budget_mb,
+                bandwidth=b.bandwidth_gbs)
+
+
+def summary_lines(report: Report) -> list[str]:
+    """Short sentences for the top of the report (what was measured, what failed, where)."""
+    lang = report.lang
+    e = report.entries
+    n_ok = int((e["status"] == Status.OK).sum()) if len(e) else 0
+    lines = [text("report.summary.entries", lang, n=len(e), ok=n_ok)]
+    for _, m in headline_cases(report.measured).iterrows():
+        lines.append(text("report.summary.line", lang, model=m["model_name"], backend=m["backend"],
+                          synthetic=text("report.synthetic_mark", lang) if m["synthetic"] else "",
+                          decode=m["decode_tps"], ttft=m["ttft_ms"], memory=format_number(m.get("vmhwm_mb"), 0),
+                          case=m["case"], host=host_label(m)))
+    return lines
+
+
+def table_html(df: pd.DataFrame, lang: str = "zh") -> str:
+    """A display table as escaped HTML (no index); a note when empty."""
+    if df is None or df.empty:
+        return '<p class="rklab-note">' + text("report.no_data", lang) + "</p>"
+    shown = df.map(lambda v: "-" if v is None or (isinstance(v, str) and v in ("None", "nan")) else v)
+    return shown.to_html(index=False, escape=True, na_rep="-", float_format=lambda v: f"{v:.2f}", border=0)
+
+
+def warnings_html(report: Report) -> str:
+    lang = report.lang
+    head = f"<h2>{html.escape(text('report.warnings', lang))}</h2>"
+    if not report.warnings:
+        return head + f'<div class="rklab-ok">{html.escape(text("report.no_warnings", lang))}</div>'
+    return head + "".join(
+        f'<div class="rklab-warn"><b>[{html.escape(w.kind)}] {html.escape(str(w.entry))}</b>: {html.escape(w.message)}</div>'
+        for w in report.warnings)
+
+
+def md_table(df: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub markdown table (no extra dependency)."""
+    if df is None or df.empty:
+        return "_(none)_\n"
+
+    def cell(v) -> str:
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+            return "-"
+        if isinstance(v, float):
+            v = f"{v:.2f}"
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(cell(c) for c in df.columns) + " |"
+    sep = "| " + " | ".join(":---" for _ in df.columns) + " |"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+def benchmark_log_markdown(report: Report) -> str:
+    lang = report.lang
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    h = lambda key: f"## {text(key, lang)}\n"  # noqa: E731
+    parts = [f"# {text('report.title', lang)} — benchmark_log\n",
+             text("report.log.generated", lang, now=now) + ", ".join(f"`{d}`" for d in report.run_dirs) + "\n",
+             text("report.log.kinds", lang) + "\n",
+             h("report.summary"), "\n".join(f"- {s}" for s in summary_lines(report)) + "\n",
+             h("report.warnings"),
+             ("\n".join(f"- [{w.kind}] {w.entry}: {w.message}" for w in report.warnings) + "\n")
+             if report.warnings else text("report.no_warnings", lang) + "\n",
+             h("report.measured_table"), md_table(measured_display(report)),
+             h("report.speed"), md_table(comparison_display(report)),
+             h("report.pred_vs_meas"), md_table(predicted_display(report)),
+             h("report.verdicts"), md_table(verdicts_display(report)),
+             h("report.conditions"), md_table(conditions_display(report)),
+             h("report.entries"), md_table(entries_display(report)),
+             h("report.sources")]
+    refs = report.comparison[report.comparison["source"] != "measured"]["reference"].unique() \
+        if len(report.comparison) else []
+    parts.append("\n".join(f"- {r}" for r in refs) + "\n" if len(refs) else "_(none)_\n")
+    return "\n".join(parts)
+
+
+def write_report_logs(report: Report, run_dirs: Iterable[str | os.PathLike],
+                      results_md: str | os.PathLike | None = None) -> list[Path]:
+    """benchmark_log.md in the first run folder, and also at ``results_md`` when given."""
+    dirs = [Path(d) for d in run_dirs]
+    targets = ([Path(results_md)] if results_md else []) + ([dirs[0] / REPORT_MD] if dirs else [])
+    if not targets:
+        return []
+    return write_benchmark_log(report, targets[0], copy_to=targets[1:])
+
+
+def write_benchmark_log(report: Report, path: str | os.PathLike, copy_to: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Write benchmark_log.md at ``path`` (and copies, e.g. in the run folder); atomic per file."""
+    body = benchmark_log_markdown(report)
+    written = []
+    for p in [Path(path), *[Path(c) for c in copy_to]]:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(body, encoding="utf-8")
+        os.replace(tmp, p)
+        written.append(p)
+    return written

@@ -1,0 +1,112 @@
+"""What the reader of the report must know before trusting a number (the report's warnings).
+
+Kinds: ``throttling`` (thermal caps during the runs), ``clocks`` (not pinned like Rockchip's
+``fix_freq_rk3588.sh``, unreadable, or below max although pinned), ``host`` (not measured on an
+RK3588), ``variance`` (relative std above :data:`HIGH_RSD`), ``deviation`` (more than
+:data:`DEVIATION` off the official number for the same case), ``failed`` / ``limit_test`` (an
+entry that did not end ok) and ``synthetic`` (the demo's random-weight encoder).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rklab.i18n import text
+from rklab.report.frames import residual_pct
+from rklab.report.summary import matched_case
+from rklab.runfolder import Status
+
+HIGH_RSD = 0.10  # pyperf warns when stddev > 10 % of the mean (docs: methodology)
+DEVIATION = 0.20  # issue 5: warn when measured deviates > 20 % from official
+DEVIATION_METRICS = (("decode_tps", "decode_tps"), ("ttft_ms", "ttft_ms"), ("memory_mb", "vmhwm_mb"))
+
+
+@dataclass
+class ReportWarning:
+    kind: str  # throttling | clocks | variance | deviation | host | failed | limit_test | synthetic
+    entry: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "entry": self.entry, "message": self.message}
+
+
+def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.DataFrame,
+                  comparison: pd.DataFrame, lang: str = "zh") -> list[ReportWarning]:
+    """All warnings of a report, in the order: conditions, variance, deviation, entries, synthetic."""
+    out = _condition_warnings(conditions, lang)
+    out += _variance_warnings(measured, lang)
+    out += _deviation_warnings(measured, comparison, lang)
+    for _, e in entries.iterrows():
+        if e["status"] != Status.OK:
+            kind = "limit_test" if e.get("limit_test") else "failed"
+            out.append(ReportWarning(kind, e["entry"], text("warning.status", lang, status=e["status"],
+                                                            message=e["message"])))
+    if len(measured) and measured["synthetic"].any():
+        out.append(ReportWarning("synthetic", ", ".join(measured[measured["synthetic"]]["entry"].unique()),
+                                 text("warning.synthetic", lang)))
+    return out
+
+
+def _condition_warnings(conditions: pd.DataFrame, lang: str) -> list[ReportWarning]:
+    out: list[ReportWarning] = []
+    for _, c in conditions.iterrows():
+        if c["throttled"] == True:  # noqa: E712 (None or NaN: unknown, no warning)
+            out.append(ReportWarning("throttling", c["entry"], text("warning.throttling", lang)))
+        pinned = c["clocks_pinned"]
+        if pinned is False or pinned == "False":
+            # clocks_below_max is expected then (ondemand governors): the column shows it, no extra warning
+            ddr = text("warning.clocks_unpinned.ddr", lang) if "DDR" in str(c["clocks_reasons"]) else ""
+            out.append(ReportWarning("clocks", c["entry"], text("warning.clocks_unpinned", lang, ddr=ddr,
+                                                                reasons=c["clocks_reasons"])))
+        elif pinned is None or (isinstance(pinned, float) and math.isnan(pinned)):
+            out.append(ReportWarning("clocks", c["entry"], text("warning.clocks_unreadable", lang)))
+        elif c.get("clocks_below_max") is True:  # pinned at the start, yet a clock ran below its maximum
+            out.append(ReportWarning("clocks", c["entry"], text("warning.clocks_below_max", lang)))
+        soc = str(c.get("soc") or "")
+        if "RK3588" not in soc.upper():
+            out.append(ReportWarning("host", c["entry"], text("warning.host", lang,
+                                                              soc=soc or text("report.unknown_host", lang))))
+    return out
+
+
+def _variance_warnings(measured: pd.DataFrame, lang: str) -> list[ReportWarning]:
+    out: list[ReportWarning] = []
+    for _, m in measured.iterrows():
+        for metric, rsd in (("decode_tps", m.get("decode_rsd")), ("ttft_ms", m.get("ttft_rsd"))):
+            if rsd is not None and np.isfinite(rsd) and rsd > HIGH_RSD:
+                out.append(ReportWarning("variance", m["entry"], text(
+                    "warning.variance", lang, case=m["case"], metric=metric, rsd=rsd * 100, limit=HIGH_RSD * 100)))
+    return out
+
+
+def _deviation_warnings(measured: pd.DataFrame, comparison: pd.DataFrame, lang: str) -> list[ReportWarning]:
+    """Measured on the NPU vs the official row of the same model and dtype (same runtime version when
+    there is one), at the measured case :func:`rklab.measure.protocol.match_case` picks for that row."""
+    out: list[ReportWarning] = []
+    if comparison.empty:
+        return out
+    off = comparison[comparison["source"] == "official"]
+    for _, m in comparison[comparison["source"] == "measured"].iterrows():
+        if "rkllm" not in str(m["label"]):
+            continue
+        o = off[(off["model"] == m["model"]) & (off["dtype"] == m["dtype"])]
+        if o.empty:
+            continue
+        same = o[o["runtime"] == str(m["runtime"])]
+        o = (same if not same.empty else o).iloc[-1]
+        case = matched_case(measured[measured["entry"] == m["entry"]], o["prompt_tokens"], o["new_tokens"])
+        if case.empty:
+            continue
+        case = case.iloc[0]
+        for metric, measured_key in DEVIATION_METRICS:
+            dev = residual_pct(case[measured_key], o[metric])
+            if np.isfinite(dev) and abs(dev) > DEVIATION * 100:
+                out.append(ReportWarning("deviation", m["entry"], text(
+                    "warning.deviation", lang, model=m["model"], metric=metric, measured=float(case[measured_key]),
+                    official=float(o[metric]), dev=dev, limit=DEVIATION * 100, reference=o["reference"])))
+    return out
