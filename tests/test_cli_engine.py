@@ -102,4 +102,4 @@ def test_feasibility_when_every_row_is_unsupported(capsys):
     assert main(["feasibility", "--context", "300000", "--format", "json", "--lang", "en"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 20 and {r["verdict"] for r in rows} == {"unsupported"}
-    assert all("maximum" in r["reason"] and r["memory_mb"] is None for r in rows)
+    assert all("positions" in r["reason"] and r["memory_mb"] is None for r in rows)

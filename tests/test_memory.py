@@ -65,25 +65,38 @@ def test_official_vmhwm_rows_within_10_percent(model, runtime, vmhwm):
     assert abs(e.memory_mb - vmhwm) / vmhwm < 0.10
 
 
-def test_every_official_row_of_recent_runtimes_is_within_10_percent():
+def test_every_official_row_of_every_soc_is_within_5_percent():
     res = memory_residuals()
     rows = res[(res["source"] == "official") & (res["memory_kind"] == "VmHWM")
-               & res["runtime"].map(lambda v: runtime_key(v) >= runtime_key("1.2.3"))]
-    assert len(rows) == 4 and rows["residual_pct"].abs().max() < 10
+               & res["runtime"].map(lambda v: runtime_key(v) >= runtime_key("1.2.1"))]
+    assert len(rows) == 22 and set(rows["soc"]) == {"RK3588", "RK3576", "RK3562", "RV1126B"}
+    assert rows["residual_pct"].abs().max() < 5, rows[["soc", "model", "dtype", "residual_pct"]]
 
 
 def test_calibration_is_reproducible_and_physical():
     c = calibrate()
-    assert c.memory_rows == 5
-    assert 100 < c.memory.runtime_fixed_mb < 300
-    assert 0 <= c.memory.runtime_weight_fraction < 0.1
+    assert c.memory_rows == 22
+    assert set(c.memory.runtime_fixed_by_soc) == {"RK3588", "RK3576", "RK3562", "RV1126B"}
+    assert all(100 < v < 300 for v in c.memory.runtime_fixed_by_soc.values())
+    assert 0 <= c.memory.runtime_mb_per_gparam < 100
+    assert 4 <= c.memory.group_bytes < 16          # at least the fp32 scale of each group
     assert c.memory.vision_buffer_bytes_per_patch_dim > 0
+
+
+def test_every_rkllm_dtype_has_a_memory_model():
+    spec = get_model("Qwen3-1.7B")
+    g = {d: weight_bytes(spec, d) for d in ("w4a16", "w4a16_g32", "w4a16_g64", "w4a16_g128", "w4a8_g32",
+                                            "w8a8", "w8a8_g128", "w8a8_g256", "w8a8_g512")}
+    assert g["w4a16_g32"] > g["w4a16_g64"] > g["w4a16_g128"]   # smaller groups: more scales
+    assert g["w4a8_g32"] == g["w4a16_g32"]                      # same 4-bit weights and groups
+    assert g["w8a8_g128"] > g["w8a8_g256"] > g["w8a8_g512"] > g["w8a8"] * 0.99
+    assert 0.45 < g["w4a16"] / g["w8a8"] < 0.55
 
 
 def test_older_and_incomparable_rows_are_explained():
     res = memory_residuals()
     beta = res[res["runtime"] == "1.2.1b1"].dropna(subset=["predicted_mb"])
-    assert len(beta) == 3 and all("1.2.1b1" in x for x in beta["explanation"])
+    assert len(beta) == 8 and all("1.2.1b1" in x for x in beta["explanation"])   # 3 catalog + 5 reference shapes
     total = res[res["memory_kind"].str.startswith("total used")]
     assert len(total) and all("not comparable" in x for x in total["explanation"])
     long_ctx = res[(res["source"] == "community") & (res["memory_kind"] == "VmHWM")]

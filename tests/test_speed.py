@@ -14,15 +14,16 @@ def test_physical_ceiling_rk3588():
 def test_official_decode_rows_within_10_percent():
     res = speed_residuals()
     fit = res[res["used_in_fit"] == True]  # noqa: E712
-    assert len(fit) == 9
+    assert len(fit) == 34 and set(fit["soc"]) == {"RK3588", "RK3576", "RK3562", "RV1126B"}
     assert fit["decode_residual_pct"].abs().max() < 10
-    assert fit["ttft_residual_pct"].abs().max() < 25
+    assert fit["ttft_residual_pct"].abs().max() < 20
 
 
 def test_effective_bandwidth_below_ceiling():
     c = calibrate()
-    assert 0.5 < c.speed.bandwidth_efficiency < 1.0
-    assert 0 < c.speed.fixed_per_token_ms < 30
+    assert set(c.speed.efficiency) == {"w8a8", "w4a16"}
+    assert all(0.5 < v < 1.0 for v in c.speed.efficiency.values())
+    assert 0 < c.speed.fixed_ms_core_ghz < 60
 
 
 def test_decode_and_ttft_predictions():

@@ -1,7 +1,11 @@
-"""Boards (``data/boards/<name>.yaml``): memory, DRAM bandwidth, NPU and supported dtypes.
+"""Boards (``data/boards/<name>.yaml``): memory, DRAM bus, pinned clocks, NPU and supported dtypes.
 
 Adding a board is adding a YAML file. On a real board (detected through
 ``/proc/device-tree/compatible``) :meth:`Board.live_memory` reads MemTotal/MemAvailable with psutil.
+
+RKLLM runs on four SoCs only (:data:`RKLLM_SOCS`, socs.md: the runtime refuses others with "Platform
+error"); a board of RK3566/RK3568 is refused with one line. ``Board.clocks`` are the clocks Rockchip's
+``fix_freq_<soc>.sh`` pins for the official benchmark table: the speed model's default clocks.
 """
 
 from __future__ import annotations
@@ -15,8 +19,61 @@ import yaml
 
 from rklab.errors import RklabError
 from rklab.paths import data_dir
+from rklab.predict.catalog import closest_names
 
 MIB = 1 << 20
+RKLLM_SOCS = ("RK3588", "RK3576", "RK3562", "RV1126B")
+NOT_RKLLM_SOCS = ("RK3566", "RK3568")   # socs.md: RKLLM's "Platform error: must be either RK3588, RK3576, RV1126B, or RK3562"
+
+
+def _positive(value, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise RklabError(f"{what} must be a positive number (MHz), got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """DDR, NPU and big-cluster CPU clocks in MHz (DDR: the devfreq ``dmc`` clock; transfers/s = 2 x clock).
+
+    ``None`` for a clock means "as pinned" (the board's official clock) when the clocks are resolved
+    against a board with :meth:`resolved`."""
+
+    ddr_mhz: float | None = None
+    npu_mhz: float | None = None
+    cpu_mhz: float | None = None
+
+    def __post_init__(self):
+        for name in ("ddr_mhz", "npu_mhz", "cpu_mhz"):
+            object.__setattr__(self, name, _positive(getattr(self, name), f"clock {name}"))
+
+    def resolved(self, pinned: "Clocks") -> "Clocks":
+        """These clocks with every missing one taken from ``pinned``."""
+        return Clocks(*(getattr(self, k) if getattr(self, k) is not None else getattr(pinned, k)
+                        for k in ("ddr_mhz", "npu_mhz", "cpu_mhz")))
+
+    def describe(self) -> str:
+        parts = [f"{label} {v:,.0f} MHz" for label, v in (("DDR", self.ddr_mhz), ("NPU", self.npu_mhz),
+                                                           ("CPU", self.cpu_mhz)) if v is not None]
+        return ", ".join(parts) or "pinned clocks"
+
+    @classmethod
+    def from_host(cls, host: dict | None) -> "Clocks":
+        """Clocks from a host snapshot or monitor summary dict (keys ``ddr_freq_mhz``, ``npu_freq_mhz``,
+        ``cpu_freq_mhz`` = a number or ``{policy: MHz}``, of which the fastest policy counts: the big cluster).
+        Missing or unreadable clocks stay ``None`` (= as pinned)."""
+        host = host or {}
+        cpu = host.get("cpu_freq_mhz")
+        if isinstance(cpu, dict):
+            vals = [v for v in cpu.values() if isinstance(v, (int, float)) and v > 0]
+            cpu = max(vals) if vals else None
+
+        def ok(v):
+            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 else None
+
+        return cls(ok(host.get("ddr_freq_mhz")), ok(host.get("npu_freq_mhz")), ok(cpu))
 
 
 @dataclass(frozen=True)
@@ -25,11 +82,14 @@ class Board:
     soc: str
     mem_total_kb: int
     system_resident_mb: tuple[float, float]
-    dram_mt_per_s: float
     dram_bus_bits: int
+    clocks: Clocks                   # pinned clocks of the official benchmark (fix_freq_<soc>.sh)
     npu_cores: int
     npu_tops: float
     supported_dtypes: tuple[str, ...]
+    cpu_bandwidth_gbs: float | None = None   # CPU-side memory bandwidth (quoted), llama.cpp's decode ceiling
+    cpu_bandwidth_source: str = ""
+    inferred: tuple[str, ...] = ()           # facts not published, decided from calibration (e.g. dram.bus_bits)
     tight_fraction: float = 0.85
     soc_compatible: str = ""
     labels: dict = field(default_factory=dict)
@@ -47,9 +107,18 @@ class Board:
         return self.physical_mb - max(self.system_resident_mb)
 
     @property
+    def dram_mt_per_s(self) -> float:
+        """DRAM transfers per second (millions) at the pinned DDR clock (double data rate: 2 x clock)."""
+        return 2 * self.clocks.ddr_mhz
+
+    @property
     def bandwidth_gbs(self) -> float:
-        """Physical DRAM bandwidth ceiling in GB/s (10^9 B/s): transfers/s x bus bytes."""
-        return self.dram_mt_per_s * 1e6 * self.dram_bus_bits / 8 / 1e9
+        """Physical DRAM bandwidth ceiling in GB/s (10^9 B/s) at the pinned DDR clock."""
+        return self.bandwidth_at(self.clocks.ddr_mhz)
+
+    def bandwidth_at(self, ddr_mhz: float) -> float:
+        """Physical DRAM bandwidth in GB/s at a DDR clock: 2 x clock x bus bytes."""
+        return 2 * ddr_mhz * 1e6 * self.dram_bus_bits / 8 / 1e9
 
     def label(self, lang: str = "zh") -> str:
         return self.labels.get(lang, self.name)
@@ -106,18 +175,31 @@ def _load(path: str) -> Board:
             d = d[k]
         return d
 
+    soc = str(get("soc")).upper()
+    if soc in NOT_RKLLM_SOCS:
+        raise RklabError(_not_rkllm(soc, str(p)))
     resident = get("memory", "system_resident_mb")
     resident = tuple(float(x) for x in (resident if isinstance(resident, list) else [resident, resident]))
+    cpu = doc.get("cpu") if isinstance(doc.get("cpu"), dict) else {}
+    try:
+        clocks = Clocks(float(get("clocks", "ddr_mhz")), float(get("clocks", "npu_mhz")), float(get("clocks", "cpu_mhz")))
+    except (TypeError, ValueError, RklabError) as exc:
+        raise RklabError(f"board file {p}: clocks must be positive numbers in MHz ({exc}); fix the clocks block") from None
+    inferred = [f"dram.{k}" for k in (doc.get("dram", {}).get("inferred") or [])]
+    inferred += [f"clocks.{k}" for k in (doc.get("clocks", {}).get("inferred") or [])]
     board = Board(
         name=doc.get("name", p.stem),
-        soc=get("soc"),
+        soc=soc,
         mem_total_kb=int(get("memory", "mem_total_kb")),
         system_resident_mb=resident,
-        dram_mt_per_s=float(get("dram", "mt_per_s")),
         dram_bus_bits=int(get("dram", "bus_bits")),
+        clocks=clocks,
         npu_cores=int(get("npu", "cores")),
         npu_tops=float(get("npu", "tops")),
         supported_dtypes=tuple(get("dtypes", "supported")),
+        cpu_bandwidth_gbs=float(cpu["mem_bandwidth_gbs"]) if cpu.get("mem_bandwidth_gbs") else None,
+        cpu_bandwidth_source=str(cpu.get("mem_bandwidth_source", "")),
+        inferred=tuple(inferred),
         tight_fraction=float(doc.get("verdict", {}).get("tight_fraction", 0.85)),
         soc_compatible=doc.get("soc_compatible", ""),
         labels=doc.get("label", {}) or {},
@@ -144,9 +226,15 @@ def _resolve(name: str, root: str) -> Board:
         return _load(str(p.resolve()))
     path = Path(root) / "boards" / f"{name}.yaml"
     if not path.is_file():
-        from rklab.predict.catalog import closest_names
-
+        for soc in NOT_RKLLM_SOCS:
+            if name.upper().startswith(soc):
+                raise RklabError(_not_rkllm(soc, name))
         known = list_boards()
         close = closest_names(str(name), known) or known
         raise RklabError(f"unknown board {name!r}; closest: {', '.join(close)} (files in data/boards/)")
     return _load(str(path))
+
+
+def _not_rkllm(soc: str, what: str) -> str:
+    return (f"board {what}: RKLLM does not run on {soc} (the runtime supports {', '.join(RKLLM_SOCS)} only; "
+            f"socs.md, SDK 1.3.0); pick one of: {', '.join(list_boards())}")

@@ -67,6 +67,7 @@ class ModelSpec:
     rk3588_published: tuple[str, ...] = ()
     status: str = ""
     source: str = ""
+    config_file: str = "data/models.yaml"   # where the shape (and max_position) comes from
 
     @property
     def is_moe(self) -> bool:
@@ -88,6 +89,7 @@ class ModelSpec:
                                "tie_embeddings") if k not in known]
         if missing:
             raise RklabError(f"model entry {d.get('name', '?')!r} in {origin} lacks key {missing[0]!r}; add it")
+        known.setdefault("config_file", origin)
         return cls(vision=vision, rk3588_published=tuple(pub.get("dtypes", ())), **known)
 
     @classmethod
@@ -133,6 +135,7 @@ class ModelSpec:
             max_position=text.get("max_position_embeddings"),
             family=str(text.get("model_type", "")),
             source=f"config.json {path}",
+            config_file=str(path),
         )
         if experts:
             spec.update(experts=experts, moe_intermediate=need(text, "moe_intermediate_size", where),

@@ -17,16 +17,49 @@ from pathlib import Path
 import pandas as pd
 
 from rklab import i18n
-from rklab.predict.boards import Board, load_board
+from rklab.errors import RklabError
+from rklab.paths import data_dir
+from rklab.predict.boards import Board, Clocks, load_board
 from rklab.predict.calibration import calibrate
 from rklab.predict.catalog import ModelSpec, get_model, load_catalog
-from rklab.errors import RklabError
-from rklab.predict.memory import breakdown, check_dtype
+from rklab.predict.memory import NPU_DOMAIN_MB, breakdown, check_dtype
 from rklab.predict.params import count
-from rklab.paths import data_dir
 from rklab.predict.speed import predict
 
 VERDICT_ORDER = {v: i for i, v in enumerate(("fits", "tight", "exceeds", "infeasible", "unsupported"))}
+RKLLM_MAX_CONTEXT = 16384    # socs.md [official, SDK 1.3.0]: max_context at conversion <= 16384, a multiple of 32
+CONTEXT_MULTIPLE = 32
+DEFAULT_CONTEXT = 4096
+
+
+def default_context(spec: ModelSpec) -> int:
+    """``estimate``'s context when none is given: the smaller of 4096 and the model's maximum positions
+    (rounded down to a multiple of 32)."""
+    limit = min(DEFAULT_CONTEXT, spec.max_position or DEFAULT_CONTEXT)
+    return max(CONTEXT_MULTIPLE, limit // CONTEXT_MULTIPLE * CONTEXT_MULTIPLE)
+
+
+def context_limit(spec: ModelSpec) -> int:
+    """The largest max_context RKLLM accepts for this model: <= 16384, <= max_position, a multiple of 32."""
+    limit = min(RKLLM_MAX_CONTEXT, spec.max_position or RKLLM_MAX_CONTEXT)
+    return limit // CONTEXT_MULTIPLE * CONTEXT_MULTIPLE
+
+
+def check_context(spec: ModelSpec, max_context: int) -> int:
+    """RKLLM's max_context rules as the toolkit and runtime enforce them (socs.md): not above the model's
+    maximum positions, at most 16384, a multiple of 32. One clear line (RklabError) otherwise."""
+    if spec.max_position and max_context > spec.max_position:
+        raise RklabError(f"context {max_context} is over {spec.name}'s limit of {spec.max_position:,} positions "
+                         f"(max_position_embeddings in {spec.config_file}); use --context {context_limit(spec)} or less")
+    if max_context > RKLLM_MAX_CONTEXT:
+        raise RklabError(f"context {max_context} is over RKLLM's maximum of {RKLLM_MAX_CONTEXT} (max_context at "
+                         f"conversion); use --context {RKLLM_MAX_CONTEXT} or less")
+    if max_context % CONTEXT_MULTIPLE:
+        lo = max_context // CONTEXT_MULTIPLE * CONTEXT_MULTIPLE
+        hint = f"{lo} or {lo + CONTEXT_MULTIPLE}" if lo else str(CONTEXT_MULTIPLE)
+        raise RklabError(f"context {max_context} is not a multiple of {CONTEXT_MULTIPLE} (RKLLM's max_context rule); "
+                         f"use --context {hint}")
+    return max_context
 
 
 @dataclass
@@ -62,6 +95,12 @@ class Estimate:
     bandwidth_pct: float
     bandwidth_ceiling_gbs: float
     ceiling_tps: float
+    ddr_mhz: float
+    npu_mhz: float
+    cpu_mhz: float
+    clocks_pinned: bool
+    largest_npu_buffer: str
+    largest_npu_buffer_mb: float
     verdict: str
     reason: str
     reason_zh: str
@@ -69,6 +108,7 @@ class Estimate:
     live_mem_available_mb: float | None = None
     vision_params_source: str = "quoted"
     basis: str = "predicted (rklab.predict.memory / rklab.predict.speed, calibrated on data/reference)"
+    soc: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,17 +167,24 @@ def _reasons(verdict: str, mem: float, budget: float, physical: float, board: Bo
             f"预测峰值 {mem:,.0f} MB 超过物理内存 {physical:,.0f} MB")
 
 
-def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "rk3588-8gb", max_context: int = 4096,
-             prompt_tokens: int = 128, new_tokens: int = 64, with_vision: bool | None = None, *,
-             embed_flash: int = 1, proc_root: str = "/proc") -> Estimate:
+def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "rk3588-8gb",
+             max_context: int | None = None, prompt_tokens: int = 128, new_tokens: int = 64,
+             with_vision: bool | None = None, *, embed_flash: int = 1, proc_root: str = "/proc",
+             clocks: Clocks | None = None) -> Estimate:
     """Predicted memory, speed and verdict of one configuration (cheap: data and calibration are cached).
 
+    ``max_context=None``: :func:`default_context` (the smaller of 4096 and the model's maximum positions);
+    an explicit one must follow RKLLM's rules (:func:`check_context`).
     ``with_vision=None`` includes the vision encoder for VLMs; image tokens then count in the used tokens.
-    On a real board of this SoC the live MemTotal/MemAvailable (psutil) also bound the budget.
+    ``clocks``: predict the speed at these DDR/NPU/CPU clocks (missing ones and ``None``: the board's
+    pinned official clocks). On a real board of this SoC the live MemTotal/MemAvailable (psutil) also
+    bound the budget.
     """
     spec = model if isinstance(model, ModelSpec) else get_model(model)
     b = load_board(board)
     check_dtype(dtype)
+    if max_context is None:
+        max_context = default_context(spec)
     max_context = _check_int("context (--context)", max_context, 1)
     prompt_tokens = _check_int("prompt tokens (--prompt-tokens)", prompt_tokens, 0)
     new_tokens = _check_int("new tokens (--new-tokens)", new_tokens, 0)
@@ -147,13 +194,12 @@ def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "
     if used > max_context:
         raise RklabError(f"context {max_context} cannot hold {used} tokens ({prompt_tokens} prompt + {img} image + "
                          f"{new_tokens} new) for {spec.name}; raise --context or lower the token counts")
-    if spec.max_position and max_context > spec.max_position:
-        raise RklabError(f"context {max_context} is over {spec.name}'s maximum of {spec.max_position} positions; "
-                         f"lower --context")
+    check_context(spec, max_context)
     cal = calibrate()
     mem = breakdown(spec, dtype, used_tokens=used, max_context=max_context, with_vision=vision,
-                    constants=cal.memory, embed_flash=embed_flash)
-    sp = predict(spec, dtype, b, cal.speed, prefill_tokens=prompt_tokens + img, new_tokens=new_tokens)
+                    constants=cal.memory, embed_flash=embed_flash, soc=b.soc)
+    sp = predict(spec, dtype, b, cal.speed, prefill_tokens=prompt_tokens + img, new_tokens=new_tokens,
+                 clocks=clocks)
     budget, physical = b.budget_mb, b.physical_mb
     live_total = live_avail = None
     if _live(b, proc_root):
@@ -162,11 +208,19 @@ def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "
         physical = min(physical, live_total)
         budget = min(budget, live_avail)
     c = count(spec)
+    largest = max(mem.npu_buffers_mb.items(), key=lambda kv: kv[1])
+    over = mem.over_domain()
     if not b.supports(dtype):
         verdict = "unsupported"
+    elif over:
+        verdict = "infeasible"
     else:
         verdict = _verdict(mem.memory_mb, budget, physical, b.tight_fraction)
     reason, reason_zh = _reasons(verdict, mem.memory_mb, budget, physical, b, dtype)
+    if over and verdict == "infeasible":
+        reason = (f"the {over[0]} needs {over[1]:,.0f} MB, more than one {NPU_DOMAIN_MB:,} MB NPU IOMMU domain "
+                  f"(32-bit IOVA; 'failed to malloc npu memory'); " + reason)
+        reason_zh = f"{over[0]} 需要 {over[1]:,.0f} MB，超过 NPU 单个 IOMMU 域的 {NPU_DOMAIN_MB:,} MB；" + reason_zh
     if live_avail is not None:
         reason += f"; live MemAvailable {live_avail:,.0f} MB of MemTotal {live_total:,.0f} MB"
         reason_zh += f"；当前 MemAvailable {live_avail:,.0f} MB / MemTotal {live_total:,.0f} MB"
@@ -178,8 +232,11 @@ def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "
         kv_reserved_mb=mem.kv_reserved_mb, runtime_mb=mem.runtime_mb, vision_mb=mem.vision_mb,
         image_embed_mb=mem.image_embed_mb, memory_mb=mem.memory_mb, available_drop_mb=mem.available_drop_mb,
         budget_mb=budget, physical_mb=physical, decode_tps=sp.decode_tps, ttft_ms=sp.ttft_ms,
-        bytes_per_token=sp.bytes_per_token, bandwidth_pct=sp.bandwidth_pct, bandwidth_ceiling_gbs=b.bandwidth_gbs,
-        ceiling_tps=sp.ceiling_tps, verdict=verdict, reason=reason, reason_zh=reason_zh, live_mem_total_mb=live_total,
+        bytes_per_token=sp.bytes_per_token, bandwidth_pct=sp.bandwidth_pct,
+        bandwidth_ceiling_gbs=b.bandwidth_at(sp.clocks.ddr_mhz), ceiling_tps=sp.ceiling_tps,
+        ddr_mhz=sp.clocks.ddr_mhz, npu_mhz=sp.clocks.npu_mhz, cpu_mhz=sp.clocks.cpu_mhz,
+        clocks_pinned=sp.clocks == b.clocks, largest_npu_buffer=largest[0], largest_npu_buffer_mb=largest[1],
+        soc=b.soc, verdict=verdict, reason=reason, reason_zh=reason_zh, live_mem_total_mb=live_total,
         live_mem_available_mb=live_avail,
         vision_params_source=spec.vision.params_source if (vision and spec.vision) else "",
     )
@@ -204,7 +261,7 @@ def table_estimate(spec: ModelSpec, dtype: str, b: Board, context: int, prompt_t
     """Estimate for a table row: a context too small for the model's image tokens is raised to the
     smallest one that holds them (and the reason says so) instead of failing the whole table."""
     img = spec.vision.image_tokens if spec.is_vlm else 0
-    needed = prompt_tokens + img + new_tokens
+    needed = -(-(prompt_tokens + img + new_tokens) // CONTEXT_MULTIPLE) * CONTEXT_MULTIPLE   # RKLLM: a multiple of 32
     if needed <= context:
         return estimate(spec, dtype, b, context, prompt_tokens, new_tokens)
     e = estimate(spec, dtype, b, needed, prompt_tokens, new_tokens)
@@ -256,22 +313,23 @@ def localize(df: pd.DataFrame, lang: str = "zh", columns: list[str] | None = Non
 def largest_context(model: str | ModelSpec, board: str | Board = "rk3588-8gb", dtype: str = "w8a8",
                     new_tokens: int = 64) -> int:
     """Largest max_context whose *filled* context still keeps the predicted peak within the usable budget
-    (capped at the model's max_position; 0 if even an empty context does not fit)."""
+    (a multiple of 32, capped by RKLLM's rules: 16384 and the model's max_position; 0 if even an empty
+    context does not fit)."""
     spec = model if isinstance(model, ModelSpec) else get_model(model)
     b = load_board(board)
-    ctx = spec.max_position or 1 << 20
+    ctx = context_limit(spec)
     e = estimate(spec, dtype, b, max_context=ctx, prompt_tokens=0, new_tokens=0)
     base = e.memory_mb - e.kv_mb               # everything but the KV cache (n counts image tokens too)
     per_token = e.kv_reserved_mb / e.max_context
     room = e.budget_mb - base
     if room <= 0:
         return 0
-    n = int(room / per_token)
-    return int(min(n, spec.max_position or n))
+    n = int(room / per_token) // CONTEXT_MULTIPLE * CONTEXT_MULTIPLE
+    return int(min(n, ctx))
 
 
 def context_sweep(models=None, board: str | Board = "rk3588-8gb", dtype: str = "w8a8",
-                  contexts=(512, 1024, 2048, 4096, 8192, 16384, 32768), new_tokens: int = 64) -> pd.DataFrame:
+                  contexts=(512, 1024, 2048, 4096, 8192, 16384), new_tokens: int = 64) -> pd.DataFrame:
     """Predicted peak memory with the context filled (used tokens = context) for each model and context.
     Default models: those that fit or are tight at 4096."""
     b = load_board(board)
@@ -283,7 +341,7 @@ def context_sweep(models=None, board: str | Board = "rk3588-8gb", dtype: str = "
         spec = get_model(name) if isinstance(name, str) else name
         best = largest_context(spec, b, dtype, new_tokens)
         for ctx in contexts:
-            if spec.max_position and ctx > spec.max_position:
+            if ctx > context_limit(spec):
                 continue
             img = spec.vision.image_tokens if spec.vision else 0
             if ctx < img + new_tokens:
