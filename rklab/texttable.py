@@ -65,7 +65,11 @@ def estimate_report(e, lang: str = "en") -> str:
     ]
     if e.live_mem_available_mb is not None:
         lines.append(f"  live MemAvailable {e.live_mem_available_mb:,.0f} MB, MemTotal {e.live_mem_total_mb:,.0f} MB")
+    clocks = "pinned (official)" if e.clocks_pinned else "as given"
     lines += [
+        f"  largest single NPU buffer: {e.largest_npu_buffer} {e.largest_npu_buffer_mb:,.0f} MB "
+        f"(one IOMMU domain holds 4,096 MB)",
+        f"  clocks {clocks}: DDR {e.ddr_mhz:,.0f} MHz, NPU {e.npu_mhz:,.0f} MHz, CPU {e.cpu_mhz:,.0f} MHz",
         f"  {L('predicted_decode_tps')}: {e.decode_tps:.2f}   {L('bandwidth_pct')}: {e.bandwidth_pct:.0f} % of "
         f"{e.bandwidth_ceiling_gbs:.1f} GB/s",
         f"  {L('predicted_ttft_ms')}: {e.ttft_ms:,.0f}",
@@ -77,19 +81,27 @@ def estimate_report(e, lang: str = "en") -> str:
 
 def calibration_report(lang: str = "en") -> str:
     """The calibrated constants and the residual tables as text."""
-    from rklab.predict.calibration import calibrate, memory_residuals, speed_residuals
+    from rklab.predict.calibration import (bus_width_evidence, calibrate, memory_residuals, residuals_by_soc,
+                                           speed_residuals, summarize)
 
     cal = calibrate()
-    out = ["Calibrated constants (rklab.predict.calibration, least squares on data/reference/rk3588.csv):"]
+    out = ["Calibrated constants (rklab.predict.calibration, least squares on data/reference/rk3588.csv and "
+           "other_socs.csv):"]
     out += [f"  {k}: {v}" for k, v in cal.summary().items()]
+    by_soc = summarize(residuals_by_soc()).reset_index()
+    out += ["", "Mean absolute residual (%) per SoC and dtype class, calibration rows (in sample):",
+            render(by_soc, list(by_soc.columns), "en")]
+    ev = bus_width_evidence()
+    out += ["", "Inferred board facts decided from calibration (decode residuals of that SoC per candidate):",
+            render(ev, list(ev.columns), "en")]
     mem = memory_residuals()
     out += ["", "Memory (VmHWM) residuals:",
-            render(mem, ["source", "runtime", "model", "memory_kind", "tokens", "quoted_mb", "predicted_mb",
-                         "residual_pct", "used_in_fit", "explanation"], "en")]
+            render(mem, ["source", "runtime", "soc", "model", "dtype", "memory_kind", "tokens", "quoted_mb",
+                         "predicted_mb", "residual_pct", "used_in_fit", "explanation"], "en")]
     sp = speed_residuals()
     sp = sp[sp["predicted_decode_tps"].notna()]
     out += ["", "Speed residuals:",
-            render(sp, ["source", "runtime", "model", "tokens", "quoted_decode_tps", "predicted_decode_tps",
-                        "decode_residual_pct", "quoted_ttft_ms", "predicted_ttft_ms", "ttft_residual_pct",
-                        "used_in_fit", "explanation"], "en")]
+            render(sp, ["source", "runtime", "soc", "model", "dtype", "tokens", "quoted_decode_tps",
+                        "predicted_decode_tps", "decode_residual_pct", "quoted_ttft_ms", "predicted_ttft_ms",
+                        "ttft_residual_pct", "used_in_fit", "explanation"], "en")]
     return "\n".join(out)

@@ -13,6 +13,9 @@ cpufreq/devfreq. ``clocks_pinned`` answers "were clocks fixed the way Rockchip's
 It is ``True`` when every check passes, ``False`` when one fails, ``None`` when some could
 not be read (not root, not an RK3588) and none failed; ``clocks_pinned_reasons`` lists the
 failed or unreadable checks.
+
+``mem_bandwidth``: a short CPU read-bandwidth probe (:mod:`rklab.measure.membw`, once per process, on the
+cores llama.cpp uses), the denominator of llama.cpp's decode ceiling. Only for the real host (``/proc``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import platform
 import re
 import sys
 from pathlib import Path
+
+from rklab.measure.membw import host_bandwidth
 
 CPU_POLICIES = ("policy0", "policy4", "policy6")
 NPU_DEBUGFS = "kernel/debug/rknpu"
@@ -158,8 +163,10 @@ def npu_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
     return m.group(1) if m else None
 
 
-def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | None = None) -> dict:
-    """Board, SoC, kernel, NPU driver, runtime, CPU, memory, clocks and software versions."""
+def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | None = None,
+                  bandwidth: bool = True) -> dict:
+    """Board, SoC, kernel, NPU driver, runtime, CPU, memory, clocks, software versions and (real host,
+    ``bandwidth``) the measured CPU memory bandwidth."""
     from rklab import __version__
 
     p = Path(proc_root)
@@ -197,4 +204,6 @@ def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | Non
         "llama_cpp_python_version": _pkg_version("llama_cpp_python"),
     }
     snap.update(clock_check(sys_root))
+    if bandwidth and str(proc_root) == "/proc":
+        snap["mem_bandwidth"] = host_bandwidth(str(sys_root))
     return snap

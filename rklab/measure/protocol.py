@@ -34,6 +34,7 @@ from rklab.errors import RklabError
 from rklab.measure.monitor import Monitor, host_snapshot, read_memory, reset_peak_rss
 from rklab.measure.prompts import approx_text_prompt, exact_token_prompt
 from rklab.measure.stats import rsd, summary_table
+from rklab.predict.boards import Clocks
 
 DEFAULT_CASES = [(128, 64), (512, 128), (1024, 128)]
 
@@ -263,6 +264,11 @@ def run_metrics(res, *, prompt_tokens: int | None, monitor: Monitor | None = Non
         "final_state": res.final_state,
         "vmhwm_reset": vmhwm_reset,
         "memory_baseline": "before_load" if baseline is not None else "run_start",
+        # the process's RSS before the model was loaded: what a predicted model memory adds to
+        "rss_before_load_mb": baseline.get("vmrss_mb") if baseline is not None else None,
+        # mean clocks while decoding (prefill when no decode sample): the clocks a prediction can be made at
+        **{f"{k}_mean": v for k, v in Clocks.mean_of(
+            [s for s in window if s.get("phase") == "decode"] or window).to_dict().items()},
         "monitor_samples": len(window),
         "token_offsets_ms": [round(x, 3) for x in res.token_offsets_ms()],
     }

@@ -75,6 +75,21 @@ class Clocks:
 
         return cls(ok(host.get("ddr_freq_mhz")), ok(host.get("npu_freq_mhz")), ok(cpu))
 
+    @classmethod
+    def mean_of(cls, samples) -> "Clocks":
+        """The average clocks over monitor samples (``rklab.measure.monitor`` dicts; unreadable ones skipped;
+        CPU: the fastest policy of each sample, i.e. the big cluster)."""
+        per = [cls.from_host(s) for s in samples or ()]
+
+        def mean(name):
+            vals = [getattr(c, name) for c in per if getattr(c, name) is not None]
+            return sum(vals) / len(vals) if vals else None
+
+        return cls(mean("ddr_mhz"), mean("npu_mhz"), mean("cpu_mhz"))
+
+    def to_dict(self) -> dict:
+        return {"ddr_mhz": self.ddr_mhz, "npu_mhz": self.npu_mhz, "cpu_mhz": self.cpu_mhz}
+
 
 @dataclass(frozen=True)
 class Board:

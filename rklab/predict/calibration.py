@@ -420,15 +420,17 @@ def _fit_row_masks(df: pd.DataFrame) -> dict:
     return {"memory_mb": memory_fit_rows(df), "decode_tps": decode_fit_rows(df), "ttft_ms": ttft_fit_rows(df)}
 
 
-def _long_rows(df: pd.DataFrame, cal: Calibration, fold: str = "", missing_socs=()) -> list[dict]:
-    """One row per (reference row, quantity) the calibration uses: quoted, predicted, residual."""
+def _long_rows(df: pd.DataFrame, cal: Calibration, fold: str = "", missing_socs=(),
+               boards: dict | None = None) -> list[dict]:
+    """One row per (reference row, quantity) the calibration uses: quoted, predicted, residual
+    (each SoC predicted with ``boards[soc]``, default its board profile)."""
     masks = _fit_row_masks(df)
     out = []
     for i, r in df.iterrows():
         wanted = [q for q in QUANTITIES if bool(masks[q][i])]
         if not wanted:
             continue
-        pr, qu = _predict_row(r, cal), _quoted(r)
+        pr, qu = _predict_row(r, cal, (boards or {}).get(r["platform"])), _quoted(r)
         for q in wanted:
             out.append({"fold": fold, "soc": r["platform"], "model": r["model"], "dtype": r["dtype"],
                         "dtype_class": dtype_class(r["dtype"]) + ("_grouped" if is_grouped(r["dtype"]) else ""),
@@ -472,7 +474,7 @@ def leave_one_model_out(boards: dict | None = None) -> pd.DataFrame:
         masks = _fit_row_masks(train)
         seen = set(train.loc[masks["memory_mb"] | masks["decode_tps"] | masks["ttft_ms"], "platform"])
         cal = fit(train, boards)
-        out += _long_rows(test, cal, fold=group, missing_socs=set(test["platform"]) - seen)
+        out += _long_rows(test, cal, fold=group, missing_socs=set(test["platform"]) - seen, boards=boards)
     return pd.DataFrame(out)
 
 
@@ -494,11 +496,12 @@ def bus_width_evidence() -> pd.DataFrame:
         if not board.inferred:
             continue
         for bus in (16, 32):
-            for ddr in sorted({1332.0, 2112.0, board.clocks.ddr_mhz}):
+            ddrs = {1332.0, 2112.0} if "clocks.ddr_mhz" in board.inferred else set()
+            for ddr in sorted(ddrs | {board.clocks.ddr_mhz}):
                 cand = replace(board, dram_bus_bits=bus, clocks=replace(board.clocks, ddr_mhz=ddr))
                 boards = {s: (cand if s == soc else soc_board(s)) for s in CALIBRATION_BOARDS}
                 cal = fit(df, boards)
-                res = pd.DataFrame(_long_rows(df[df["platform"] == soc], cal))
+                res = pd.DataFrame(_long_rows(df[df["platform"] == soc], cal, boards=boards))
                 dec = res[res["quantity"] == "decode_tps"]["residual_pct"]
                 rows.append({"soc": soc, "bus_bits": bus, "ddr_mhz": ddr,
                              "bandwidth_gbs": round(cand.bandwidth_gbs, 2),

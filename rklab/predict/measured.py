@@ -1,0 +1,151 @@
+"""Predictions to put beside measured runs (the report calls these; it computes nothing itself).
+
+- NPU (RKLLM) runs: the prediction at the clocks the monitor saw during the run (DDR, NPU, CPU means,
+  ``*_mhz_mean`` in the run record) beside the prediction at the board's pinned official clocks, and one
+  sentence that says which explains the measured number (:func:`npu_run_prediction`).
+- llama.cpp runs: memory predicted from the GGUF file on top of the process's RSS before loading, and the
+  decode ceiling from bytes per token against the host's measured bandwidth (:func:`llamacpp_run_prediction`).
+- Plan models before anything is measured: predicted NPU and CPU numbers side by side (:func:`npu_vs_cpu`).
+
+Every number returned here is **predicted**; measured numbers only pass through to be compared.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rklab.errors import RklabError
+from rklab.predict.boards import Board, Clocks, load_board
+from rklab.predict.catalog import ModelSpec, get_model
+from rklab.predict.cpu import GgufFacts, decode_ceiling, facts_from_spec, llamacpp_memory, read_gguf
+from rklab.predict.feasibility import estimate
+
+CLOSE_PCT = 15.0   # a prediction within this of the measurement "explains" it
+
+
+def _num(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) and v > 0 else None
+
+
+def _pct(measured, predicted) -> float | None:
+    m, p = _num(measured), _num(predicted)
+    return None if m is None or p is None else (m / p - 1) * 100
+
+
+def observed_clocks(run: dict) -> Clocks:
+    """The mean clocks of a run record (``ddr_mhz_mean``, ``npu_mhz_mean``, ``cpu_mhz_mean``; missing: None)."""
+    return Clocks(_num(run.get("ddr_mhz_mean")), _num(run.get("npu_mhz_mean")), _num(run.get("cpu_mhz_mean")))
+
+
+def _clock_words(clocks: Clocks, pinned: Clocks, governors: dict | None, lang: str) -> list[str]:
+    out = []
+    for name, label in (("ddr_mhz", "DDR"), ("npu_mhz", "NPU"), ("cpu_mhz", "CPU")):
+        v, pin = getattr(clocks, name), getattr(pinned, name)
+        if v is None or abs(v - pin) / pin < 0.02:
+            continue
+        gov = (governors or {}).get(name)
+        if lang == "zh":
+            out.append(f"{label} 平均 {v:,.0f} MHz" + (f"（{gov}）" if gov else "") + f"，固定频率为 {pin:,.0f}")
+        else:
+            out.append(f"{label} averaged {v:,.0f} MHz" + (f" under {gov}" if gov else "") + f" (pinned {pin:,.0f})")
+    return out
+
+
+def npu_run_prediction(model: str | ModelSpec, dtype: str, board: str | Board, *, prompt_tokens: int,
+                       new_tokens: int, clocks: Clocks | None, measured_decode_tps=None, max_context: int | None = None,
+                       with_vision: bool | None = False, governors: dict | None = None, lang: str = "en") -> dict:
+    """Predicted decode/TTFT at the observed clocks and at the pinned clocks, and one sentence saying which
+    explains the measured decode rate. ``governors``: optional ``{"ddr_mhz": "dmc_ondemand", ...}``."""
+    b = load_board(board)
+    at = (clocks or Clocks()).resolved(b.clocks)
+    kw = dict(dtype=dtype, board=b, max_context=max_context, prompt_tokens=prompt_tokens, new_tokens=new_tokens,
+              with_vision=with_vision)
+    pinned = estimate(model, **kw)
+    observed = estimate(model, clocks=at, **kw)
+    measured = _num(measured_decode_tps)
+    out = {"predicted_decode_tps_pinned": pinned.decode_tps, "predicted_ttft_ms_pinned": pinned.ttft_ms,
+           "predicted_decode_tps_observed": observed.decode_tps, "predicted_ttft_ms_observed": observed.ttft_ms,
+           "ddr_mhz": at.ddr_mhz, "npu_mhz": at.npu_mhz, "cpu_mhz": at.cpu_mhz,
+           "clocks_known": clocks is not None and any(getattr(clocks, k) is not None for k in ("ddr_mhz", "npu_mhz", "cpu_mhz")),
+           "measured_decode_tps": measured}
+    out["explanation"] = _explain(out, b, at, governors, lang)
+    return out
+
+
+def _explain(p: dict, b: Board, at: Clocks, governors, lang: str) -> str:
+    zh = lang == "zh"
+    measured, pin, obs = p["measured_decode_tps"], p["predicted_decode_tps_pinned"], p["predicted_decode_tps_observed"]
+    words = _clock_words(at, b.clocks, governors, lang)
+    if not p["clocks_known"]:
+        return ("未读到运行时的频率：只能与固定频率下的预测 {:.1f} tok/s 比较".format(pin) if zh else
+                f"clocks were not readable during the run: only the pinned-clock prediction ({pin:.1f} tok/s) applies")
+    if measured is None:
+        return (f"预测：实测频率下 {obs:.1f} tok/s，固定频率下 {pin:.1f} tok/s" if zh else
+                f"predicted {obs:.1f} tok/s at the observed clocks, {pin:.1f} at the pinned clocks")
+    gap_obs, gap_pin = abs(measured / obs - 1) * 100, abs(measured / pin - 1) * 100
+    if not words:
+        head = "频率与官方固定频率相同" if zh else "clocks matched the pinned official clocks"
+        verdict = (("实测与预测一致" if gap_pin <= CLOSE_PCT else "差距不是频率造成的") if zh else
+                   ("the measurement agrees with the prediction" if gap_pin <= CLOSE_PCT
+                    else "the gap is not the clocks'"))
+        return (f"{head}：预测 {pin:.1f} tok/s，实测 {measured:.1f}；{verdict}" if zh else
+                f"{head}: predicted {pin:.1f} tok/s, measured {measured:.1f}; {verdict}")
+    head = "；".join(words) if zh else "; ".join(words)
+    if zh:
+        tail = ("频率解释了差距" if gap_obs <= CLOSE_PCT else
+                "频率只解释了一部分差距" if gap_obs < gap_pin else "差距不是频率造成的")
+        return f"{head}：该频率下预测 {obs:.1f} tok/s，实测 {measured:.1f}；固定频率预测 {pin:.1f}（{tail}）"
+    tail = ("the clocks explain the gap" if gap_obs <= CLOSE_PCT else
+            "the clocks explain part of the gap" if gap_obs < gap_pin else "the clocks do not explain the gap")
+    return f"{head}: predicted {obs:.1f} tok/s at that clock, measured {measured:.1f}; pinned clocks predict {pin:.1f} ({tail})"
+
+
+def llamacpp_run_prediction(gguf_path, *, n_ctx: int, prompt_tokens: int, new_tokens: int,
+                            rss_before_load_mb=None, bandwidth_gbs=None, measured_decode_tps=None,
+                            measured_vmhwm_mb=None, bandwidth_source: str = "measured (host snapshot)") -> dict:
+    """Memory from the GGUF file (+ the RSS before load) and the decode ceiling at the measured bandwidth."""
+    facts = read_gguf(gguf_path)
+    mem = llamacpp_memory(facts, n_ctx, prompt_tokens, new_tokens, baseline_mb=_num(rss_before_load_mb) or 0.0)
+    out = {"predicted_memory_mb": mem.memory_mb if _num(rss_before_load_mb) else None,
+           "predicted_model_mb": mem.model_mb, "rss_before_load_mb": _num(rss_before_load_mb),
+           "memory_residual_pct": None, "ceiling_tps": None, "pct_of_ceiling": None,
+           "basis": f"predicted from {facts.source} (rklab.predict.cpu)"}
+    if out["predicted_memory_mb"] is not None:
+        out["memory_residual_pct"] = _pct(measured_vmhwm_mb, out["predicted_memory_mb"])
+    bw = _num(bandwidth_gbs)
+    if bw:
+        c = decode_ceiling(facts, prompt_tokens + new_tokens / 2, bw, bandwidth_source)
+        out["ceiling_tps"] = c.ceiling_tps
+        m = _num(measured_decode_tps)
+        out["pct_of_ceiling"] = 100 * m / c.ceiling_tps if m else None
+    out.update({f"memory_{k}": v for k, v in mem.to_dict().items()})
+    return out
+
+
+def npu_vs_cpu(model: str, board: str | Board, *, npu_dtype: str = "w8a8", gguf_type: str = "q8_0",
+               gguf_path=None, max_context: int | None = None, prompt_tokens: int = 128, new_tokens: int = 64,
+               cpu_bandwidth_gbs=None, cpu_bandwidth_source: str = "") -> dict:
+    """Predicted NPU (RKLLM) and CPU (llama.cpp) numbers of one model on a board, before any measurement.
+    CPU memory is the llama.cpp part alone (no Python process around it); CPU decode is the bandwidth
+    ceiling (an upper bound), with the board's quoted CPU bandwidth unless a measured one is given."""
+    b = load_board(board)
+    spec = get_model(model)
+    out: dict = {"model": spec.name, "npu_dtype": npu_dtype, "cpu_type": gguf_type}
+    try:
+        e = estimate(spec, npu_dtype, b, max_context, prompt_tokens, new_tokens, with_vision=False)
+        out.update(npu_memory_mb=e.memory_mb, npu_decode_tps=e.decode_tps, npu_ttft_ms=e.ttft_ms, npu_verdict=e.verdict)
+    except RklabError as exc:
+        out.update(npu_memory_mb=None, npu_decode_tps=None, npu_ttft_ms=None, npu_verdict=f"no prediction: {exc}")
+    facts: GgufFacts = read_gguf(gguf_path) if gguf_path else facts_from_spec(spec, gguf_type)
+    ctx = max_context or min(4096, facts.context_length or 4096)
+    mem = llamacpp_memory(facts, ctx, prompt_tokens, new_tokens)
+    bw = _num(cpu_bandwidth_gbs) or b.cpu_bandwidth_gbs
+    src = cpu_bandwidth_source or (b.cpu_bandwidth_source if b.cpu_bandwidth_gbs else "")
+    ceiling = decode_ceiling(facts, prompt_tokens + new_tokens / 2, bw, src).ceiling_tps if bw else None
+    out.update(cpu_memory_mb=mem.model_mb, cpu_decode_ceiling_tps=ceiling, cpu_bandwidth_gbs=bw,
+               cpu_bandwidth_source=src, cpu_basis=facts.source)
+    return out
