@@ -75,6 +75,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "engine.memory_breakdown_title": ("各模型预测内存构成 (预测)", "Predicted memory breakdown per model (predicted)"),
     "engine.context_title": ("内存随上下文长度变化 (预测，上下文填满)", "Memory vs context length (predicted, context filled)"),
     "engine.speed_title": ("预测解码速度与首字延迟", "Predicted decode speed and TTFT"),
+    "engine.prompt_tokens": ("提示长度 (tokens)", "prompt length (tokens)"),
+    "engine.ttft_s": ("预测首字延迟 (s)", "predicted TTFT (s)"),
+    "engine.prompt_length_title": ("首字延迟与解码速度随提示长度变化 (空心点：上下文填满后超出可用内存)",
+                                   "TTFT and decode speed against the prompt length (open markers: the filled context no longer fits)"),
     # ------------------------------------------------------------------ measured metrics (rklab.metrics)
     "metric.case": ("用例", "case"),
     "metric.rep": ("第几次", "rep"),

@@ -50,6 +50,10 @@ def _png(w: int, h: int, body: bytes | None = None) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
+SHORT_CONFIG = (b'{"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, '
+                b'"vocab_size": 1000, "max_position_embeddings": 2048, "model_type": "llama"}')
+
+
 def make_file(ctx: Ctx, name: str, content: bytes | None, size: int | None = None) -> Path:
     p = ctx.tmp / "inputs" / name
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +228,13 @@ def _number_cases() -> list[Case]:
         Case("estimate-zero-new-tokens", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--new-tokens", "0"], ("--new-tokens", "new tokens", "new_tokens"))),
         Case("estimate-prompt-longer-than-context", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--prompt-tokens", "5000", "--context", "4096"], "4096")),
         Case("estimate-unknown-model", lambda ctx: (["estimate", "--model", "Qwen9-999B-Wonder"], "Qwen9-999B-Wonder")),
+        Case("estimate-context-over-model-limit", lambda ctx: (
+            ["estimate", "--hf-config", str(f := make_file(ctx, "short-model/config.json", SHORT_CONFIG)), "--context", "4096"],
+            (str(f), "2,048 positions"))),
+        Case("estimate-context-not-multiple-of-32", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--context", "5000"], ("5000", "multiple of 32"))),
+        Case("estimate-context-over-16384", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--context", "32768"], ("32768", "16384"))),
+        Case("estimate-negative-clock", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--ddr-mhz", "-5"], ("--ddr-mhz", "-5"))),
+        Case("feasibility-board-not-rkllm", lambda ctx: (["feasibility", "--board", "rk3566-4gb"], ("rk3566-4gb", "RK3566"))),
     ]
 
 

@@ -42,7 +42,7 @@ def test_npu_and_cpu_clocks_scale_the_fixed_cost():
     if NPU_SHARE_OF_FIXED == 0.5:                              # equal shares: the same slow-down
         assert npu_half.decode_tps == pytest.approx(cpu_half.decode_tps)
     assert npu_half.ttft_ms > 1.8 * pinned.ttft_ms * 0.9       # prefill compute is NPU-bound
-    with pytest.raises(RklabError, match="positive"):
+    with pytest.raises(RklabError, match="DDR clock"):
         Clocks(ddr_mhz=-5)
 
 

@@ -37,11 +37,11 @@ def test_outputs(executed):
     assert not any(o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
     text = _text(executed)
     for needle in ["Qwen3-VL-4B", "tight", "w4a16 is not available", "total used memory", "load time",
-                   "calibration row", "runtime_fixed_mb"]:
+                   "calibration row", "runtime_fixed_mb", "RV1126B", "w4a16_grouped", "decode_mean_abs_pct"]:
         assert needle in text, needle
     figures = [o for c in executed["cells"] for o in c.get("outputs", [])
                if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(figures) == 3
+    assert len(figures) == 4
     titles = json.dumps([f["data"]["application/vnd.plotly.v1+json"]["layout"].get("title") for f in figures])
     assert "predicted" in titles.lower()
     # offline HTML too (the board is often offline; an nbconvert export needs the text/html part)
@@ -54,3 +54,13 @@ def test_cells_are_thin():
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             assert len("".join(cell["source"]).splitlines()) <= 8
+
+
+def test_runs_for_another_soc(tmp_path):
+    """RK3562 4 GB with its own dtype: the notebook runs end to end."""
+    out = tmp_path / "01_rk3562.ipynb"
+    pm.execute_notebook(str(notebooks_dir() / "01_feasibility.ipynb"), str(out), kernel_name="python3",
+                        parameters={"board": "rk3562-4gb", "context": 4096, "lang": "zh", "dtype": "w4a16_g128"},
+                        progress_bar=False)
+    text = _text(json.loads(out.read_text()))
+    assert "RK3562 4GB" in text and "w4a16_g128" in text and "inferred" in text

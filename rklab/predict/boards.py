@@ -30,7 +30,7 @@ def _positive(value, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise RklabError(f"{what} must be a positive number (MHz), got {value!r}")
+        raise RklabError(f"{what} must be a positive number of MHz, got {value!r}")
     return float(value)
 
 
@@ -47,7 +47,8 @@ class Clocks:
 
     def __post_init__(self):
         for name in ("ddr_mhz", "npu_mhz", "cpu_mhz"):
-            object.__setattr__(self, name, _positive(getattr(self, name), f"clock {name}"))
+            label = f"{name[:3].upper()} clock (--{name.replace('_', '-')})"
+            object.__setattr__(self, name, _positive(getattr(self, name), label))
 
     def resolved(self, pinned: "Clocks") -> "Clocks":
         """These clocks with every missing one taken from ``pinned``."""
@@ -140,11 +141,17 @@ class Board:
 
     def describe(self, lang: str = "zh") -> str:
         """One line: memory, budget, DRAM ceiling, dtypes (all from the board YAML)."""
+        c = self.clocks
+        inferred = f" (inferred: {', '.join(self.inferred)})" if self.inferred else ""
         if lang == "zh":
             return (f"{self.label(lang)}：MemTotal {self.physical_mb:,.0f} MB，可用预算 {self.budget_mb:,.0f} MB，"
-                    f"DRAM 带宽上限 {self.bandwidth_gbs:.1f} GB/s，支持量化 {', '.join(self.supported_dtypes)}")
+                    f"NPU {self.npu_cores} 核，DRAM {self.dram_bus_bits} 位 @ {c.ddr_mhz:,.0f} MHz，带宽上限 "
+                    f"{self.bandwidth_gbs:.1f} GB/s，固定频率 NPU {c.npu_mhz:,.0f} / CPU {c.cpu_mhz:,.0f} MHz{inferred}，"
+                    f"支持量化 {', '.join(self.supported_dtypes)}")
         return (f"{self.label(lang)}: MemTotal {self.physical_mb:,.0f} MB, usable budget {self.budget_mb:,.0f} MB, "
-                f"DRAM ceiling {self.bandwidth_gbs:.1f} GB/s, dtypes {', '.join(self.supported_dtypes)}")
+                f"{self.npu_cores} NPU cores, DRAM {self.dram_bus_bits}-bit at {c.ddr_mhz:,.0f} MHz = ceiling "
+                f"{self.bandwidth_gbs:.1f} GB/s, pinned NPU {c.npu_mhz:,.0f} / CPU {c.cpu_mhz:,.0f} MHz{inferred}, "
+                f"dtypes {', '.join(self.supported_dtypes)}")
 
     def supports(self, dtype: str) -> bool:
         return dtype in self.supported_dtypes

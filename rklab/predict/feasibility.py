@@ -430,3 +430,37 @@ def seed_performance_comparison(board: str | Board = "rk3588-8gb", lang: str = "
             "reason": s["known_issue_zh"] if lang == "zh" else s["known_issue_en"],
         })
     return pd.DataFrame(rows)
+
+
+# ---- speed against the prompt length (long context) -------------------------------------------------------
+
+def prompt_lengths(spec: ModelSpec, new_tokens: int = 64, start: int = 128) -> list[int]:
+    """Prompt lengths from ``start`` doubling up to the longest RKLLM allows for the model (context limit
+    minus the new tokens), that limit included."""
+    top = context_limit(spec) - new_tokens
+    out, p = [], start
+    while p < top:
+        out.append(p)
+        p *= 2
+    return out + [top] if top > 0 else out
+
+
+def prompt_length_sweep(models=None, board: str | Board = "rk3588-8gb", dtype: str = "w8a8",
+                        new_tokens: int = 64) -> pd.DataFrame:
+    """Predicted TTFT, prefill rate and decode tok/s against the prompt length, up to the model's limit (the
+    language model alone; context = the smallest legal one that holds prompt + new). Default models: the
+    catalog LLMs that fit at 4096. ``fits``: whether that filled context still fits the usable budget."""
+    b = load_board(board)
+    if models is None:
+        t = feasibility_table(b, DEFAULT_CONTEXT, "en", dtype)
+        models = t[t["verdict"].isin(["fits", "tight"]) & (t["kind"] == "llm")]["model"].tolist()
+    rows = []
+    for name in models:
+        spec = get_model(name) if isinstance(name, str) else name
+        for p in prompt_lengths(spec, new_tokens):
+            ctx = -(-(p + new_tokens) // CONTEXT_MULTIPLE) * CONTEXT_MULTIPLE
+            e = estimate(spec, dtype, b, ctx, p, new_tokens, with_vision=False)
+            rows.append({"model": spec.name, "prompt_tokens": p, "context": ctx, "ttft_ms": e.ttft_ms,
+                         "prefill_tps": p / e.ttft_ms * 1000, "decode_tps": e.decode_tps,
+                         "memory_mb": e.memory_mb, "fits": e.memory_mb <= e.budget_mb})
+    return pd.DataFrame(rows)

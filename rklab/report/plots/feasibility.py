@@ -73,3 +73,23 @@ def speed_figure(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
     fig.update_layout(title=i18n.label("speed_title", lang) + f" ({_pred(lang)})", height=480,
                       legend_orientation="h")
     return fig
+
+
+def prompt_length_figure(sweep: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Predicted TTFT and decode tok/s against the prompt length (log axes), up to each model's limit;
+    open markers where the filled context no longer fits the usable budget."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(i18n.label("ttft_s", lang), i18n.label("predicted_decode_tps", lang)))
+    for i, (model, g) in enumerate(sweep.groupby("model", sort=False)):
+        symbols = ["circle" if f else "circle-open" for f in g["fits"]]
+        for col, y in ((1, g["ttft_ms"]), (2, g["decode_tps"])):
+            fig.add_scatter(x=g["prompt_tokens"], y=y, mode="lines+markers", name=model, legendgroup=model,
+                            showlegend=col == 1, marker_symbol=symbols, line_color=_PALETTE[i % len(_PALETTE)],
+                            row=1, col=col)
+    fig.update_xaxes(type="log", title_text=i18n.label("prompt_tokens", lang))
+    fig.update_yaxes(type="log")
+    fig.update_layout(title=i18n.label("prompt_length_title", lang) + f" ({_pred(lang)})", height=480,
+                      legend_orientation="h")
+    return fig
+
+
+_PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D"]
