@@ -77,3 +77,19 @@ def test_run_record_clocks_and_unknown_clocks():
     same = npu_run_prediction("Qwen3-0.6B", "w8a8", "rk3588-8gb", prompt_tokens=128, new_tokens=64,
                               clocks=Clocks(2112, 1000, 2352), measured_decode_tps=11.3, lang="zh")
     assert "差距不是频率造成的" in same["explanation"]
+
+
+def test_run_prediction_for_both_backends(demo_gguf):
+    from rklab.predict.measured import run_prediction
+
+    npu = run_prediction({"backend": "rkllm", "model_name": "Qwen3-0.6B", "dtype": "w8a8", "kind": "llm",
+                          "prompt_tokens": 128, "new_tokens": 64, "max_context": 4096, "ddr_mhz_mean": 1068.0,
+                          "decode_tps": 16.0, "host.ddr_governor": "dmc_ondemand"}, "rk3588-8gb")
+    assert npu["predicted_decode_tps"] < npu["predicted_decode_tps_pinned"] and "dmc_ondemand" in npu["explanation"]
+    assert npu["predicted_memory_mb"] == pytest.approx(estimate("Qwen3-0.6B").memory_mb)
+    cpu = run_prediction({"backend": "llamacpp", "model.path": str(demo_gguf), "prompt_tokens": 128,
+                          "new_tokens": 32, "max_context": 512, "rss_before_load_mb": 132.3,
+                          "host.mem_bandwidth.gbs": 10.0, "decode_tps": 20.0, "vmhwm_mb": 273.2}, "rk3588-8gb")
+    assert abs(cpu["predicted_memory_mb"] / 273.2 - 1) < 0.1 and 0 < cpu["pct_of_ceiling"] < 100
+    old = run_prediction({"backend": "llamacpp", "model.path": str(demo_gguf), "max_context": 512}, "rk3588-8gb")
+    assert old["predicted_memory_mb"] is None and "older record" in old["note"]

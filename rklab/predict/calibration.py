@@ -66,9 +66,9 @@ class Calibration:
             "runtime_mb_per_gparam": round(m.runtime_mb_per_gparam, 1),
             "group_bytes": round(m.group_bytes, 2),
             "vision_buffer_bytes_per_patch_dim": round(m.vision_buffer_bytes_per_patch_dim, 1),
-            "decode_efficiency": {k: round(v, 3) for k, v in s.efficiency.items()},
-            "effective_bandwidth_gbs": {soc: {k: round(v * soc_board(soc).bandwidth_gbs, 2) for k, v in s.efficiency.items()}
-                                        for soc in CALIBRATION_BOARDS},
+            "decode_efficiency": {k: round(float(v), 3) for k, v in s.efficiency.items()},
+            "effective_bandwidth_gbs": {soc: {k: round(float(v) * soc_board(soc).bandwidth_gbs, 2)
+                                              for k, v in s.efficiency.items()} for soc in CALIBRATION_BOARDS},
             "decode_fixed_ms_x_cores_ghz": round(s.fixed_ms_core_ghz, 2),
             "decode_grouped_ms_per_gweight_x_cores_ghz": round(s.grouped_ms_per_gparam_core_ghz, 2),
             "prefill_ms_per_token": round(s.prefill_ms_per_token, 3),
@@ -333,9 +333,10 @@ def _explain_memory(r, pred, used_in_fit, assumed, spec) -> str:
         return "calibration row"
     if "b" in str(r["runtime"]):
         if not r["in_catalog"]:
-            return ("older runtime 1.2.1b1 (beta) and an older conversion: not used in the fit; untied large-vocabulary "
-                    "models come out low, as if that runtime also held the input table in RAM (socs.md: the v1.1-era "
-                    "tables probably count an fp32 embedding table)")
+            low = pred < r["memory_mb"] * 0.95
+            return ("older runtime 1.2.1b1 (beta) and an older conversion: not used in the fit" + (
+                "; comes out low by about an embedding table, as if that runtime also held the input table in RAM "
+                "(socs.md: the v1.1-era tables probably count an fp32 embedding table)" if low else ""))
         return ("older runtime 1.2.1b1 (beta): its runtime buffers were smaller than 1.2.1+; the residual is that "
                 "difference, within 10 % anyway")
     if assumed and _num(r["max_context"]) and r["max_context"] >= 8192:

@@ -31,6 +31,7 @@ as its base type, an approximation).
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -93,10 +94,18 @@ def _field(reader: gguf.GGUFReader, key: str, default=None):
 
 
 def read_gguf(path: str | os.PathLike) -> GgufFacts:
-    """The facts of a GGUF file (header and tensor table only; the weights are not read)."""
+    """The facts of a GGUF file (header and tensor table only; the weights are not read). Cached per file
+    version: the gguf package parses every tokenizer string, which takes seconds for a large vocabulary."""
     p = Path(path)
     if not p.is_file():
         raise RklabError(f"GGUF file {p} does not exist; give the path of a .gguf model")
+    st = p.stat()
+    return _read_gguf(str(p.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_gguf(path: str, size: int, mtime_ns: int) -> GgufFacts:
+    p = Path(path)
     try:
         r = gguf.GGUFReader(str(p), "r")
     except (ValueError, OSError, KeyError) as exc:
@@ -134,7 +143,7 @@ def read_gguf(path: str | os.PathLike) -> GgufFacts:
         value_length=int(_field(r, f"{arch}.attention.value_length", head_dim)),
         vocab=int(_field(r, f"{arch}.vocab_size", len(tokens)) or len(tokens)),
         context_length=int(_field(r, f"{arch}.context_length", 0) or 0),
-        file_bytes=p.stat().st_size, tensor_bytes=sum(types.values()), input_table_bytes=embd,
+        file_bytes=size, tensor_bytes=sum(types.values()), input_table_bytes=embd,
         tied="output.weight" not in names, types=types, source=f"gguf file {p}",
     )
 

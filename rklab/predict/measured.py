@@ -67,8 +67,9 @@ def npu_run_prediction(model: str | ModelSpec, dtype: str, board: str | Board, *
     pinned = estimate(model, **kw)
     observed = estimate(model, clocks=at, **kw)
     measured = _num(measured_decode_tps)
-    out = {"predicted_decode_tps_pinned": pinned.decode_tps, "predicted_ttft_ms_pinned": pinned.ttft_ms,
-           "predicted_decode_tps_observed": observed.decode_tps, "predicted_ttft_ms_observed": observed.ttft_ms,
+    out = {"predicted_decode_tps_pinned": float(pinned.decode_tps), "predicted_ttft_ms_pinned": float(pinned.ttft_ms),
+           "predicted_decode_tps_observed": float(observed.decode_tps),
+           "predicted_ttft_ms_observed": float(observed.ttft_ms), "predicted_memory_mb": float(pinned.memory_mb),
            "ddr_mhz": at.ddr_mhz, "npu_mhz": at.npu_mhz, "cpu_mhz": at.cpu_mhz,
            "clocks_known": clocks is not None and any(getattr(clocks, k) is not None for k in ("ddr_mhz", "npu_mhz", "cpu_mhz")),
            "measured_decode_tps": measured}
@@ -148,4 +149,60 @@ def npu_vs_cpu(model: str, board: str | Board, *, npu_dtype: str = "w8a8", gguf_
     ceiling = decode_ceiling(facts, prompt_tokens + new_tokens / 2, bw, src).ceiling_tps if bw else None
     out.update(cpu_memory_mb=mem.model_mb, cpu_decode_ceiling_tps=ceiling, cpu_bandwidth_gbs=bw,
                cpu_bandwidth_source=src, cpu_basis=facts.source)
+    return out
+
+
+def _get(row, *keys):
+    for k in keys:
+        try:
+            v = row.get(k)
+        except AttributeError:
+            v = None
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            return v
+    return None
+
+
+def run_prediction(row, board: str | Board, lang: str = "en") -> dict:
+    """The prediction to show beside one measured run or case summary (a record row: ``backend``,
+    ``model_name``, ``dtype``, ``kind``, ``prompt_tokens``, ``new_tokens``, ``max_context``, ``decode_tps``,
+    ``vmhwm_mb``; llama.cpp also ``model.path``, ``rss_before_load_mb``, ``host.mem_bandwidth.gbs``; NPU runs
+    the ``*_mhz_mean`` clocks and ``host.ddr_governor``). Keys: ``predicted_decode_tps`` (at the observed
+    clocks when known), ``predicted_decode_tps_pinned``, ``predicted_ttft_ms``, ``predicted_memory_mb``,
+    ``ceiling_tps``, ``pct_of_ceiling``, ``explanation``; ``note`` says why a number is missing."""
+    out = {"predicted_decode_tps": None, "predicted_decode_tps_pinned": None, "predicted_ttft_ms": None,
+           "predicted_memory_mb": None, "ceiling_tps": None, "pct_of_ceiling": None, "explanation": "", "note": ""}
+    pp = int(_num(_get(row, "prompt_tokens")) or 128)
+    tg = int(_num(_get(row, "new_tokens", "generated_tokens")) or 64)
+    ctx = _num(_get(row, "max_context"))
+    try:
+        if _get(row, "backend") == "llamacpp":
+            path = _get(row, "model.path", "model_path")
+            if not path:
+                out["note"] = "no GGUF path in the record"
+                return out
+            p = llamacpp_run_prediction(path, n_ctx=int(ctx or 4096), prompt_tokens=pp, new_tokens=tg,
+                                        rss_before_load_mb=_get(row, "rss_before_load_mb"),
+                                        bandwidth_gbs=_get(row, "host.mem_bandwidth.gbs"),
+                                        measured_decode_tps=_get(row, "decode_tps"),
+                                        measured_vmhwm_mb=_get(row, "vmhwm_mb"))
+            out.update(predicted_memory_mb=p["predicted_memory_mb"], ceiling_tps=p["ceiling_tps"],
+                       pct_of_ceiling=p["pct_of_ceiling"])
+            out["note"] = "" if p["predicted_memory_mb"] else "no RSS before load in the record (older record)"
+            out["explanation"] = p["basis"]
+            return out
+        clocks = observed_clocks(row)
+        known = any(getattr(clocks, k) is not None for k in ("ddr_mhz", "npu_mhz", "cpu_mhz"))
+        gov = {"ddr_mhz": _get(row, "host.ddr_governor"), "npu_mhz": _get(row, "host.npu_governor")}
+        p = npu_run_prediction(_get(row, "model_name", "model"), _get(row, "dtype") or "w8a8", board,
+                               prompt_tokens=pp, new_tokens=tg, clocks=clocks if known else None,
+                               measured_decode_tps=_get(row, "decode_tps"),
+                               max_context=int(ctx) if ctx else None, with_vision=_get(row, "kind") == "vlm",
+                               governors=gov, lang=lang)
+        out.update(predicted_decode_tps=p["predicted_decode_tps_observed"],
+                   predicted_decode_tps_pinned=p["predicted_decode_tps_pinned"],
+                   predicted_ttft_ms=p["predicted_ttft_ms_observed"], predicted_memory_mb=p["predicted_memory_mb"],
+                   explanation=p["explanation"])
+    except RklabError as exc:
+        out["note"] = f"no prediction: {exc}"
     return out

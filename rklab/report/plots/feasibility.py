@@ -81,7 +81,7 @@ def prompt_length_figure(sweep: pd.DataFrame, lang: str = "zh") -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=(i18n.label("ttft_s", lang), i18n.label("predicted_decode_tps", lang)))
     for i, (model, g) in enumerate(sweep.groupby("model", sort=False)):
         symbols = ["circle" if f else "circle-open" for f in g["fits"]]
-        for col, y in ((1, g["ttft_ms"]), (2, g["decode_tps"])):
+        for col, y in ((1, g["ttft_ms"] / 1000), (2, g["decode_tps"])):
             fig.add_scatter(x=g["prompt_tokens"], y=y, mode="lines+markers", name=model, legendgroup=model,
                             showlegend=col == 1, marker_symbol=symbols, line_color=_PALETTE[i % len(_PALETTE)],
                             row=1, col=col)
