@@ -90,6 +90,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     _m("load_vmhwm_mb", _MB, digits=0, check=_NONNEG),
     _m("vmhwm_reset", "", "bool"),
     _m("memory_baseline", "", "text"),
+    _m("rss_before_load_mb", _MB, digits=0, check=_NONNEG),
     _m("runs_before_abort", "", "int", 0, _NONNEG),
     # board state
     _m("npu_load_mean", "%", digits=0, check=_NONNEG),
@@ -100,6 +101,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     _m("clocks_below_max", "", "bool"),
     _m("throttle_detail", "", "any"),
     _m("monitor_samples", "", "int", 0, _NONNEG),
+    _m("ddr_mhz_mean", "MHz", digits=0, check=_NONNEG),
+    _m("npu_mhz_mean", "MHz", digits=0, check=_NONNEG),
+    _m("cpu_mhz_mean", "MHz", digits=0, check=_NONNEG),
     # VLM stages
     _m("image", "", "text"),
     _m("image_path", "", "text"),

@@ -55,16 +55,57 @@ def test_comparison_puts_quoted_and_measured_side_by_side(rep):
 
 
 def test_predicted_vs_measured_residuals(rep):
+    from rklab.predict.boards import Clocks
     from rklab.predict.feasibility import estimate
 
     p = rep.predicted.set_index(["entry", "case"])
     row = p.loc[("qwen3-0.6b-npu", "pp128/tg64")]
-    est = estimate("Qwen3-0.6B", dtype="w8a8", max_context=4096, prompt_tokens=128, new_tokens=64, with_vision=False)
-    assert row["predicted_decode_tps"] == pytest.approx(est.decode_tps)
-    assert row["decode_residual_pct"] == pytest.approx((25.0 / est.decode_tps - 1) * 100)
-    assert row["memory_residual_pct"] == pytest.approx((792.0 / est.memory_mb - 1) * 100)
+    kw = dict(dtype="w8a8", max_context=4096, prompt_tokens=128, new_tokens=64, with_vision=False)
+    pinned, at_clock = estimate("Qwen3-0.6B", **kw), estimate("Qwen3-0.6B", clocks=Clocks(ddr_mhz=1560), **kw)
+    # predicted at the clocks the monitor saw (DDR 1560 MHz) beside the pinned-clock prediction
+    assert row["predicted_decode_tps"] == pytest.approx(at_clock.decode_tps)
+    assert row["predicted_decode_tps_pinned"] == pytest.approx(pinned.decode_tps)
+    assert row["decode_residual_pct"] == pytest.approx((25.0 / at_clock.decode_tps - 1) * 100)
+    assert row["memory_residual_pct"] == pytest.approx((792.0 / pinned.memory_mb - 1) * 100)
+    assert "DDR averaged 1,560 MHz under dmc_ondemand" in row["explanation"]
     cpu = p.loc[("qwen3-0.6b-cpu", "pp128/tg64")]
-    assert math.isnan(cpu["predicted_decode_tps"]) and "RKLLM" in cpu["note"]
+    assert math.isnan(cpu["predicted_decode_tps"]) and "GGUF" in cpu["note"]
+    lines = rr.prediction_lines(rep)
+    assert any(line.startswith("qwen3-0.6b-npu (pp128/tg64): DDR averaged") for line in lines)
+
+
+def test_npu_vs_cpu_for_every_plan_model(rep):
+    t = rep.npu_cpu.set_index("model")
+    assert list(t.index) == ["Qwen3-0.6B", "Qwen3-1.7B", "InternVL3.5-1B", "Qwen3-VL-4B"]
+    assert t["npu_decode_tps"].notna().all() and t["cpu_decode_ceiling_tps"].notna().all()
+    assert t.loc["Qwen3-0.6B", "in_plan"] == "CPU, NPU" and t.loc["Qwen3-0.6B", "cpu_type"] == "q8_0"
+    assert t.loc["Qwen3-0.6B", "measured_npu_decode_tps"] == pytest.approx(25.0)
+    assert t.loc["Qwen3-0.6B", "measured_cpu_decode_tps"] == pytest.approx(12.0)
+    assert math.isnan(t.loc["Qwen3-1.7B", "measured_npu_decode_tps"])     # planned, not measured: predicted only
+    assert "STREAM" in t.loc["Qwen3-0.6B", "cpu_bandwidth_source"]       # off-board: the board's quoted bandwidth
+    shown = rr.npu_cpu_display(rep)
+    assert len(shown) == 4 and "CPU predicted decode ceiling (tok/s)" in shown.columns
+
+
+def test_llamacpp_run_gets_gguf_memory_and_ceiling(tmp_path, demo_gguf):
+    """A llama.cpp record with its GGUF path, the RSS before load and the host's bandwidth (TEST DATA
+    shaped like the demo sweep's record on the x86 VM)."""
+    from rklab.records import RecordWriter
+    from tests.fixtures.report_records import _entry, _run
+
+    rec = _run("demo-llm", "SmolLM2-135M-Instruct", "llamacpp", "q4_1", "llm", (128, 32), 0, 20.0, 150.0, 273.2,
+               rss_before_load_mb=132.3)
+    rec["model"]["path"] = str(demo_gguf)
+    rec["max_context"] = 512
+    rec["host"] = {**rec["host"], "soc": None, "mem_bandwidth": {"gbs": 10.0}}
+    w = RecordWriter(tmp_path / "demo-llm" / "attempt-1")
+    w.append(rec)
+    w.append(_entry("demo-llm", "SmolLM2-135M-Instruct", "llamacpp", "ok"))
+    r = rr.build_report([tmp_path], lang="en")
+    row = r.predicted.iloc[0]
+    assert abs(row["memory_residual_pct"]) < 10 and 0 < row["pct_of_ceiling"] < 100
+    assert "predicted from gguf file" in row["explanation"]
+    assert any("memory-bandwidth ceiling" in line for line in rr.prediction_lines(r))
 
 
 def test_warnings(rep):
@@ -335,8 +376,8 @@ def test_display_tables_have_localized_headers(fake_sweep):
               rr.entries_display(r), c]
     for df in tables:  # zh headers: no raw snake_case keys
         assert not [h for h in df.columns if re.fullmatch(r"[a-z_]+", h)], list(df.columns)
-    assert "说明" in rr.predicted_display(r).columns
-    assert "可行性引擎只预测 RKLLM (NPU) 运行时" in set(rr.predicted_display(r)["说明"])
+    assert "说明" in rr.predicted_display(r).columns and "解释" in rr.predicted_display(r).columns
+    assert any("DDR 平均 1,560 MHz" in x for x in rr.predicted_display(r)["解释"])
     e = rr.entries_display(r).set_index("测试项")
     assert e.loc["qwen3-vl-4b-npu-limit", "状态"] == "内存耗尽被终止 (oom)"
     md = rr.benchmark_log_markdown(r)

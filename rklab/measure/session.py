@@ -598,12 +598,17 @@ def reference_comparison(outcome: BenchOutcome, reference: pd.DataFrame | None =
     LLM: TTFT, decode tok/s, prefill tok/s, memory (VmHWM) — measured at the case whose prompt
     length is closest to the reference's. VLM: also the vision encoder, where a seed "encoder" time
     that is really a *load* time (its notes say so) is compared with ``encoder_load_ms``.
-    Ratios are measured / reference (> 1 means the measured number is larger).
+    Ratios are measured / reference (> 1 means the measured number is larger). Only rows of the SoC
+    the run was on count (RK3588 for a host that is not a Rockchip board).
     """
     if reference is None:
         from rklab.predict.reference import load_reference
 
         reference = load_reference()
+    # rows of the SoC the run was on (the reference tables hold four SoCs); off-board hosts: RK3588, the target
+    soc = str((outcome.host or {}).get("soc") or "RK3588").upper()
+    if "platform" in reference.columns:
+        reference = reference[reference["platform"].astype(str).str.upper() == soc]
     ref = reference[reference["model"] == outcome.model.get("name")]
     runs = pd.DataFrame(outcome.runs)
     rows = []

@@ -2,7 +2,7 @@
 
 Every number keeps its kind: **measured** (records of this sweep: where and on what host), **quoted**
 (``data/reference``: official / seed / community, with the reference and its conditions) or
-**predicted** (``rklab.predict.feasibility.estimate``). Records from the synthetic demo encoder
+**predicted** (``rklab.predict.feasibility.estimate``; beside measured runs ``rklab.predict.measured``). Records from the synthetic demo encoder
 carry ``synthetic`` and are labelled so.
 
 The public API (what notebook 04 and ``rklab report`` use)::
@@ -21,14 +21,15 @@ One concern per module: ``load`` (records of the run folders), ``summary`` (per 
 
 from rklab.report.build import Report, build_report
 from rklab.report.load import default_run_dirs
-from rklab.report.render import (benchmark_log_markdown, report_intro, summary_lines, table_html, warnings_html,
-                                 write_benchmark_log, write_report_logs)
+from rklab.report.render import (benchmark_log_markdown, prediction_lines, report_intro, summary_lines, table_html,
+                                 warnings_html, write_benchmark_log, write_report_logs)
 from rklab.report.tables import (comparison_display, conditions_display, entries_display, measured_display,
-                                 predicted_display, verdicts_display)
+                                 npu_cpu_display, predicted_display, verdicts_display)
 from rklab.report.warnings import ReportWarning
 
 __all__ = [
     "Report", "ReportWarning", "benchmark_log_markdown", "build_report", "comparison_display", "conditions_display",
-    "default_run_dirs", "entries_display", "measured_display", "predicted_display", "report_intro", "summary_lines",
+    "default_run_dirs", "entries_display", "measured_display", "npu_cpu_display", "predicted_display",
+    "prediction_lines", "report_intro", "summary_lines",
     "table_html", "verdicts_display", "warnings_html", "write_benchmark_log", "write_report_logs",
 ]

@@ -18,10 +18,10 @@ import pandas as pd
 from rklab.i18n import check_lang
 from rklab.predict.boards import Board, load_board
 from rklab.predict.reference import load_reference
-from rklab.report.compare import comparison_table, predicted_vs_measured
+from rklab.report.compare import comparison_table, npu_vs_cpu_table, predicted_vs_measured
 from rklab.report.conditions import conditions_table
 from rklab.report.load import (RunDirs, entry_outcomes, excluded_models, in_plan_order, load_sweep_records,
-                               measured_runs, plan_order)
+                               measured_runs, plan_entries, plan_order)
 from rklab.report.summary import summarize
 from rklab.report.verdicts import verdict_table
 from rklab.report.warnings import ReportWarning, find_warnings
@@ -35,12 +35,13 @@ class Report:
     entries: pd.DataFrame  # one row per entry outcome (kind entry)
     measured: pd.DataFrame  # per entry and case: medians, spread, peaks
     comparison: pd.DataFrame  # quoted references + measured, one row per source
-    predicted: pd.DataFrame  # measured vs engine prediction per entry and case
+    predicted: pd.DataFrame  # measured vs prediction per entry and case (at the observed clocks; GGUF for llama.cpp)
     verdicts: pd.DataFrame
     conditions: pd.DataFrame
     warnings: list[ReportWarning] = field(default_factory=list)
     run_dirs: list[str] = field(default_factory=list)
     excluded: list[dict] = field(default_factory=list)
+    npu_cpu: pd.DataFrame = field(default_factory=pd.DataFrame)  # predicted NPU and CPU per plan model (+ measured)
 
     @property
     def synthetic(self) -> bool:
@@ -62,12 +63,16 @@ def build_report(run_dirs: RunDirs, board: str = "rk3588-8gb", lang: str = "zh",
     measured = summarize(runs)
     models: list[Any] = list(measured["model_name"].unique()) if len(measured) else []
     models += [m for m in entries["model"].dropna().unique() if m not in models]
-    comparison = comparison_table(measured, load_reference(), models)
-    predicted = predicted_vs_measured(measured, board)
+    b = load_board(board)
+    reference = load_reference()
+    reference = reference[reference["platform"] == b.soc]      # the board's SoC only (the tables hold four)
+    comparison = comparison_table(measured, reference, models)
+    predicted = predicted_vs_measured(measured, board, lang)
+    npu_cpu = npu_vs_cpu_table(plan_entries(run_dirs), measured, board)
     conditions = conditions_table(runs)
     excluded = excluded_models(run_dirs)
     verdicts = verdict_table(measured, entries, board, context, lang, excluded)
     warns = find_warnings(measured, conditions, entries, comparison, lang)
-    return Report(lang=lang, board=load_board(board), runs=runs, entries=entries, measured=measured,
+    return Report(lang=lang, board=b, runs=runs, entries=entries, measured=measured,
                   comparison=comparison, predicted=predicted, verdicts=verdicts, conditions=conditions,
-                  warnings=warns, run_dirs=run_dirs, excluded=excluded)
+                  warnings=warns, run_dirs=run_dirs, excluded=excluded, npu_cpu=npu_cpu)

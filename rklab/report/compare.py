@@ -1,5 +1,6 @@
 """Measured numbers beside the others: quoted references (:func:`comparison_table`) and the
-feasibility engine's predictions (:func:`predicted_vs_measured`).
+predictions (:func:`predicted_vs_measured`, from :mod:`rklab.predict.measured`), and the predicted NPU and
+CPU numbers of every plan model (:func:`npu_vs_cpu_table`).
 
 Every row keeps its kind: ``source`` is official / seed / community (quoted, with the reference
 and its conditions) or measured (this sweep, with the host); predictions sit in ``predicted_*``
@@ -8,15 +9,16 @@ columns next to the ``measured_*`` ones, never under a measured name.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from rklab import i18n
 from rklab.errors import RklabError
+from rklab.predict.boards import load_board
 from rklab.predict.catalog import get_model
-from rklab.predict.feasibility import estimate
+from rklab.predict.measured import npu_vs_cpu, run_prediction
 from rklab.report.frames import as_int, host_label, int_text, residual_pct, yes_no_unknown
 from rklab.report.summary import headline_cases
 
@@ -24,14 +26,20 @@ SOURCE_ORDER = ("official", "seed", "community", "measured")
 COMPARISON_COLUMNS = ["model", "source", "reference", "label", "runtime", "dtype", "decode_tps", "decode_tps_err",
                       "ttft_ms", "ttft_ms_err", "memory_mb", "memory_kind", "conditions", "synthetic",
                       "prompt_tokens", "new_tokens", "entry"]
+PREDICTION_KEYS = ("predicted_decode_tps", "predicted_decode_tps_pinned", "predicted_ttft_ms", "predicted_memory_mb",
+                   "ceiling_tps", "pct_of_ceiling")
 PREDICTED_COLUMNS = ["entry", "model", "backend", "case", "measured_decode_tps", "predicted_decode_tps",
-                     "decode_residual_pct", "measured_ttft_ms", "predicted_ttft_ms", "ttft_residual_pct",
-                     "measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct", "weights_mb", "note"]
+                     "predicted_decode_tps_pinned", "decode_residual_pct", "measured_ttft_ms", "predicted_ttft_ms",
+                     "ttft_residual_pct", "measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct",
+                     "ceiling_tps", "pct_of_ceiling", "explanation", "note"]
+NPU_CPU_COLUMNS = ["model", "in_plan", "npu_dtype", "npu_memory_mb", "npu_decode_tps", "npu_ttft_ms", "npu_verdict",
+                   "measured_npu_decode_tps", "cpu_type", "cpu_memory_mb", "cpu_decode_ceiling_tps",
+                   "measured_cpu_decode_tps", "measured_cpu_vmhwm_mb", "cpu_bandwidth_gbs", "cpu_bandwidth_source",
+                   "cpu_basis"]
 # (measured, predicted, residual) column triples of predicted_vs_measured
 RESIDUALS = (("measured_decode_tps", "predicted_decode_tps", "decode_residual_pct"),
              ("measured_ttft_ms", "predicted_ttft_ms", "ttft_residual_pct"),
              ("measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct"))
-RKLLM_ONLY_NOTE = i18n.text("report.note.rkllm_only", "en")
 
 
 def comparison_table(measured: pd.DataFrame, reference: pd.DataFrame, models: Iterable[str]) -> pd.DataFrame:
@@ -92,11 +100,14 @@ def short_label(r) -> str:
     return f"{owner} v{r['runtime']}"
 
 
-def predicted_vs_measured(measured: pd.DataFrame, board: str = "rk3588-8gb") -> pd.DataFrame:
-    """Engine prediction for each measured entry/case, with residuals (measured/predicted - 1).
+def predicted_vs_measured(measured: pd.DataFrame, board: str = "rk3588-8gb", lang: str = "en") -> pd.DataFrame:
+    """The prediction beside each measured entry/case, with residuals (measured/predicted - 1).
 
-    The engine models the RKLLM runtime on the board; CPU (llama.cpp) entries and models it
-    cannot place get NaN predictions and a ``note`` saying why.
+    RKLLM rows: predicted at the clocks the monitor saw (``predicted_decode_tps``) and at the pinned
+    official clocks (``predicted_decode_tps_pinned``), with the sentence that says which explains the
+    measurement (``explanation``). llama.cpp rows: memory predicted from the GGUF file and the decode
+    ceiling at the host's measured bandwidth (``ceiling_tps``, ``pct_of_ceiling``). All of it comes from
+    :func:`rklab.predict.measured.run_prediction`; ``note`` says why a number is missing.
     """
     rows = []
     if measured.empty:
@@ -104,40 +115,52 @@ def predicted_vs_measured(measured: pd.DataFrame, board: str = "rk3588-8gb") -> 
     for _, m in measured.iterrows():
         row = {"entry": m["entry"], "model": m["model_name"], "backend": m["backend"], "case": m["case"],
                "measured_decode_tps": m["decode_tps"], "measured_ttft_ms": m["ttft_ms"],
-               "measured_vmhwm_mb": m.get("vmhwm_mb"), "predicted_decode_tps": np.nan, "predicted_ttft_ms": np.nan,
-               "predicted_memory_mb": np.nan, "weights_mb": np.nan, "note": ""}
-        if m["backend"] != "rkllm":
-            row["note"] = RKLLM_ONLY_NOTE
-        else:
-            est = _estimate(m, board)
-            if isinstance(est, str):
-                row["note"] = est
-            else:
-                row["predicted_decode_tps"] = est.get("decode_tps", np.nan)
-                row["predicted_ttft_ms"] = est.get("ttft_ms", np.nan)
-                row["predicted_memory_mb"] = est.get("memory_mb", np.nan)
-                row["weights_mb"] = est.get("weights_mb", np.nan)
+               "measured_vmhwm_mb": m.get("vmhwm_mb")}
+        query = m.to_dict()
+        query["prompt_tokens"] = text_prompt_tokens(m)
+        pred = run_prediction(query, board, lang)
+        row.update({k: (np.nan if pred[k] is None else pred[k]) for k in PREDICTION_KEYS})
+        row["note"], row["explanation"] = pred["note"], pred["explanation"]
         for a, b, r in RESIDUALS:
             row[r] = residual_pct(row[a], row[b])
         rows.append(row)
     return pd.DataFrame(rows, columns=PREDICTED_COLUMNS)
 
 
-def _estimate(m, board: str) -> dict | str:
-    """The engine's prediction for a measured row as a dict, or why there is none."""
-    try:
-        est = estimate(
-            m["model_name"],
-            dtype=m.get("dtype") or "w8a8",
-            board=board,
-            max_context=int(m.get("max_context") or 4096),
-            prompt_tokens=text_prompt_tokens(m),
-            new_tokens=int(m.get("new_tokens") or 64),
-            with_vision=(m.get("kind") == "vlm"),
-        )
-        return est.to_dict()
-    except RklabError as exc:
-        return f"no prediction: {exc}"
+def npu_vs_cpu_table(plan: list[dict], measured: pd.DataFrame, board: str = "rk3588-8gb") -> pd.DataFrame:
+    """Predicted NPU (RKLLM) and CPU (llama.cpp) numbers for every plan model, before or after measuring,
+    with the measured headline numbers beside them where a sweep entry measured that model.
+
+    The CPU side uses the plan's GGUF type (and the measured file when a run recorded its path), the board's
+    quoted CPU bandwidth, or the measured one when the sweep ran on that board's SoC."""
+    b = load_board(board)
+    heads = headline_cases(measured) if len(measured) else pd.DataFrame()
+    models = list(dict.fromkeys(e["model"] for e in plan))
+    rows = []
+    for model in models:
+        npu = next((e for e in plan if e["model"] == model and e["backend"] == "rkllm"), None)
+        cpu = next((e for e in plan if e["model"] == model and e["backend"] == "llamacpp"), None)
+        meas = heads[heads["model_name"] == model] if len(heads) else heads
+        m_npu = meas[meas["backend"] == "rkllm"] if len(meas) else meas
+        m_cpu = meas[meas["backend"] == "llamacpp"] if len(meas) else meas
+        measured_bw = m_cpu["host.mem_bandwidth.gbs"].iloc[0] if len(m_cpu) else None
+        on_board = bool(len(m_cpu)) and str(m_cpu["host_soc"].iloc[0]).upper() == b.soc and pd.notna(measured_bw)
+        path = m_cpu["model.path"].iloc[0] if len(m_cpu) and isinstance(m_cpu["model.path"].iloc[0], str) else None
+        try:
+            p = npu_vs_cpu(model, b, npu_dtype=(npu or {}).get("dtype") or "w8a8",
+                           gguf_type=(cpu or {}).get("dtype") or "q8_0",
+                           gguf_path=path if path and Path(path).is_file() else None,
+                           cpu_bandwidth_gbs=measured_bw if on_board else None,
+                           cpu_bandwidth_source="measured on the board (host snapshot)" if on_board else "")
+        except RklabError as exc:
+            p = {"model": model, "npu_verdict": f"no prediction: {exc}"}
+        p["measured_npu_decode_tps"] = m_npu["decode_tps"].iloc[0] if len(m_npu) else np.nan
+        p["measured_cpu_decode_tps"] = m_cpu["decode_tps"].iloc[0] if len(m_cpu) else np.nan
+        p["measured_cpu_vmhwm_mb"] = m_cpu["vmhwm_mb"].iloc[0] if len(m_cpu) else np.nan
+        p["in_plan"] = ", ".join(sorted({("NPU" if e["backend"] == "rkllm" else "CPU")
+                                         for e in plan if e["model"] == model}))
+        rows.append(p)
+    return pd.DataFrame(rows, columns=NPU_CPU_COLUMNS)
 
 
 def text_prompt_tokens(m) -> int:

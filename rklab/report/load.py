@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
+import yaml
 
 from rklab import runfolder
 from rklab.measure.protocol import case_label
@@ -49,6 +50,27 @@ def plan_order(run_dirs: list[str]) -> list[str]:
     for d in run_dirs:
         order += [e for e in runfolder.read_manifest(d).get("entries") or [] if e not in order]
     return order
+
+
+def plan_entries(run_dirs: list[str]) -> list[dict]:
+    """``{entry, model, kind, backend, dtype}`` of every entry of the sweeps' plan copies (``plan.yaml``), in
+    plan order; the plan's ``defaults`` fill a missing dtype. Empty when no plan copy is there."""
+    out: list[dict] = []
+    for d in run_dirs:
+        p = Path(d) / runfolder.PLAN_COPY
+        try:
+            plan = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        defaults = plan.get("defaults") or {}
+        for e in plan.get("entries") or []:
+            if not isinstance(e, dict) or not e.get("model"):
+                continue
+            backend = e.get("backend") or e.get("llm_backend") or defaults.get("backend") or "rkllm"
+            dtype = e.get("dtype") or defaults.get("dtype") or ("w8a8" if backend == "rkllm" else "")
+            out.append({"entry": e.get("name"), "model": e["model"], "kind": e.get("kind", "llm"),
+                        "backend": backend, "dtype": dtype})
+    return out
 
 
 def excluded_models(run_dirs: list[str]) -> list[dict]:

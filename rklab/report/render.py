@@ -43,6 +43,32 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
+def prediction_lines(report: Report) -> list[str]:
+    """One sentence per measured entry (headline case): what the prediction at the observed clocks or from
+    the GGUF file says about the measurement (from :func:`rklab.predict.measured.run_prediction`)."""
+    p = report.predicted
+    if p is None or p.empty:
+        return []
+    heads = headline_cases(report.measured)
+    keep = set(zip(heads["entry"], heads["case"])) if len(heads) else set()
+    out = []
+    for _, r in p.iterrows():
+        if (r["entry"], r["case"]) not in keep:
+            continue
+        if r["backend"] == "llamacpp":
+            out.append(text("report.cpu_line", report.lang, entry=r["entry"], case=r["case"],
+                            memory=format_number(r["measured_vmhwm_mb"], 0),
+                            predicted=format_number(r["predicted_memory_mb"], 0),
+                            residual=format_number(r["memory_residual_pct"], 1),
+                            decode=format_number(r["measured_decode_tps"], 2),
+                            ceiling=format_number(r["ceiling_tps"], 1), pct=format_number(r["pct_of_ceiling"], 0)))
+        elif isinstance(r["explanation"], str) and r["explanation"]:
+            out.append(f"{r['entry']} ({r['case']}): {r['explanation']}")
+        elif isinstance(r["note"], str) and r["note"]:
+            out.append(f"{r['entry']} ({r['case']}): {r['note']}")
+    return out
+
+
 def table_html(df: pd.DataFrame, lang: str = "zh") -> str:
     """A display table as escaped HTML (no index); a note when empty."""
     if df is None or df.empty:

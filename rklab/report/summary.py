@@ -72,6 +72,15 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "host_cpu": first(col(g, "host.cpu_model")),
             "host_name": first(col(g, "host.hostname")),
             "clocks_pinned": first(col(g, "host.clocks_pinned")),
+            # what the predictions beside the measurement need (rklab.predict.measured.run_prediction)
+            "model.path": first(col(g, "model.path")),
+            "rss_before_load_mb": first(col(g, "rss_before_load_mb")),
+            "host.mem_bandwidth.gbs": first(col(g, "host.mem_bandwidth.gbs")),
+            "host.ddr_governor": first(col(g, "host.ddr_governor")),
+            "host.npu_governor": first(col(g, "host.npu_governor")),
+            "ddr_mhz_mean": median_of(g, "ddr_mhz_mean"),
+            "npu_mhz_mean": median_of(g, "npu_mhz_mean"),
+            "cpu_mhz_mean": median_of(g, "cpu_mhz_mean"),
             "vision_backend": first(col(g, "vision_backend")),
         })
         rows.append(d)

@@ -14,7 +14,6 @@ from rklab import metrics
 from rklab.i18n import has_text, text
 from rklab.metrics import format_number
 from rklab.report.build import Report
-from rklab.report.compare import RKLLM_ONLY_NOTE
 from rklab.report.frames import col, yes_no_unknown
 
 FLAG_CONDITIONS = ("clocks_pinned", "throttled", "clocks_below_max")
@@ -99,7 +98,8 @@ def verdicts_display(report: Report) -> pd.DataFrame:
 
 
 def predicted_display(report: Report) -> pd.DataFrame:
-    """Measured against predicted decode rate and peak memory, with the residuals."""
+    """Measured against predicted (NPU: at the observed clocks and at the pinned ones; llama.cpp: memory
+    from the GGUF file and % of the decode ceiling), with the residuals and the explaining sentence."""
     lang = report.lang
     p = report.predicted
     if p.empty:
@@ -110,17 +110,38 @@ def predicted_display(report: Report) -> pd.DataFrame:
         text("report.meas_decode", lang): _metric_column(p["measured_decode_tps"], "decode_tps"),
         text("report.pred_decode", lang): _metric_column(p["predicted_decode_tps"], "decode_tps"),
         text("report.residual", lang): pct(p["decode_residual_pct"]),
+        text("report.pred_decode_pinned", lang): _metric_column(p["predicted_decode_tps_pinned"], "decode_tps"),
+        text("report.pct_of_ceiling", lang): pct(p["pct_of_ceiling"]),
         text("report.meas_memory", lang): _metric_column(p["measured_vmhwm_mb"], "vmhwm_mb"),
         text("report.pred_memory", lang): p["predicted_memory_mb"].map(lambda x: format_number(x, MB_DIGITS)),
         text("report.residual", lang) + " ": pct(p["memory_residual_pct"]),
-        text("report.note", lang): p["note"].map(lambda n: _note_text(n, lang)),
+        text("report.explanation", lang): p["explanation"].fillna(""),
+        text("report.note", lang): p["note"].fillna(""),
     })
 
 
-def _note_text(note, lang: str) -> str:
-    if not isinstance(note, str):
-        return ""
-    return text("report.note.rkllm_only", lang) if note == RKLLM_ONLY_NOTE else note
+def npu_cpu_display(report: Report) -> pd.DataFrame:
+    """Every plan model on the NPU and on the CPU: predicted (always) and measured (where a run did)."""
+    lang = report.lang
+    t = report.npu_cpu
+    if t is None or t.empty:
+        return pd.DataFrame()
+    num = lambda s, d: s.map(lambda x: format_number(x, d))  # noqa: E731
+    return pd.DataFrame({
+        text("report.model", lang): t["model"], text("report.in_plan", lang): t["in_plan"],
+        text("report.npu_dtype", lang): t["npu_dtype"],
+        text("report.npu_pred_decode", lang): num(t["npu_decode_tps"], 1),
+        text("report.npu_pred_ttft", lang): num(t["npu_ttft_ms"], 0),
+        text("report.npu_pred_memory", lang): num(t["npu_memory_mb"], MB_DIGITS),
+        text("report.npu_meas_decode", lang): num(t["measured_npu_decode_tps"], 2),
+        text("report.cpu_type", lang): t["cpu_type"],
+        text("report.cpu_pred_ceiling", lang): num(t["cpu_decode_ceiling_tps"], 1),
+        text("report.cpu_pred_memory", lang): num(t["cpu_memory_mb"], MB_DIGITS),
+        text("report.cpu_meas_decode", lang): num(t["measured_cpu_decode_tps"], 2),
+        text("report.cpu_bandwidth", lang): [f"{format_number(g, 1)} GB/s ({src})" if src else "-"
+                                             for g, src in zip(t["cpu_bandwidth_gbs"], t["cpu_bandwidth_source"].fillna(""))],
+        text("report.note", lang): t["npu_verdict"].where(t["npu_verdict"].astype(str).str.startswith("no prediction"), ""),
+    })
 
 
 def entries_display(report: Report) -> pd.DataFrame:

@@ -156,25 +156,25 @@ def _host(r) -> str:
 
 
 def npu_cpu_figure(report: Report) -> go.Figure | None:
-    """Same model measured with RKLLM (NPU) and llama.cpp (CPU): decode and TTFT side by side."""
+    """Every plan model's decode rate on the NPU (RKLLM) and on the CPU (llama.cpp): predicted bars (hatched;
+    the CPU one is the memory-bandwidth ceiling) and measured bars where a sweep entry measured it."""
     lang = report.lang
-    m = headline_cases(report.measured)
-    if m.empty:
+    t = report.npu_cpu
+    if t is None or t.empty:
         return None
-    both = [mod for mod, g in m.groupby("model_name") if {"rkllm", "llamacpp"} <= set(g["backend"])]
-    if not both:
-        return None
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(_quantity("decode_tps", lang), _quantity("ttft_ms", lang)))
-    for backend, color in (("rkllm", COLORS["official"]), ("llamacpp", COLORS["community"])):
-        s = m[(m["backend"] == backend) & m["model_name"].isin(both)]
-        name = "NPU (RKLLM)" if backend == "rkllm" else "CPU (llama.cpp)"
-        fig.add_bar(x=s["model_name"], y=s["decode_tps"], name=name, marker_color=color,
-                    error_y=dict(type="data", array=s["decode_tps_std"].fillna(0).tolist()), row=1, col=1)
-        fig.add_bar(x=s["model_name"], y=s["ttft_ms"], name=name, marker_color=color, showlegend=False,
-                    error_y=dict(type="data", array=s["ttft_ms_std"].fillna(0).tolist()), row=1, col=2)
-    return _layout(fig, _r("npu_cpu", lang), barmode="group")
+    fig = go.Figure()
+    pred = _r("npu_cpu.predicted", lang)
+    series = (("npu_decode_tps", f"NPU (RKLLM) {pred}", COLORS["official"], "/"),
+              ("measured_npu_decode_tps", f"NPU (RKLLM) {_r('measured', lang)}", COLORS["official"], ""),
+              ("cpu_decode_ceiling_tps", f"CPU (llama.cpp) {_r('npu_cpu.ceiling', lang)}", COLORS["community"], "/"),
+              ("measured_cpu_decode_tps", f"CPU (llama.cpp) {_r('measured', lang)}", COLORS["community"], ""))
+    for key, name, color, hatch in series:
+        y = pd.to_numeric(t[key], errors="coerce")
+        if not y.notna().any():
+            continue
+        fig.add_bar(x=t["model"], y=y, name=name, marker_color=color, marker_pattern_shape=hatch,
+                    marker_opacity=0.55 if hatch else 1.0)
+    return _layout(fig, _r("npu_cpu", lang), barmode="group", yaxis_title=_quantity("decode_tps", lang))
 
 
 def vlm_stage_figure(report: Report) -> go.Figure | None:
