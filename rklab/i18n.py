@@ -249,7 +249,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.cpu_meas_decode": ("CPU 实测解码 (tok/s)", "CPU measured decode (tok/s)"),
     "report.cpu_bandwidth": ("CPU 内存带宽", "CPU memory bandwidth"),
     "report.npu_cpu.predicted": ("预测", "predicted"),
-    "report.npu_cpu.ceiling": ("CPU 上限 (预测)", "CPU ceiling (predicted)"),
+    "report.npu_cpu.ceiling": ("带宽上限 (预测)", "ceiling (predicted)"),
+    "report.cpu_line_ceiling": ("{entry} ({case})：实测解码 {decode} tok/s，为内存带宽上限 {ceiling} tok/s 的 {pct} %（{note}）",
+                                "{entry} ({case}): measured decode {decode} tok/s = {pct} % of the memory-bandwidth "
+                                "ceiling of {ceiling} tok/s ({note})"),
     "report.cpu_line": ("{entry} ({case})：实测 VmHWM {memory} MB，由 GGUF 文件预测 {predicted} MB（偏差 {residual} %）；"
                         "实测解码 {decode} tok/s，为内存带宽上限 {ceiling} tok/s 的 {pct} %",
                         "{entry} ({case}): measured VmHWM {memory} MB, predicted from the GGUF file {predicted} MB "

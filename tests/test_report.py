@@ -104,7 +104,7 @@ def test_llamacpp_run_gets_gguf_memory_and_ceiling(tmp_path, demo_gguf):
     r = rr.build_report([tmp_path], lang="en")
     row = r.predicted.iloc[0]
     assert abs(row["memory_residual_pct"]) < 10 and 0 < row["pct_of_ceiling"] < 100
-    assert "predicted from gguf file" in row["explanation"]
+    assert f"predicted from the GGUF file {demo_gguf.name}" in row["explanation"]
     assert any("memory-bandwidth ceiling" in line for line in rr.prediction_lines(r))
 
 

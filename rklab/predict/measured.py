@@ -13,6 +13,7 @@ Every number returned here is **predicted**; measured numbers only pass through 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from rklab.errors import RklabError
 from rklab.predict.boards import Board, Clocks, load_board
@@ -114,7 +115,7 @@ def llamacpp_run_prediction(gguf_path, *, n_ctx: int, prompt_tokens: int, new_to
     out = {"predicted_memory_mb": mem.memory_mb if _num(rss_before_load_mb) else None,
            "predicted_model_mb": mem.model_mb, "rss_before_load_mb": _num(rss_before_load_mb),
            "memory_residual_pct": None, "ceiling_tps": None, "pct_of_ceiling": None,
-           "basis": f"predicted from {facts.source} (rklab.predict.cpu)"}
+           "basis": f"predicted from the GGUF file {Path(str(gguf_path)).name} (rklab.predict.cpu)"}
     if out["predicted_memory_mb"] is not None:
         out["memory_residual_pct"] = _pct(measured_vmhwm_mb, out["predicted_memory_mb"])
     bw = _num(bandwidth_gbs)
@@ -188,7 +189,11 @@ def run_prediction(row, board: str | Board, lang: str = "en") -> dict:
                                         measured_vmhwm_mb=_get(row, "vmhwm_mb"))
             out.update(predicted_memory_mb=p["predicted_memory_mb"], ceiling_tps=p["ceiling_tps"],
                        pct_of_ceiling=p["pct_of_ceiling"])
-            out["note"] = "" if p["predicted_memory_mb"] else "no RSS before load in the record (older record)"
+            if _get(row, "kind") == "vlm":   # the process also holds the vision encoder, which is not predicted here
+                out["predicted_memory_mb"] = None
+                out["note"] = "VLM: the vision encoder's memory is not predicted for llama.cpp runs"
+            elif not p["predicted_memory_mb"]:
+                out["note"] = "no RSS before load in the record (older record)"
             out["explanation"] = p["basis"]
             return out
         clocks = observed_clocks(row)

@@ -55,7 +55,11 @@ def prediction_lines(report: Report) -> list[str]:
     for _, r in p.iterrows():
         if (r["entry"], r["case"]) not in keep:
             continue
-        if r["backend"] == "llamacpp":
+        if r["backend"] == "llamacpp" and not np.isfinite(r["predicted_memory_mb"]):
+            out.append(text("report.cpu_line_ceiling", report.lang, entry=r["entry"], case=r["case"],
+                            decode=format_number(r["measured_decode_tps"], 2), ceiling=format_number(r["ceiling_tps"], 1),
+                            pct=format_number(r["pct_of_ceiling"], 0), note=r["note"] or "-"))
+        elif r["backend"] == "llamacpp":
             out.append(text("report.cpu_line", report.lang, entry=r["entry"], case=r["case"],
                             memory=format_number(r["measured_vmhwm_mb"], 0),
                             predicted=format_number(r["predicted_memory_mb"], 0),
