@@ -81,25 +81,34 @@ def test_runtime_library_missing_and_driver_version(tmp_path, monkeypatch):
     assert read_driver_version(sys_root) == "0.9.5"
 
 
-def test_unsupported_runtime_version_is_reported(tmp_path, monkeypatch):
-    import platform
-
-    from rklab.measure.runtimes.rkllm import HOST_MACHINES
-
-    machine = HOST_MACHINES[platform.machine().lower()]
-    lib = tmp_path / "librkllmrt.so"
-    # an ELF header for this machine (64-bit, little endian): only the lookup/version path runs
-    lib.write_bytes(b"\x7fELF\x02\x01" + b"\x00" * 12 + machine.to_bytes(2, "little") + b"\x00" * 200)
-    monkeypatch.setenv("RKLLM_VERSION", "1.1.0")
+def test_runtime_layout_and_release_reported(tmp_path, monkeypatch, fake_rkllm_libs):
+    monkeypatch.delenv("RKLLM_VERSION", raising=False)
     plan = _plan(tmp_path, "- {name: a, kind: llm, model: Qwen3-0.6B, backend: rkllm, model_path: FILL_ME.rkllm}\n")
     proc, sys_root = _fake_roots(tmp_path)
-    rep = check_plan(plan, proc_root=proc, sys_root=sys_root, library=str(lib), disk_path=tmp_path, min_disk_mb=1)
+    for abi, lib in fake_rkllm_libs.items():
+        rep = check_plan(plan, proc_root=proc, sys_root=sys_root, library=str(lib), disk_path=tmp_path, min_disk_mb=1)
+        item = _by_name(rep, "RKLLM runtime")
+        assert item.status == OK and f"rkllm.h {abi} (layout fingerprint" in item.detail, item.detail
+    monkeypatch.setenv("RKLLM_VERSION", "1.1.0")
+    rep = check_plan(plan, proc_root=proc, sys_root=sys_root, library=str(fake_rkllm_libs["1.3.0"]),
+                     disk_path=tmp_path, min_disk_mb=1)
     item = _by_name(rep, "RKLLM runtime")
-    assert item.status == FAIL and "1.1.0" in item.detail, item.detail
-    monkeypatch.setenv("RKLLM_VERSION", "1.2.3")
-    rep = check_plan(plan, proc_root=proc, sys_root=sys_root, library=str(lib), disk_path=tmp_path, min_disk_mb=1)
-    item = _by_name(rep, "RKLLM runtime")
-    assert item.status == OK and "version 1.2.3 (env RKLLM_VERSION)" in item.detail
+    assert item.status == FAIL and "RKLLM_VERSION=1.1.0" in item.detail, item.detail
+
+
+@pytest.mark.parametrize("version, status", [("0.9.5", FAIL), ("0.9.6", FAIL), ("0.9.7", WARN), ("0.9.8", OK),
+                                             ("0.9.9", OK)])
+def test_driver_minimum_097_recommended_098(tmp_path, version, status):
+    plan = _plan(tmp_path, "- {name: a, kind: llm, model: Qwen3-0.6B, backend: rkllm, model_path: FILL_ME.rkllm}\n")
+    proc, sys_root = _fake_roots(tmp_path, driver=f"RKNPU driver: v{version}")
+    rep = check_plan(plan, proc_root=proc, sys_root=sys_root, library=str(tmp_path / "none.so"), disk_path=tmp_path,
+                     min_disk_mb=1)
+    drv = _by_name(rep, "NPU driver")
+    assert drv.status == status and version in drv.detail
+    if status == FAIL:
+        assert "older than 0.9.7" in drv.detail and "0.9.8" in drv.hint
+    if status == WARN:
+        assert "0.9.8 is recommended" in drv.detail
 
 
 def test_memory_warning_names_entries_that_will_not_fit_and_disk(tmp_path):

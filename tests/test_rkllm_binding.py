@@ -20,6 +20,7 @@ import pytest
 
 from rklab.errors import ModelFileError, RklabError, RuntimeLibraryError
 from rklab.measure.runtimes import rkllm as rk
+from rklab.measure.runtimes import rkllm_loader as loader
 from rklab.measure.runtimes.base import MultimodalInput
 from rklab.measure.runtimes.rkllm import RKLLM, RKLLMRunError
 from tests.fixtures.fake_rkllm import build_fake_rkllm
@@ -78,7 +79,9 @@ def test_init_parameters_reach_the_runtime(fake_rkllm):
     assert log["init.is_async"] == "0"
     # Values not given keep the runtime's own defaults (the fake's: n_keep -1, n_batch 1).
     assert log["init.n_keep"] == "-1" and log["init.n_batch"] == "1"
-    assert info["runtime_version"] == fake_rkllm.abi and info["version_source"] == "embedded"
+    assert info["runtime_version"] == fake_rkllm.abi and info["version_source"] == "layout fingerprint"
+    assert info["abi"] == fake_rkllm.abi and info["skip_special_token"] is True  # as Rockchip's demos set it
+    assert log["init.skip_special_token"] == "1"
     assert info["base_domain_id"] == 1 and info["enabled_cpus_mask"] == 0xF0
     if fake_rkllm.abi == "1.3.0":
         assert log["init.ignore_eos_token"] == "1"
@@ -109,7 +112,8 @@ def test_default_param_struct_returned_by_value(fake_rkllm):
     ext = p.extend_param
     assert (ext.enabled_cpus_num, ext.enabled_cpus_mask, ext.n_batch, ext.embed_flash) == (4, 0xF0, 1, 0)
     init_cb = rt.lib.rkllm_init.argtypes[2]
-    assert init_cb is (rt.abi.LLMResultCallback if rt.version == "1.2.3" else rk.ctypes.POINTER(rt.abi.RKLLMCallback))
+    h = rt.binding
+    assert init_cb is (h.LLMResultCallback if rt.release == "1.2.3" else rk.ctypes.POINTER(h.RKLLMCallback))
 
 
 def test_generate_from_token_ids(fake_rkllm):
@@ -160,10 +164,20 @@ def test_multimodal_tags_travel_with_input_on_130(fake_rkllm):
     else:
         with _open(fake_rkllm) as llm, pytest.raises(RklabError) as err:
             llm.generate(multimodal=mm, max_new_tokens=1)
-        assert "img_start=" in _one_line(err.value) and "1.2.3" in str(err.value)
+        assert "fixes them at load" in _one_line(err.value) and "1.2.3" in str(err.value)
         with _open(fake_rkllm, img_start=TAGS[0], img_end=TAGS[1], img_content=TAGS[2]) as llm, \
                 pytest.raises(RklabError, match="fixes them at load"):
             llm.generate(multimodal=mm, max_new_tokens=1)
+
+
+def test_empty_image_start_and_end_tags_allowed(fake_rkllm):
+    """DeepSeekOCR in Rockchip's multimodal demo: img_start = img_end = "", only the content tag."""
+    pad = "<\uff5c\u2581pad\u2581\uff5c>"
+    mm = MultimodalInput(prompt="<image>Read the text.", image_embed=np.zeros((4, 8), np.float32))
+    with _open(fake_rkllm, img_start="", img_end="", img_content=pad) as llm:
+        llm.generate(multimodal=mm, max_new_tokens=1)
+    log = fake_rkllm.logged()
+    assert (log["run.image_start"], log["run.image_end"], log["run.image_content"]) == ("", "", pad)
 
 
 def test_multimodal_needs_image_placeholder(fake_rkllm):
@@ -434,8 +448,8 @@ def test_cpu_mask_validation(fake_rkllm):
 
 def test_missing_library_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.delenv("RKLLM_LIB", raising=False)
-    monkeypatch.setattr(rk, "SEARCH_DIRS", (str(tmp_path),))
-    monkeypatch.setattr(rk, "_find_in_linker_path", lambda: None)
+    monkeypatch.setattr(loader, "SEARCH_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(loader, "_find_in_linker_path", lambda: None)
     with pytest.raises(RuntimeLibraryError) as err:
         rk.find_library()
     msg = _one_line(err.value)
@@ -449,23 +463,28 @@ def test_missing_library_says_how_to_install(monkeypatch, tmp_path):
 def test_library_found_in_standard_folder(monkeypatch, tmp_path, fake_rkllm_libs):
     monkeypatch.delenv("RKLLM_LIB", raising=False)
     shutil.copy(fake_rkllm_libs["1.2.3"], tmp_path / "librkllmrt.so")
-    monkeypatch.setattr(rk, "SEARCH_DIRS", ("/nonexistent", str(tmp_path)))
+    monkeypatch.setattr(loader, "SEARCH_DIRS", ("/nonexistent", str(tmp_path)))
     assert rk.find_library() == tmp_path / "librkllmrt.so"
 
 
-def test_wrong_architecture_refused(fake_rkllm, tmp_path):
+@pytest.mark.parametrize("arch", [183, 40])
+def test_wrong_architecture_refused(fake_rkllm, tmp_path, arch):
+    """Rockchip ships aarch64 and armhf builds only: on a PC the advice is the board, never another build."""
     data = bytearray(fake_rkllm.lib.read_bytes())
-    host = rk.HOST_MACHINES.get(platform.machine().lower(), 62)
-    other = 183 if host != 183 else 62
+    host = loader.HOST_MACHINES.get(platform.machine().lower(), 62)
+    other = arch if arch != host else 62
     data[18:20] = other.to_bytes(2, "little")
+    if other == 40:
+        data[4] = 1  # ELFCLASS32, as an armhf library
     lib = tmp_path / "librkllmrt.so"
     lib.write_bytes(bytes(data))
     with pytest.raises(RuntimeLibraryError) as err:
         RKLLM(fake_rkllm.model, library=lib)
     msg = _one_line(err.value)
-    assert f"built for {rk.ELF_MACHINES[other]}" in msg and platform.machine().lower() in msg
-    if other == 183:
-        assert "--backend llamacpp" in msg
+    assert f"built for {loader.ELF_MACHINES[other]}" in msg and platform.machine().lower() in msg
+    assert "x86_64 build" not in msg
+    if host not in loader.ROCKCHIP_BUILDS:  # a PC
+        assert "only for aarch64 and armhf" in msg and "--backend llamacpp" in msg
 
 
 def test_not_an_elf_refused(tmp_path):
@@ -485,55 +504,161 @@ def test_library_without_rkllm_symbols_refused(tmp_path, fake_rkllm_libs, monkey
         rk.load_library(lib)
 
 
-def test_unsupported_version_refused(fake_rkllm, tmp_path):
-    lib = build_fake_rkllm(fake_rkllm.abi, tmp_path / "old", version="1.1.4")
-    assert rk.embedded_version(lib) == "1.1.4"
-    with pytest.raises(RuntimeLibraryError) as err:
-        RKLLM(fake_rkllm.model, library=lib)
-    msg = _one_line(err.value)
-    assert "'1.1.4' is not supported" in msg and "1.2.3, 1.3.0" in msg and "RKLLM_VERSION" in msg
-    assert "init.model_path" not in fake_rkllm.logged()
+# --------------------------------------------------------------------------- ABI by layout, banner, driver
 
 
-def test_rkllm_version_env_overrides_detection(fake_rkllm, tmp_path, monkeypatch):
-    lib = build_fake_rkllm(fake_rkllm.abi, tmp_path / "odd", version="9.9.9")
-    monkeypatch.setenv("RKLLM_VERSION", fake_rkllm.abi)
-    with RKLLM(fake_rkllm.model, library=lib, max_context=64, max_new_tokens=2) as llm:
-        assert llm.runtime_version == fake_rkllm.abi and llm.info["version_source"] == "env RKLLM_VERSION"
-        assert llm.generate(prompt="x", max_new_tokens=2).text == "tok0 tok1 "
-    monkeypatch.setenv("RKLLM_VERSION", "2.0.0")
-    with pytest.raises(RuntimeLibraryError, match="'2.0.0' is not supported"):
-        rk.load_library(fake_rkllm.lib)
-
-
-def test_version_detection_forms(tmp_path, fake_rkllm_libs, monkeypatch):
+def test_abi_detected_by_layout_on_the_fake_built_from_each_real_header(fake_rkllm_libs, monkeypatch):
+    """rkllm_createDefaultParam into a sentinel-filled 1 KiB buffer: bytes written + documented defaults."""
     monkeypatch.delenv("RKLLM_VERSION", raising=False)
-    assert rk.detect_version(fake_rkllm_libs["1.2.3"]) == ("1.2.3", "embedded")
-    assert rk.detect_version(fake_rkllm_libs["1.3.0"]) == ("1.3.0", "embedded")
-    split = build_fake_rkllm("1.2.3", tmp_path / "split", split_banner=True)
-    assert rk.embedded_version(split) == "1.2.3"  # "%s" banner + separate version literal
-    # only a heuristic matched: the source says so and the user is told to confirm with RKLLM_VERSION
-    with pytest.warns(RuntimeWarning, match="RKLLM_VERSION=1.2.3"):
-        version, source = rk.detect_version(split)
-    assert version == "1.2.3" and source == rk.SOURCE_STANDALONE and "heuristic" in source
-    cases = {
-        b"\x00I rkllm: rkllm-runtime version: v1.3.0, rknpu driver\x00": "1.3.0",
-        b"\x00zlib 1.2.11\x00" + b"\x001.3.0\x00" + b"\x00RKLLM Runtime Version 1.2.3 (abc)\x00": "1.2.3",
-        b"\x00zlib\x001.2.11\x00\x001.3.0\x00": "1.3.0",
-        b"\x00nothing here 1.2.11\x00": None,
-    }
-    for i, (blob, want) in enumerate(cases.items()):
-        p = tmp_path / f"blob{i}"
-        p.write_bytes(blob)
-        assert rk.embedded_version(p) == want, blob
+    expect = {"1.2.3": (208, 88), "1.3.0": (184, 60)}
+    for abi, lib in fake_rkllm_libs.items():
+        rt = rk.load_library(lib)
+        fp = rt.fingerprint
+        size, ext = expect[abi]
+        assert (rt.release, rt.release_source, fp.bytes_written) == (abi, "layout fingerprint", size)
+        assert fp.release == abi and fp.how.startswith("layout:")
+        # every documented default sits where this release's header puts it ...
+        assert fp.matched(abi) == [f"{f}@{o}" for f, o in (
+            ("top_k", 16), ("top_p", 24), ("temperature", 28), ("repeat_penalty", 32), ("frequency_penalty", 36),
+            ("presence_penalty", 40), ("mirostat_tau", 48), ("mirostat_eta", 52), ("extend_param.base_domain_id", ext),
+            ("extend_param.enabled_cpus_num", ext + 5), ("extend_param.n_batch", ext + 12))]
+        # ... and the other release's extend_param offsets miss enabled_cpus_num and n_batch
+        other = "1.3.0" if abi == "1.2.3" else "1.2.3"
+        assert not any(m.startswith(("extend_param.enabled_cpus_num", "extend_param.n_batch")) for m in fp.matched(other))
+        assert rt.binding.RELEASE == abi and rt.lib.rkllm_createDefaultParam.restype is rt.binding.RKLLMParam
+
+
+def test_fingerprint_decoding_from_synthetic_buffers():
+    """The decoder alone: bytes written are exact (two sentinels), the tail padding may stay unwritten."""
+    from rklab.measure.runtimes import rkllm_h_1_2_3 as h123, rkllm_h_1_3_0 as h130
+
+    def probe(h, size_written, fill_defaults=True):
+        bufs = []
+        for sent in loader.SENTINELS:
+            raw = bytearray([sent]) * loader.PROBE_SIZE
+            p = h.RKLLMParam()
+            if fill_defaults:
+                p.top_k, p.top_p, p.temperature, p.repeat_penalty, p.mirostat_tau, p.mirostat_eta = 40, 0.9, 0.8, 1.1, 5.0, 0.1
+                p.extend_param.enabled_cpus_num, p.extend_param.n_batch = 4, 1
+            raw[:size_written] = bytes(p)[:size_written]
+            bufs.append(bytes(raw))
+        return loader.read_fingerprint(*bufs)
+
+    assert probe(h130, 180).bytes_written == 184 and probe(h130, 180).release == "1.3.0"  # tail pad unwritten
+    assert probe(h123, 208).release == "1.2.3"
+    fp = probe(h130, 184, fill_defaults=False)  # zeros where the defaults should be: no release
+    assert fp.release is None and "match no supported release" in fp.how
+    assert loader.read_fingerprint(b"\xa5" * 64, b"\x5a" * 64).bytes_written == 0
+    # a byte equal to one sentinel still counts as written (it differs from the other)
+    assert loader.read_fingerprint(b"\xa5\xa5", b"\xa5\x5a").bytes_written == 8
+
+
+def test_undetectable_layout_asks_for_rkllm_version(fake_rkllm_libs, monkeypatch, tmp_path):
+    monkeypatch.delenv("RKLLM_VERSION", raising=False)
+    monkeypatch.setattr(loader, "call_struct_returning", lambda *a: (_ for _ in ()).throw(OSError("no libffi")))
+    loader._PROBED.clear()
+    try:
+        with pytest.raises(RuntimeLibraryError) as err:
+            rk.load_library(fake_rkllm_libs["1.3.0"])
+        msg = _one_line(err.value)
+        assert "cannot tell which rkllm.h release" in msg and "no libffi" in msg and "set RKLLM_VERSION" in msg
+        assert "rkllm-runtime version" not in msg  # the old, false message of a string search
+        monkeypatch.setenv("RKLLM_VERSION", "1.3.0")
+        assert rk.load_library(fake_rkllm_libs["1.3.0"]).release_source == "env RKLLM_VERSION"
+    finally:
+        loader._PROBED.clear()
+
+
+def test_rkllm_version_env_wins_with_a_warning_when_the_layout_disagrees(fake_rkllm, monkeypatch):
+    other = "1.3.0" if fake_rkllm.abi == "1.2.3" else "1.2.3"
+    monkeypatch.setenv("RKLLM_VERSION", other)
+    with pytest.warns(RuntimeWarning, match=f"RKLLM_VERSION={other} but .* has the {fake_rkllm.abi} layout"):
+        rt = rk.load_library(fake_rkllm.lib)
+    assert (rt.release, rt.release_source) == (other, "env RKLLM_VERSION")
+    monkeypatch.setenv("RKLLM_VERSION", "2.0.0")
     with pytest.raises(RuntimeLibraryError) as err:
-        rk.detect_version(tmp_path / "blob3")
-    assert "set RKLLM_VERSION" in _one_line(err.value)
+        rk.load_library(fake_rkllm.lib)
+    assert "RKLLM_VERSION=2.0.0" in _one_line(err.value) and "1.2.3, 1.3.0" in str(err.value)
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_banner_captured_at_init_and_recorded(fake_rkllm, monkeypatch, capfd, stream):
+    """rkllm_init's banner is a format string filled at run time: rklab reads it from fd 1 / fd 2."""
+    monkeypatch.setenv("FAKE_RKLLM_DRIVER", "0.9.8")
+    monkeypatch.setenv("FAKE_RKLLM_PLATFORM", "RK3588")
+    if stream == "stderr":
+        monkeypatch.setenv("FAKE_RKLLM_BANNER_STDERR", "1")
+    with _open(fake_rkllm) as llm:
+        rec = llm.runtime_record
+        assert llm.runtime_version == fake_rkllm.abi
+    assert rec["reported_runtime_version"] == fake_rkllm.abi
+    assert (rec["reported_driver_version"], rec["reported_platform"]) == ("0.9.8", "RK3588")
+    assert rec["abi"] == fake_rkllm.abi and rec["abi_fingerprint"]["bytes_written"] in (184, 208)
+    assert rec["warnings"] == []
+    out, err = capfd.readouterr()
+    assert "rkllm-runtime version: " + fake_rkllm.abi in err  # echoed for the user, not swallowed
+    assert b"rkllm-runtime version: %s" in fake_rkllm.lib.read_bytes()  # no literal to search for
+
+
+def test_banner_disagreeing_with_the_layout_warns(fake_rkllm, tmp_path, monkeypatch):
+    lib = build_fake_rkllm(fake_rkllm.abi, tmp_path / "odd", version="1.2.2")
+    with pytest.warns(RuntimeWarning, match=f"reports runtime 1.2.2 but rklab binds the {fake_rkllm.abi} header"):
+        llm = RKLLM(fake_rkllm.model, library=lib, max_context=64, max_new_tokens=2)
+    with llm:
+        assert llm.runtime_version == "1.2.2" and llm.abi_release == fake_rkllm.abi
+        assert llm.runtime_record["warnings"] and llm.generate(prompt="x", max_new_tokens=2).text == "tok0 tok1 "
+    monkeypatch.setenv("RKLLM_VERSION", fake_rkllm.abi)  # agrees with the layout, not with the banner
+    with pytest.warns(RuntimeWarning) as caught:
+        RKLLM(fake_rkllm.model, library=lib, max_context=64, max_new_tokens=2).close()
+    assert any(f"RKLLM_VERSION={fake_rkllm.abi} but the runtime reports 1.2.2" in str(w.message) for w in caught)
+
+
+def test_old_npu_driver_refused_by_the_runtime_names_the_fix(fake_rkllm, monkeypatch):
+    monkeypatch.setenv("FAKE_RKLLM_DRIVER", "0.9.6")
+    with pytest.raises(RKLLMRunError) as err:
+        _open(fake_rkllm)
+    msg = _one_line(err.value)
+    assert "reports RKNPU driver 0.9.6, older than 0.9.7" in msg and "0.9.8" in msg
+    assert fake_rkllm.live_handles() == 0
+
+
+def test_old_npu_driver_refused_before_loading(fake_rkllm, tmp_path):
+    from tests.fakes.sysfs import build_rk3588_tree
+
+    tree = build_rk3588_tree(tmp_path / "board")
+    tree.write("sys/kernel/debug/rknpu/version", "RKNPU driver: v0.9.6\n")
+    with pytest.raises(RuntimeLibraryError) as err:
+        _open(fake_rkllm, sys_root=tree.sys_root)
+    assert "0.9.6 is older than 0.9.7" in _one_line(err.value)
+    assert "init.model_path" not in fake_rkllm.logged()  # nothing was loaded
+    tree.write("sys/kernel/debug/rknpu/version", "RKNPU driver: v0.9.7\n")
+    with _open(fake_rkllm, sys_root=tree.sys_root) as llm:
+        assert llm.host_driver_version == "0.9.7" and "0.9.8 is recommended" in llm.runtime_record["warnings"][0]
+
+
+def test_every_header_function_is_callable_on_the_fake(fake_rkllm):
+    """All 15 functions are bound with the header's types (LoRA, prompt cache, tools, cross-attention too)."""
+    with _open(fake_rkllm) as llm:
+        lib, h, handle = llm._lib, llm._h, llm._handle
+        assert set(h.FUNCTIONS) <= {n for n in h.FUNCTIONS if getattr(lib, n).argtypes is not None}
+        lora = h.RKLLMLoraAdapter(b"/tmp/a.lora", b"a", 1.0)
+        assert lib.rkllm_load_lora(handle, rk.ctypes.byref(lora)) == 0
+        assert lib.rkllm_load_prompt_cache(handle, b"/tmp/cache.bin") == 0
+        assert lib.rkllm_release_prompt_cache(handle) == 0
+        assert lib.rkllm_set_function_tools(handle, b"sys", b"[]", b"tool_response") == 0
+        xattn = h.RKLLMCrossAttnParam(num_tokens=3)
+        assert lib.rkllm_set_cross_attn_params(handle, rk.ctypes.byref(xattn)) == 0
+        assert lib.rkllm_set_chat_template(handle, b"", b"<u>", b"<a>") == 0
+        sizes = (rk.ctypes.c_int * 1)()
+        assert lib.rkllm_get_kv_cache_size(handle, sizes) == 0 and lib.rkllm_is_running(handle) == 0
+    log = fake_rkllm.logged()
+    assert log["load_lora"] == "/tmp/a.lora" and log["function_tools.response"] == "tool_response"
+    assert log["cross_attn.num_tokens"] == "3" and log["chat_template.prefix"] == "<u>"
 
 
 def test_multimodal_without_any_tags_refused(fake_rkllm):
     mm = MultimodalInput(prompt="<image>x", image_embed=np.zeros((4, 8), np.float32))
     with _open(fake_rkllm) as llm, pytest.raises(RklabError) as err:
         llm.generate(multimodal=mm, max_new_tokens=1)
-    assert "img_start" in _one_line(err.value) and "<|vision_start|>" in str(err.value)
+    assert "img_content" in _one_line(err.value) and "<|vision_start|>" in str(err.value)
     assert "run.input_type" not in fake_rkllm.logged()

@@ -163,6 +163,32 @@ def npu_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
     return m.group(1) if m else None
 
 
+# The RKLLM runtime refuses to initialise on an older RKNPU driver (it prints "please upgrade to 0.9.7"
+# and rkllm_init fails); the SDK manuals of 1.2.3 and 1.3.0 (section 2.4) ask for 0.9.8.
+MIN_NPU_DRIVER = (0, 9, 7)
+RECOMMENDED_NPU_DRIVER = (0, 9, 8)
+DRIVER_FIX = ("update the board's kernel to one with rknpu driver 0.9.8 (the vendor image, or rebuild the kernel "
+              "with rknpu_driver_0.9.8 as the RKLLM SDK manual section 2.4 describes)")
+
+
+def version_tuple(version: str | None) -> tuple[int, ...] | None:
+    m = re.search(r"(\d+)\.(\d+)\.(\d+)", version or "")
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def driver_status(version: str | None) -> tuple[str, str]:
+    """``(status, detail)`` of an RKNPU driver version for RKLLM: ok | warn (0.9.7) | fail (< 0.9.7) | unknown."""
+    v = version_tuple(version)
+    if v is None:
+        return "unknown", "RKNPU driver version unknown"
+    if v < MIN_NPU_DRIVER:
+        return "fail", (f"RKNPU driver {version} is older than 0.9.7: the RKLLM runtime refuses to initialise "
+                        "(recommended 0.9.8)")
+    if v < RECOMMENDED_NPU_DRIVER:
+        return "warn", f"RKNPU driver {version} works; 0.9.8 is recommended (RKLLM SDK manual 2.4)"
+    return "ok", f"RKNPU driver {version}"
+
+
 def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | None = None,
                   bandwidth: bool = True) -> dict:
     """Board, SoC, kernel, NPU driver, runtime, CPU, memory, clocks, software versions and (real host,

@@ -2,10 +2,12 @@
 
 Checks, for a plan: every model file (exists, plausible size, right magic — via
 :func:`rklab.measure.modelfiles.check_model_file`; unfilled ``FILL_ME`` names), the RKLLM runtime
-library and its version (when an entry uses the NPU), the RKNN Lite runtime (when an entry
-uses an .rknn encoder), llama.cpp (CPU entries), the NPU driver version, free memory against
+library and the rkllm.h release its layout matches (when an entry uses the NPU; the library is
+opened and ``rkllm_createDefaultParam`` called, no model is loaded), the RKNN Lite runtime (when an entry
+uses an .rknn encoder), llama.cpp (CPU entries), the NPU driver version (below 0.9.7 the RKLLM
+runtime refuses to start; 0.9.8 recommended), free memory against
 the engine's predictions, and free disk for the results. Each problem says where to get the
-missing piece. Nothing is loaded, so the check is quick and safe on an 8 GB board.
+missing piece. No model is loaded, so the check is quick and safe on an 8 GB board.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from rklab.errors import ModelFileError, RklabError
 from rklab.orchestrate.plans import DEMO, Plan, is_placeholder, load_plan
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-MIN_DRIVER = (0, 9, 6)  # older rknpu drivers fail to load large models (board-rk3588.md)
 MIN_DISK_MB = 500.0  # records + executed notebooks + the HTML report of a full sweep stay well below this
 
 
@@ -94,25 +95,15 @@ def _check_demo(report: CheckReport, name: str, fmt: str) -> None:
 
 
 def _check_rkllm(report: CheckReport, library: str | None) -> None:
-    from rklab.measure.runtimes import rkllm
+    from rklab.measure.runtimes import rkllm_loader
 
+    name = "RKLLM runtime (librkllmrt.so)"
     try:
-        path = rkllm.find_library(library)
+        rt = rkllm_loader.load_library(library)  # dlopen + rkllm_createDefaultParam only: no model is loaded
     except RklabError as exc:
-        report.add("runtime", "RKLLM runtime (librkllmrt.so)", FAIL, str(exc))  # the message says what to do
+        report.add("runtime", name, FAIL, str(exc))  # the message says what to do
         return
-    try:
-        rkllm.check_elf(path)
-        version, how = rkllm.detect_version(path)
-    except RklabError as exc:
-        report.add("runtime", "RKLLM runtime (librkllmrt.so)", FAIL, str(exc))
-        return
-    if version not in rkllm.SUPPORTED_VERSIONS:
-        report.add("runtime", "RKLLM runtime (librkllmrt.so)", FAIL,
-                   f"{path} is version {version} ({how}); rklab supports {', '.join(rkllm.SUPPORTED_VERSIONS)}",
-                   rkllm.INSTALL_HINT)
-        return
-    report.add("runtime", "RKLLM runtime (librkllmrt.so)", OK, f"{path}, version {version} ({how})")
+    report.add("runtime", name, OK, f"{rt.path}, rkllm.h {rt.release} ({rt.release_source}: {rt.fingerprint.how})")
 
 
 def _check_rknn(report: CheckReport) -> None:
@@ -144,18 +135,17 @@ def read_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
 
 
 def _check_driver(report: CheckReport, sys_root: str | os.PathLike) -> None:
+    from rklab.measure.hostinfo import DRIVER_FIX, driver_status
+
     ver = read_driver_version(sys_root)
     name = "NPU driver (rknpu)"
     if ver is None:
         report.add("driver", name, WARN, f"{Path(sys_root) / 'kernel/debug/rknpu/version'} is not readable",
                    "run the check with sudo (debugfs needs root), or check `dmesg | grep -i rknpu`")
         return
-    parts = tuple(int(x) for x in ver.split("."))
-    if parts < MIN_DRIVER:
-        report.add("driver", name, FAIL, f"version {ver} is older than 0.9.6 (large models fail to load)",
-                   "update the board's kernel/BSP to one with rknpu driver 0.9.8")
-    else:
-        report.add("driver", name, OK, f"version {ver}")
+    status, detail = driver_status(ver)
+    report.add("driver", name, {"fail": FAIL, "warn": WARN}.get(status, OK), detail,
+               DRIVER_FIX if status != "ok" else "")
 
 
 def _check_memory(report: CheckReport, proc_root: str | os.PathLike) -> None:

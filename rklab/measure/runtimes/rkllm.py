@@ -1,272 +1,57 @@
 """Rockchip RKLLM runtime (``librkllmrt.so``, NPU) behind rklab's :class:`~rklab.measure.runtimes.base.Backend`.
 
-Three steps, each with a one-line error for the user:
+Three modules, one concern each:
 
-1. **Find the library**: ``library=`` argument, env ``RKLLM_LIB``, then ``/usr/lib``,
-   ``/usr/local/lib``, ``/usr/lib/aarch64-linux-gnu``, then the dynamic linker's path
-   (``ctypes.util.find_library("rkllmrt")``).
-2. **Check it before dlopen**: the ELF header must name this machine's architecture (an
-   aarch64 library on an x86_64 PC, or an armhf one on the board, is refused with a clear line
-   instead of a cryptic dlopen error).
-3. **Pick the ABI**: releases 1.2.3 and 1.3.0 lay out their structs differently, so the
-   runtime version decides which ctypes mirror (:mod:`rklab.measure.runtimes.rkllm_abi`) is used.
-   Env ``RKLLM_VERSION`` wins; otherwise the version is read from the library file itself.
-   The real runtime logs ``rkllm-runtime version: 1.2.3, rknpu driver version: ...`` at init,
-   so the file holds that banner. Whether the number sits in the same string or is filled
-   into a ``%s`` at run time is not documented (inferred), so the search is, in order:
-   (a) ``rkllm-runtime version: X.Y.Z`` in one string, (b) exactly one NUL-delimited
-   standalone ``X.Y.Z`` string that is a supported release, (c) ``rkllm`` followed within 48
-   characters by ``X.Y.Z``. If none matches, set ``RKLLM_VERSION``.
+- :mod:`rkllm_h_1_2_3` / :mod:`rkllm_h_1_3_0`: the ctypes mirrors of Rockchip's ``rkllm.h`` of
+  each release (every struct, union, callback type, enum and all 15 functions);
+- :mod:`rkllm_loader`: find the library, check its ELF header, detect the release by the layout
+  ``rkllm_createDefaultParam`` writes, capture the banner ``rkllm_init`` prints;
+- :mod:`rkllm_adapters`: one small adapter per release for the calls whose shape differs.
 
-The :class:`RKLLM` class runs ``rkllm_run`` (synchronous; the result callback fires on the
-calling thread) in a worker thread while the main thread waits, so Ctrl-C and
-:meth:`RKLLM.abort` can call ``rkllm_abort``. Token timestamps are ``time.perf_counter_ns()``
-taken as the first statement of the callback.
+The :class:`RKLLM` class here has no version branches: it asks its adapter. It runs
+``rkllm_run`` (synchronous; the result callback fires on the calling thread) in a worker thread
+while the main thread waits, so Ctrl-C and :meth:`RKLLM.abort` can call ``rkllm_abort``. Token
+timestamps are ``time.perf_counter_ns()`` taken as the first statement of the callback.
+
+Before ``rkllm_init`` the RKNPU driver version is read from debugfs when readable: below 0.9.7
+the runtime refuses to initialise, so rklab refuses first with the fix. ``rkllm_init``'s own
+banner (runtime version, driver version, platform) is captured and recorded
+(:attr:`RKLLM.runtime_record`); it is compared with the detected layout and ``RKLLM_VERSION``.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import mmap
 import os
-import platform
 import re
-import sys
 import threading
 import time
+import warnings
 import weakref
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import SimpleNamespace
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from rklab.errors import RklabError, RuntimeLibraryError
+from rklab.measure.hostinfo import DRIVER_FIX, driver_status, npu_driver_version
 from rklab.measure.modelfiles import check_model_file
-from rklab.measure.runtimes import rkllm_abi as _abi
 from rklab.measure.runtimes.base import IMAGE_PLACEHOLDER, GenerationResult, MultimodalInput, RuntimePerf
-
-LIB_NAME = "librkllmrt.so"
-SEARCH_DIRS = ("/usr/lib", "/usr/local/lib", "/usr/lib/aarch64-linux-gnu")
-SUPPORTED_VERSIONS = _abi.SUPPORTED_VERSIONS
-INSTALL_HINT = (
-    "on the RK3588 board copy rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so from Rockchip's "
-    "rknn-llm release (github.com/airockchip/rknn-llm) to /usr/lib, or set RKLLM_LIB=/path/to/librkllmrt.so"
+from rklab.measure.runtimes.rkllm_adapters import adapter_for
+from rklab.measure.runtimes.rkllm_loader import (  # noqa: F401 - re-exported for callers of the old module
+    INSTALL_HINT, SUPPORTED_VERSIONS, capture_output, check_elf, find_library, load_library, parse_banner,
 )
+
 # A text prompt cannot be tokenized here (no tokenizer API in 1.2.3), so before a run rklab only
 # refuses prompts that cannot fit even at this many UTF-8 bytes per token (byte-level BPE
 # tokens are much shorter on average; this catches only clearly oversized prompts).
 MAX_BYTES_PER_TOKEN = 16
-
-# ELF e_machine values (System V ABI) and what this host can load.
-ELF_MACHINES = {3: "x86 (32-bit)", 40: "ARM 32-bit (armhf)", 62: "x86_64", 183: "aarch64", 243: "RISC-V"}
-HOST_MACHINES = {"x86_64": 62, "amd64": 62, "aarch64": 183, "arm64": 183, "armv7l": 40, "armv8l": 40}
-
-_VERSION_NUM = rb"v?(\d+\.\d+\.\d+)"
-_BANNER_RE = re.compile(rb"rkllm[-_ ]?runtime[-_ ]?version[:=\s]*" + _VERSION_NUM, re.IGNORECASE)
-_STANDALONE_RE = re.compile(rb"(?<=\x00)" + _VERSION_NUM + rb"(?=\x00)")
-_NEAR_RE = re.compile(rb"rkllm[^\x00\n]{0,48}?" + _VERSION_NUM, re.IGNORECASE)
+CALL_STATE_NAMES = {0: "RUN_NORMAL", 1: "RUN_WAITING", 2: "RUN_FINISH", 3: "RUN_ERROR"}  # LLMCallState
+# Lines of the runtime's init log worth quoting when rkllm_init fails.
+_ERROR_LINE = re.compile(r"^\s*E\s+rkllm|upgrade|error|fail", re.IGNORECASE)
 
 
 class RKLLMRunError(RklabError, RuntimeError):
     """rkllm_init or rkllm_run failed (the message names the model, the call and the state)."""
-
-
-# --------------------------------------------------------------------------- ABI by version
-
-_ABIS: dict[str, SimpleNamespace] = {}
-
-
-def _normalize_version(version: str) -> str:
-    return str(version).strip().lstrip("vV")
-
-
-def abi_for(version: str) -> SimpleNamespace:
-    """The ctypes types of one runtime release, named after the C typedefs (``RKLLMParam``, ...).
-
-    Unknown versions raise :class:`RuntimeLibraryError` listing the supported ones.
-    """
-    v = _normalize_version(version)
-    if v not in SUPPORTED_VERSIONS:
-        raise RuntimeLibraryError(
-            f"RKLLM runtime version {version!r} is not supported; supported: {', '.join(SUPPORTED_VERSIONS)} "
-            "(install one of them on the board, or set RKLLM_VERSION if detection was wrong)"
-        )
-    if v not in _ABIS:
-        _ABIS[v] = _abi.build_abi(v)
-    return _ABIS[v]
-
-
-# --------------------------------------------------------------------------- library lookup
-
-
-def _find_in_linker_path() -> Path | None:
-    """``ctypes.util.find_library`` gives a soname; resolve it to a file for the ELF/version checks."""
-    name = ctypes.util.find_library("rkllmrt")
-    if not name:
-        return None
-    if os.path.isabs(name) and os.path.isfile(name):
-        return Path(name)
-    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
-    dirs += ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu"]
-    for d in dirs:
-        p = Path(d) / name
-        if p.is_file():
-            return p
-    return None
-
-
-def find_library(library: str | os.PathLike | None = None, *, search_dirs: Iterable[str] | None = None) -> Path:
-    """Path of ``librkllmrt.so``: ``library``, env ``RKLLM_LIB``, the standard folders, the linker path."""
-    if library:
-        p = Path(library).expanduser()
-        if not p.is_file():
-            raise RuntimeLibraryError(f"RKLLM library {p} does not exist; {INSTALL_HINT}")
-        return p
-    env = os.environ.get("RKLLM_LIB")
-    if env:
-        p = Path(env).expanduser()
-        if not p.is_file():
-            raise RuntimeLibraryError(f"RKLLM_LIB={env} does not exist; {INSTALL_HINT}")
-        return p
-    dirs = tuple(SEARCH_DIRS if search_dirs is None else search_dirs)
-    for d in dirs:
-        p = Path(d) / LIB_NAME
-        if p.is_file():
-            return p
-    found = _find_in_linker_path()
-    if found is not None:
-        return found
-    raise RuntimeLibraryError(
-        f"{LIB_NAME} not found (looked at RKLLM_LIB, {', '.join(dirs)} and the linker path); {INSTALL_HINT}"
-    )
-
-
-def check_elf(path: str | os.PathLike) -> int:
-    """Refuse a file that is not an ELF library for this machine's architecture; returns e_machine."""
-    p = Path(path)
-    with open(p, "rb") as fh:
-        head = fh.read(20)
-    if len(head) < 20 or head[:4] != b"\x7fELF":
-        raise RuntimeLibraryError(f"RKLLM library {p} is not an ELF shared library; {INSTALL_HINT}")
-    bits = 64 if head[4] == 2 else 32
-    machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
-    host = platform.machine().lower()
-    want = HOST_MACHINES.get(host)
-    host_bits = 64 if sys.maxsize > 2**32 else 32
-    if want is not None and (machine != want or bits != host_bits):
-        lib_arch = ELF_MACHINES.get(machine, f"ELF machine {machine}")
-        if machine == 183 and want != 183:
-            todo = "RKLLM runs only on the aarch64 board; run there, or use --backend llamacpp on this machine"
-        else:
-            todo = f"use the {host} build (rkllm-runtime/Linux/librkllm_api/aarch64/ on the board) or set RKLLM_LIB"
-        raise RuntimeLibraryError(
-            f"RKLLM library {p} is built for {lib_arch} ({bits}-bit) but this machine is {host}; {todo}"
-        )
-    return machine
-
-
-# Detection sources: the banner is conclusive; the other two are heuristics (see module docstring).
-SOURCE_BANNER = "embedded"
-SOURCE_STANDALONE = "embedded (heuristic: standalone version string)"
-SOURCE_NEAR = "embedded (heuristic: version near 'rkllm')"
-
-
-def _embedded_version_and_source(path: str | os.PathLike) -> tuple[str | None, str | None]:
-    with open(path, "rb") as fh:
-        try:
-            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # empty file
-            return None, None
-        with data:
-            m = _BANNER_RE.search(data)
-            if m:
-                return m.group(1).decode(), SOURCE_BANNER
-            standalone = {v.decode() for v in _STANDALONE_RE.findall(data)}
-            supported = sorted(standalone & set(SUPPORTED_VERSIONS))
-            if len(supported) == 1:
-                return supported[0], SOURCE_STANDALONE
-            m = _NEAR_RE.search(data)
-            if m:
-                return m.group(1).decode(), SOURCE_NEAR
-    return None, None
-
-
-def embedded_version(path: str | os.PathLike) -> str | None:
-    """The runtime version found in the library file (see the module docstring), or None."""
-    return _embedded_version_and_source(path)[0]
-
-
-def detect_version(path: str | os.PathLike) -> tuple[str, str]:
-    """``(version, source)``: env ``RKLLM_VERSION`` (source "env RKLLM_VERSION") or the library file.
-
-    Source ``"embedded"`` means the ``rkllm-runtime version:`` banner matched; when only a weaker
-    heuristic matched, the source says which and a warning asks the user to confirm with
-    ``RKLLM_VERSION`` — a wrong struct layout corrupts memory instead of failing cleanly.
-    """
-    env = os.environ.get("RKLLM_VERSION", "").strip()
-    if env:
-        return _normalize_version(env), "env RKLLM_VERSION"
-    found, source = _embedded_version_and_source(path)
-    if found is None:
-        raise RuntimeLibraryError(
-            f"cannot tell the runtime version of {path} (no 'rkllm-runtime version' string found); "
-            f"set RKLLM_VERSION to one of {', '.join(SUPPORTED_VERSIONS)}"
-        )
-    if source != SOURCE_BANNER:
-        import warnings
-
-        warnings.warn(
-            f"rklab: guessed RKLLM runtime {found} for {path} from a weak hint ({source}); a wrong guess "
-            f"corrupts memory, so confirm it by setting RKLLM_VERSION={found} (or the right release)",
-            RuntimeWarning, stacklevel=2,
-        )
-    return found, source
-
-
-@dataclass
-class RuntimeLibrary:
-    """A loaded ``librkllmrt.so`` with prototypes set for its release."""
-
-    path: Path
-    version: str
-    version_source: str
-    abi: SimpleNamespace
-    lib: ctypes.CDLL = field(repr=False)
-
-
-_LOADED: dict[tuple[str, str], RuntimeLibrary] = {}
-_LOAD_LOCK = threading.Lock()
-
-
-def load_library(library: str | os.PathLike | None = None) -> RuntimeLibrary:
-    """Find, check (ELF, version) and dlopen the runtime; set argtypes/restype for its release."""
-    path = find_library(library).resolve()
-    check_elf(path)
-    version, source = detect_version(path)
-    abi = abi_for(version)
-    key = (str(path), abi.version)
-    with _LOAD_LOCK:
-        if key in _LOADED:
-            return _LOADED[key]
-        try:
-            lib = ctypes.CDLL(str(path))
-        except OSError as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else "dlopen failed"
-            raise RuntimeLibraryError(f"cannot load RKLLM library {path}: {msg}; {INSTALL_HINT}") from exc
-        missing = _abi.apply_prototypes(lib, abi)
-        if missing:
-            raise RuntimeLibraryError(
-                f"{path} does not export {', '.join(missing)}; it is not a librkllmrt.so ({INSTALL_HINT})"
-            )
-        rt = RuntimeLibrary(path=path, version=abi.version, version_source=source, abi=abi, lib=lib)
-        _LOADED[key] = rt
-        return rt
-
-
-# --------------------------------------------------------------------------- high-level class
 
 
 class _Run:
@@ -318,13 +103,16 @@ def _positive_int(name: str, value) -> int:
 class RKLLM:
     """An ``.rkllm`` model loaded in Rockchip's runtime (one ``rkllm_init`` handle).
 
-    Sampling values left as None keep the runtime's own defaults (``rkllm_createDefaultParam``).
+    Sampling values left as None keep the runtime's own defaults (``rkllm_createDefaultParam``);
+    ``top_k=1`` and ``skip_special_token=True`` are what Rockchip's demos set.
     ``ignore_eos`` is a load-time setting (``RKLLMParam.ignore_eos_token``) that exists only
-    in 1.3.0; on 1.2.3 generation can stop at EOS and the actual count is recorded.
-    On 1.2.3 ``max_new_tokens`` is also fixed at load: a ``generate`` asking for fewer tokens is
-    cut by ``rkllm_abort`` after that many tokens (the runtime's own generate counters may then
-    include the few tokens produced before the abort took effect, or be missing); asking for
-    more is refused. :meth:`set_max_new_tokens` reloads with an exact limit instead.
+    from 1.3.0; without it generation can stop at EOS and the actual count is recorded.
+    Where the release fixes ``max_new_tokens`` at load (1.2.3), a ``generate`` asking for fewer
+    tokens is cut by ``rkllm_abort`` after that many tokens (the runtime's own generate counters
+    may then include the few tokens produced before the abort took effect, or be missing); asking
+    for more is refused. :meth:`set_max_new_tokens` reloads with an exact limit instead.
+    ``base_domain_id`` is the NPU IOMMU domain the model is loaded into: 1 when an RKNN vision
+    encoder shares the process (it uses domain 0), as Rockchip's multimodal demo sets it on RK3588.
     """
 
     name = "rkllm"
@@ -344,11 +132,13 @@ class RKLLM:
         base_domain_id: int = 0,
         cpu_mask: int | Sequence[int] | None = None,
         embed_flash: int = 1,
+        skip_special_token: bool = True,
         img_start: str = "",
         img_end: str = "",
         img_content: str = "",
         ignore_eos: bool = True,
         library: str | os.PathLike | None = None,
+        sys_root: str | os.PathLike = "/sys",
     ):
         self._handle: int | None = None
         self._close_lock = threading.Lock()
@@ -356,20 +146,25 @@ class RKLLM:
         self._state_lock = threading.Lock()
         self._abort_requested = threading.Event()
         self._run: _Run | None = None
+        self._keep_init: list = []
         self.load_ms: float | None = None
+        self.reported: dict = {}
+        self.warnings: list[str] = []
         self.max_context = _positive_int("max_context", max_context)
         self.max_new_tokens = _positive_int("max_new_tokens", max_new_tokens)
         if int(base_domain_id) < 0:
             raise RklabError(f"base_domain_id={base_domain_id!r} must be 0 or more (1 when a vision encoder shares the NPU)")
         self.model_path = str(check_model_file(model_path, "rkllm"))
+        self.host_driver_version = self._check_driver(sys_root)
 
         rt = load_library(library)
         self._rt = rt
         self._lib = rt.lib
-        self._abi = abi = rt.abi
-        self.runtime_version = rt.version
-        self._v130 = rt.version == "1.3.0"
-        self.ignore_eos = bool(ignore_eos) if self._v130 else False
+        self._h = h = rt.binding
+        self._adapter = adapter = adapter_for(rt.release)
+        self.abi_release = rt.release
+        self.runtime_version = rt.release  # replaced by the version the runtime reports at init
+        self.ignore_eos = bool(ignore_eos) and adapter.has_ignore_eos
         self._img_tags = (img_start or "", img_end or "", img_content or "")
 
         param = self._lib.rkllm_createDefaultParam()
@@ -386,13 +181,10 @@ class RKLLM:
         ):
             if value is not None:
                 setattr(param, name, float(value))
+        param.skip_special_token = bool(skip_special_token)
         param.is_async = False
-        if self._v130:
-            param.ignore_eos_token = self.ignore_eos
-        else:
-            param.img_start = self._img_tags[0].encode()
-            param.img_end = self._img_tags[1].encode()
-            param.img_content = self._img_tags[2].encode()
+        self._load_tags = tuple(t.encode() for t in self._img_tags)  # alive as long as param points at them
+        adapter.set_load_params(param, ignore_eos=self.ignore_eos, image_tags=self._load_tags)
         ext = param.extend_param
         ext.base_domain_id = int(base_domain_id)
         ext.embed_flash = int(embed_flash)
@@ -411,42 +203,79 @@ class RKLLM:
             obj = self_ref()
             return obj._on_result(t_ns, result, state) if obj is not None else 0
 
-        self._callback = abi.LLMResultCallback(_result_callback)
-        if self._v130:
-            self._callbacks = abi.RKLLMCallback()
-            self._callbacks.result_callback = self._callback
+        self._callback = h.LLMResultCallback(_result_callback)
         self._init_handle()
+
+    # ---------------------------------------------------------------- loading
+
+    def _check_driver(self, sys_root) -> str | None:
+        """Refuse a readable RKNPU driver below 0.9.7 before anything is loaded; the version or None."""
+        version = npu_driver_version(sys_root)
+        status, detail = driver_status(version)
+        if status == "fail":
+            raise RuntimeLibraryError(f"{detail}; {DRIVER_FIX}")
+        if status == "warn":
+            self.warnings.append(detail)
+        return version
 
     def _init_handle(self) -> None:
         handle = ctypes.c_void_p()
         t0 = time.perf_counter_ns()
-        if self._v130:
-            rc = self._lib.rkllm_init(ctypes.byref(handle), ctypes.byref(self._param), ctypes.byref(self._callbacks))
-        else:
-            rc = self._lib.rkllm_init(ctypes.byref(handle), ctypes.byref(self._param), self._callback)
-        if rc != 0 or not handle.value:
-            raise RKLLMRunError(
-                f"rkllm_init returned {rc} for model {self.model_path} (runtime {self.runtime_version}, "
-                f"max_context {self.max_context}): the model may not fit in free memory, be for another "
-                "platform or runtime release, or be corrupt; check `free -m` and run with RKLLM_LOG_LEVEL=1"
-            )
-        self._handle = handle.value
+        with capture_output() as captured:
+            rc, keep = self._adapter.init(self._lib, handle, self._param, self._callback)
         self.load_ms = (time.perf_counter_ns() - t0) / 1e6  # wall time of rkllm_init (measured)
+        log = captured[0] if captured else ""
+        self.reported = parse_banner(log) or self.reported
+        if self.reported.get("runtime_version"):
+            self.runtime_version = self.reported["runtime_version"]
+        self._check_reported()
+        if rc != 0 or not handle.value:
+            raise RKLLMRunError(self._init_failure(rc, log))
+        self._keep_init = keep
+        self._handle = handle.value
+
+    def _check_reported(self) -> None:
+        """Warn (and keep in ``warnings``) when the runtime's banner disagrees with the layout or RKLLM_VERSION."""
+        said = self.reported.get("runtime_version")
+        if not said:
+            return
+        notes = []
+        if said.lstrip("vV") != self.abi_release:
+            notes.append(f"{self._rt.path} reports runtime {said} but rklab binds the {self.abi_release} header "
+                         f"({self._rt.release_source}; {self._rt.fingerprint.how}); rklab was checked against the "
+                         f"{' and '.join(SUPPORTED_VERSIONS)} headers only: install one of them for comparable numbers")
+        env = os.environ.get("RKLLM_VERSION", "").strip().lstrip("vV")
+        if env and env != said.lstrip("vV"):
+            notes.append(f"RKLLM_VERSION={env} but the runtime reports {said}; unset RKLLM_VERSION or correct it")
+        for note in notes:
+            if note not in self.warnings:
+                self.warnings.append(note)
+                warnings.warn(f"rklab: {note}", RuntimeWarning, stacklevel=4)
+
+    def _init_failure(self, rc: int, log: str) -> str:
+        where = f"rkllm_init returned {rc} for model {self.model_path} (runtime {self.runtime_version}"
+        driver = self.reported.get("driver_version")
+        if driver_status(driver)[0] == "fail":
+            return f"{where}): the runtime reports RKNPU driver {driver}, older than 0.9.7; {DRIVER_FIX}"
+        said = next((ln.strip() for ln in log.splitlines() if _ERROR_LINE.search(ln)), "")
+        said = f"; the runtime said: {said[:200]}" if said else ""
+        return (f"{where}, max_context {self.max_context}){said}: the model may not fit in free memory, be for another "
+                "platform or runtime release, or be corrupt; check `free -m` and run with RKLLM_LOG_LEVEL=1")
 
     def set_max_new_tokens(self, max_new_tokens: int) -> bool:
-        """Make ``max_new_tokens`` the load-time limit (1.2.3: destroys and re-inits the model).
+        """Make ``max_new_tokens`` the load-time limit (reloads where the release fixes it at load).
 
         Runtime 1.2.3 fixes max_new_tokens at load; a shorter ``generate`` is otherwise cut by
         ``rkllm_abort``, which can leave the runtime's own generate counters off by the few
         tokens produced before the abort landed (or missing). A benchmark that wants exact
-        runtime counters on 1.2.3 calls this once per case. On 1.3.0 (per-run limit) it only
+        runtime counters on 1.2.3 calls this once per case. With a per-run limit (1.3.0) it only
         changes the stored default. Returns True when the model was reloaded (then ``load_ms`` is
         the reload's ``rkllm_init`` wall time).
         """
         n = _positive_int("max_new_tokens", max_new_tokens)
         if n == self.max_new_tokens:
             return False
-        if self._v130:
+        if self._adapter.per_run_max_new_tokens:
             self.max_new_tokens = n
             self._param.max_new_tokens = n
             return False
@@ -467,14 +296,45 @@ class RKLLM:
         """None: 1.2.3 has no tokenizer API and 1.3.0 only a tokenizer callback; use perf.prefill_tokens."""
         return None
 
+    def clear_cache(self) -> bool:
+        """Empty the runtime's KV cache (``rkllm_clear_kv_cache(handle, 0, NULL, NULL)``); True when it returned 0.
+
+        The runtime reuses a matching prompt prefix on its own (CHANGELOG 1.2.0: automatic prompt
+        cache reuse; 1.2.3: embedding input; 1.3.0: multimodal), so the protocol calls this before
+        every measured run.
+        """
+        with self._gen_lock:
+            if self._handle is None:
+                raise RklabError(f"RKLLM model {self.model_path} is closed; open it again")
+            return self._adapter.clear_kv_cache(self._lib, self._handle) == 0
+
+    @property
+    def runtime_record(self) -> dict:
+        """What every record carries about the loaded runtime (layout, how it was found, the banner)."""
+        fp = self._rt.fingerprint
+        return {
+            "abi": self.abi_release,
+            "abi_source": self._rt.release_source,
+            "abi_fingerprint": fp.to_dict(),
+            "reported_runtime_version": self.reported.get("runtime_version"),
+            "reported_driver_version": self.reported.get("driver_version"),
+            "reported_platform": self.reported.get("platform"),
+            "host_driver_version": self.host_driver_version,
+            "warnings": list(self.warnings),
+        }
+
+    @property
+    def library_path(self) -> str:
+        return str(self._rt.path)
+
     @property
     def info(self) -> dict:
-        """What was loaded, for records: library, version (and how it was found), effective parameters."""
+        """What was loaded, for records: library, release (and how it was found), effective parameters."""
         p, ext = self._param, self._param.extend_param
-        out = {
+        return {
             "runtime": "rkllm",
             "runtime_version": self.runtime_version,
-            "version_source": self._rt.version_source,
+            "version_source": self._rt.release_source,
             "library": str(self._rt.path),
             "model_path": self.model_path,
             "max_context_len": p.max_context_len,
@@ -483,13 +343,14 @@ class RKLLM:
             "top_p": round(p.top_p, 6),
             "temperature": round(p.temperature, 6),
             "repeat_penalty": round(p.repeat_penalty, 6),
+            "skip_special_token": bool(p.skip_special_token),
             "base_domain_id": ext.base_domain_id,
             "embed_flash": ext.embed_flash,
             "enabled_cpus_mask": ext.enabled_cpus_mask,
             "enabled_cpus_num": ext.enabled_cpus_num,
-            "ignore_eos_token": self.ignore_eos if self._v130 else None,
+            "ignore_eos_token": self.ignore_eos if self._adapter.has_ignore_eos else None,
+            **self.runtime_record,
         }
-        return out
 
     def generate(
         self,
@@ -505,26 +366,16 @@ class RKLLM:
         if self._handle is None:
             raise RklabError(f"RKLLM model {self.model_path} is closed; open it again")
         max_new = _positive_int("max_new_tokens", max_new_tokens)
-        if not self._v130 and max_new > self.max_new_tokens:
+        per_run = self._adapter.per_run_max_new_tokens
+        if not per_run and max_new > self.max_new_tokens:
             raise RklabError(
                 f"max_new_tokens={max_new} exceeds the {self.max_new_tokens} that {self.model_path} was loaded with; "
-                "runtime 1.2.3 fixes it at load, so open the model with a larger max_new_tokens"
+                f"runtime {self.abi_release} fixes it at load, so open the model with a larger max_new_tokens"
             )
         inp, keep, kind, n_known = self._build_input(prompt, token_ids, embeddings, multimodal, max_new)
-        infer = self._abi.RKLLMInferParam()
-        infer.mode = _abi.RKLLM_INFER_GENERATE
-        infer.keep_history = 0  # every run starts from an empty KV cache
-        if self._v130:
-            p = self._param
-            sampling = self._abi.RKLLMSamplingParam(
-                top_k=p.top_k, top_p=p.top_p, temperature=p.temperature, repeat_penalty=p.repeat_penalty,
-                frequency_penalty=p.frequency_penalty, presence_penalty=p.presence_penalty,
-                mirostat=p.mirostat, mirostat_tau=p.mirostat_tau, mirostat_eta=p.mirostat_eta,
-            )
-            keep.append(sampling)
-            infer.sampling_params = ctypes.pointer(sampling)
-            infer.max_new_tokens = max_new
-        limit = max_new if (not self._v130 and max_new < self.max_new_tokens) else None
+        infer, keep_infer = self._adapter.infer_param(max_new, self._param)
+        keep += keep_infer
+        limit = max_new if (not per_run and max_new < self.max_new_tokens) else None
 
         with self._gen_lock:
             run = self._execute(inp, infer, limit)
@@ -583,8 +434,8 @@ class RKLLM:
                 f"give exactly one of prompt=, token_ids=, embeddings=, multimodal= to RKLLM.generate (got {given or 'none'})"
             )
         kind = given[0]
-        abi = self._abi
-        inp = abi.RKLLMInput()
+        h = self._h
+        inp = h.RKLLMInput()
         inp.role = b"user"
         inp.enable_thinking = False
         keep: list = [inp]
@@ -593,7 +444,7 @@ class RKLLM:
             data = str(prompt).encode()
             lower_bound = -(-len(data) // MAX_BYTES_PER_TOKEN)
             self._check_fits(lower_bound, max_new, f"prompt of {len(data)} bytes (at least {lower_bound} tokens)")
-            inp.input_type = _abi.RKLLM_INPUT_PROMPT
+            inp.input_type = h.RKLLM_INPUT_PROMPT
             inp.prompt_input = data
         elif kind == "token_ids":
             ids = np.ascontiguousarray(np.asarray(token_ids, dtype=np.int64))
@@ -603,7 +454,7 @@ class RKLLM:
             self._check_fits(n_known, max_new, f"token input of {n_known} tokens")
             ids32 = np.ascontiguousarray(ids, dtype=np.int32)
             keep.append(ids32)
-            inp.input_type = _abi.RKLLM_INPUT_TOKEN
+            inp.input_type = h.RKLLM_INPUT_TOKEN
             inp.token_input.input_ids = ids32.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
             inp.token_input.n_tokens = n_known
         elif kind == "embeddings":
@@ -613,71 +464,68 @@ class RKLLM:
             n_known = int(emb.shape[0])
             self._check_fits(n_known, max_new, f"embedding input of {n_known} tokens")
             keep.append(emb)
-            inp.input_type = _abi.RKLLM_INPUT_EMBED
+            inp.input_type = h.RKLLM_INPUT_EMBED
             inp.embed_input.embed = emb.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             inp.embed_input.n_tokens = n_known
         else:
-            mm: MultimodalInput = multimodal
-            if IMAGE_PLACEHOLDER not in mm.prompt:
-                raise RklabError(
-                    f"multimodal prompt has no {IMAGE_PLACEHOLDER} placeholder; put it where the image goes, "
-                    f"e.g. '{IMAGE_PLACEHOLDER}What is in the picture?'"
-                )
-            emb = np.ascontiguousarray(mm.image_embed, dtype=np.float32)
-            if emb.ndim != 2 or emb.shape[0] == 0:
-                raise RklabError(f"image_embed must be a 2-D float32 array (n_image_tokens, width), got shape {emb.shape}")
-            n_img = max(int(mm.n_image), 1)
-            n_img_tok = int(emb.shape[0]) // n_img
-            self._check_fits(n_img_tok * n_img, max_new, f"image input of {n_img_tok * n_img} tokens")
-            text = mm.prompt.encode()
-            keep += [emb, text]
-            inp.input_type = _abi.RKLLM_INPUT_MULTIMODAL
-            m = inp.multimodal_input
-            m.prompt = text
-            tags = (mm.img_start, mm.img_end, mm.img_content)
-            if self._v130:
-                tags = tuple(t or d for t, d in zip(tags, self._img_tags))
-                if not all(tags):
-                    raise RklabError(
-                        "multimodal input needs image tags (img_start, img_end, img_content), e.g. Qwen3-VL "
-                        "'<|vision_start|>', '<|vision_end|>', '<|image_pad|>'; set them on the input or the RKLLM backend"
-                    )
-                enc = [t.encode() for t in tags]
-                keep += enc
-                img = m.image
-                img.image_embed = emb.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-                img.n_image_tokens = n_img_tok
-                img.n_image = n_img
-                img.image_start, img.image_end, img.image_content = enc
-                img.image_width = int(mm.image_width)
-                img.image_height = int(mm.image_height)
-            else:
-                if not all(self._img_tags):
-                    raise RklabError(
-                        f"runtime 1.2.3 takes the image tags at load: open {self.model_path} with "
-                        "img_start=, img_end=, img_content= (e.g. Qwen3-VL '<|vision_start|>', '<|vision_end|>', '<|image_pad|>')"
-                    )
-                if any(t and t != d for t, d in zip(tags, self._img_tags)):
-                    raise RklabError(
-                        f"image tags {tags} differ from the ones {self.model_path} was loaded with {self._img_tags}; "
-                        "runtime 1.2.3 fixes them at load, so open the model with these tags"
-                    )
-                m.image_embed = emb.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-                m.n_image_tokens = n_img_tok
-                m.n_image = n_img
-                m.image_width = int(mm.image_width)
-                m.image_height = int(mm.image_height)
+            keep += self._fill_multimodal(inp, multimodal, max_new)
         return inp, keep, kind, n_known
+
+    def _image_tags(self, mm: MultimodalInput) -> tuple[bytes, bytes, bytes]:
+        """The image tags of one input: its own, else the model's; start/end may be empty (DeepSeekOCR).
+
+        Where the release takes the tags at load (1.2.3), an input must not ask for other tags.
+        """
+        given = (mm.img_start, mm.img_end, mm.img_content)
+        if self._adapter.image_tags_at_load and any(t and t != d for t, d in zip(given, self._img_tags)):
+            raise RklabError(
+                f"image tags {given} differ from the ones {self.model_path} was loaded with {self._img_tags}; "
+                f"runtime {self.abi_release} fixes them at load, so open the model with these tags"
+            )
+        tags = tuple(t or d for t, d in zip(given, self._img_tags))
+        if not tags[2]:
+            when = "open the model with" if self._adapter.image_tags_at_load else "set on the input or the backend"
+            raise RklabError(
+                f"multimodal input needs an image content tag (img_content; {when} it), e.g. Qwen3-VL "
+                "'<|vision_start|>', '<|vision_end|>', '<|image_pad|>'; img_start/img_end may be empty, as for DeepSeekOCR"
+            )
+        return tuple(t.encode() for t in tags)
+
+    def _fill_multimodal(self, inp, mm: MultimodalInput, max_new: int) -> list:
+        if IMAGE_PLACEHOLDER not in mm.prompt:
+            raise RklabError(
+                f"multimodal prompt has no {IMAGE_PLACEHOLDER} placeholder; put it where the image goes, "
+                f"e.g. '{IMAGE_PLACEHOLDER}What is in the picture?'"
+            )
+        emb = np.ascontiguousarray(mm.image_embed, dtype=np.float32)
+        if emb.ndim != 2 or emb.shape[0] == 0:
+            raise RklabError(f"image_embed must be a 2-D float32 array (n_image_tokens, width), got shape {emb.shape}")
+        n_img = max(int(mm.n_image), 1)
+        n_img_tok = int(emb.shape[0]) // n_img
+        self._check_fits(n_img_tok * n_img, max_new, f"image input of {n_img_tok * n_img} tokens")
+        tags = self._image_tags(mm)
+        text = mm.prompt.encode()
+        inp.input_type = self._h.RKLLM_INPUT_MULTIMODAL
+        m = inp.multimodal_input
+        m.prompt = text
+        block = self._adapter.image_block(m)
+        block.image_embed = emb.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        block.n_image_tokens = n_img_tok
+        block.n_image = n_img
+        block.image_width = int(mm.image_width)
+        block.image_height = int(mm.image_height)
+        self._adapter.fill_image_tags(block, tags)
+        return [emb, text, tags]
 
     def _on_result(self, t_ns: int, result, state: int) -> int:
         run = self._run
         if run is None:
             return 0
         try:
-            name = _abi.CALL_STATE_NAMES.get(state, str(state))
+            name = CALL_STATE_NAMES.get(state, str(state))
             run.states[name] = run.states.get(name, 0) + 1
             r = result.contents if result else None
-            if state in (_abi.RKLLM_RUN_NORMAL, _abi.RKLLM_RUN_WAITING):
+            if state in (self._h.RKLLM_RUN_NORMAL, self._h.RKLLM_RUN_WAITING):
                 if run.limit_hit:
                     run.after_limit += 1
                     return 0
@@ -689,9 +537,9 @@ class RKLLM:
                 if run.limit is not None and len(run.token_ns) >= run.limit:
                     run.limit_hit = True
                     run.wake.set()
-            elif state == _abi.RKLLM_RUN_FINISH:
+            elif state == self._h.RKLLM_RUN_FINISH:
                 run.finished = True
-            elif state == _abi.RKLLM_RUN_ERROR:
+            elif state == self._h.RKLLM_RUN_ERROR:
                 run.error_state = True
             if r is not None:
                 perf = r.perf
@@ -791,15 +639,16 @@ class RKLLM:
         }
         if ignore_eos and not self.ignore_eos:
             extra["note"] = (
-                "runtime 1.2.3 has no ignore_eos_token: generation may stop at EOS; generated_tokens is the actual count"
-                if not self._v130 else "this model was loaded with ignore_eos=False; generation may stop at EOS"
+                f"runtime {self.abi_release} has no ignore_eos_token: generation may stop at EOS; generated_tokens is "
+                "the actual count" if not self._adapter.has_ignore_eos
+                else "this model was loaded with ignore_eos=False; generation may stop at EOS"
             )
         if run.limit is not None:
             extra["stopped_by_abort_at_limit"] = run.limit_hit
             extra["tokens_after_limit"] = run.after_limit
             if perf.decode_tokens is not None and perf.decode_tokens != n:
                 extra["runtime_perf_note"] = (
-                    f"runtime counted {perf.decode_tokens} generated tokens, rklab kept {n} (1.2.3 limit by abort; "
+                    f"runtime counted {perf.decode_tokens} generated tokens, rklab kept {n} (limit by abort; "
                     "use set_max_new_tokens for exact runtime counters)"
                 )
         return GenerationResult(
