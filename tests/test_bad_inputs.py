@@ -262,8 +262,8 @@ def _library_cases() -> list[Case]:
         Case("library-missing", build("nowhere/librkllmrt.so"),
              env=with_lib(lambda ctx: ctx.tmp / "nowhere" / "librkllmrt.so"), needs_fake_rkllm=True),
         Case("library-wrong-architecture", build("arm64/librkllmrt.so"), env=with_lib(wrong_arch_lib), needs_fake_rkllm=True),
-        Case("library-unsupported-version", build("1.1.4"),
-             env=lambda ctx: {"RKLLM_LIB": str(ctx.tmp / "rk114" / "librkllmrt.so")}, needs_fake_rkllm=True),
+        Case("library-unknown-layout", build("future/librkllmrt.so"),
+             env=lambda ctx: {"RKLLM_LIB": str(ctx.tmp / "future" / "librkllmrt.so")}, needs_fake_rkllm=True),
         Case("library-not-elf", build("txt/librkllmrt.so"),
              env=with_lib(lambda ctx: make_file(ctx, "txt/librkllmrt.so", b"#!/bin/sh\n")), needs_fake_rkllm=True),
     ]
@@ -284,14 +284,14 @@ def _param(case: Case):
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def fake_runtime(tmp_path_factory):
-    """The gcc-built fake librkllmrt.so (1.3.0), one with an unsupported version, and a plausible .rkllm."""
+    """The gcc-built fake librkllmrt.so (1.3.0), one with a layout no header has, and a plausible .rkllm."""
     from tests.fixtures.fake_rkllm import build_fake_rkllm, make_fake_rkllm_model
 
     d = tmp_path_factory.mktemp("fake_rkllm")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is needed to build the fake RKLLM runtime")
     lib = build_fake_rkllm("1.3.0", d / "rk130")
-    old = build_fake_rkllm("1.3.0", d / "rk114", version="1.1.4")
+    old = build_fake_rkllm("1.3.0", d / "future", version="1.4.0", future_layout=True)
     model = make_fake_rkllm_model(d / "model.rkllm")
     return lib, old, model
 
@@ -310,8 +310,8 @@ def test_bad_input(case: Case, tmp_path, request):
     if case.needs_fake_rkllm:
         lib, old, model = request.getfixturevalue("fake_runtime")
         ctx.fake_lib, ctx.fake_model = lib, model
-        (tmp_path / "rk114").mkdir()
-        shutil.copy(old, tmp_path / "rk114" / "librkllmrt.so")
+        (tmp_path / "future").mkdir()
+        shutil.copy(old, tmp_path / "future" / "librkllmrt.so")
     argv, names = case.build(ctx)
     before = _digest(ctx.results)
     env = dict(os.environ)

@@ -162,10 +162,21 @@ def test_02_rkllm_path_against_the_fake_library(rk_env, tmp_path):
     recs = read_records(out / "records.jsonl")
     assert len(recs) == 2 and {r["backend"] for r in recs} == {"rkllm"}
     assert recs[0]["runtime"]["version"].startswith("1.2.3")
+    # every record says what the runtime itself reported at init, and how its layout was detected
+    for r in recs:
+        rt = r["runtime"]
+        assert (rt["reported_runtime_version"], rt["reported_driver_version"], rt["reported_platform"]) == \
+            ("1.2.3", "0.9.8", "RK3588")
+        assert rt["abi"] == "1.2.3" and rt["abi_source"] == "layout fingerprint"
+        assert rt["abi_fingerprint"]["bytes_written"] == 208
+        m = r["metrics"]
+        assert m["kv_cache_cleared"] is True and m["cache_prefix"] and "cache_suspected" in m
+    assert recs[0]["metrics"]["cache_prefix"] != recs[1]["metrics"]["cache_prefix"]
     assert recs[0]["metrics"]["runtime_memory_mb"] == pytest.approx(321.5)
     assert recs[0]["preflight"]["predicted_mb"] > 0  # the engine's prediction for Qwen3-0.6B w8a8
     text = _texts(nb)
     assert "memory pre-flight (predicted)" in text
+    assert "cache_suspected" in text  # the summary's count of flagged repetitions per case
     # Qwen3-0.6B has official rows: the comparison table and the ratio figure are shown
     assert "airockchip/rknn-llm benchmark.md" in text
     assert any("Measured / reference" in t for t in _figure_titles(nb))
@@ -191,6 +202,10 @@ def test_03_rkllm_and_rknnlite_paths(rk_env, fake_rknnlite, fake_qwen3vl_rknn, t
     assert len(recs) == 2 and {r["vision_backend"] for r in recs} == {"rknn"}
     assert recs[0]["encoder"]["runtime_version"].startswith("fake RKNNLite")
     assert recs[0]["metrics"]["encoder_output_shapes"] == [[196, 2048]] * 4
+    assert all(r["metrics"]["kv_cache_cleared"] is True for r in recs)
+    assert [ln for ln in log.read_text().splitlines() if ln.startswith("run.cached_tokens=")] == \
+        ["run.cached_tokens=0"] * 4  # warm-up, text-only baseline, 2 repetitions: none served from the cache
+    assert recs[0]["runtime"]["reported_runtime_version"] == "1.3.0"
     text = _texts(nb)
     assert "encoder outputs: [[196, 2048], [196, 2048], [196, 2048], [196, 2048]]" in text
     # Qwen3-VL-2B reference rows (official multimodal table: vision encoder 2.08 s, an encode time)

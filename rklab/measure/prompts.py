@@ -9,6 +9,11 @@ Runtimes that cannot tokenize from Python (RKLLM 1.2.3: ``tokenize()`` returns N
 text prompt of roughly N tokens (:func:`approx_text_prompt`); the harness then records
 the runtime's own ``prefill_tokens`` as the prompt length (``prompt_tokens_source =
 "runtime"``) and recalibrates the text length after each warmup run.
+
+Every run's prompt starts with :func:`run_prefix` (``"<word> <n>: "``, counted inside the N
+tokens), so consecutive runs differ in their first tokens: a runtime that reuses a matching
+prompt prefix from its KV cache (RKLLM since 1.2.0, llama-cpp-python's ``Llama``) cannot make a
+repetition's prefill look faster than it is. A model's BOS token still comes first.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ def prompt_file(name: str) -> str:
 
 
 BASE_TEXT = prompt_file("benchmark_passage.txt")  # data/prompts/: edit there
+RUN_PREFIX_WORDS = tuple(prompt_file("run_prefixes.txt").split())
 # English prose averages about 0.75 words per token with BPE vocabularies of 32k-150k entries.
 WORDS_PER_TOKEN = 0.75
 
@@ -52,9 +58,16 @@ def exact_token_prompt(tokenize: Callable[[str], Sequence[int] | None], n_tokens
         reps = max(reps + 1, int(reps * n / max(len(ids), 1)) + 1)
 
 
-def approx_text_prompt(n_tokens: int, text: str = BASE_TEXT, words_per_token: float = WORDS_PER_TOKEN) -> str:
-    """Text of about ``n_tokens`` tokens (whole words from ``text`` repeated)."""
+def approx_text_prompt(n_tokens: int, text: str = BASE_TEXT, words_per_token: float = WORDS_PER_TOKEN,
+                       prefix: str = "") -> str:
+    """Text of about ``n_tokens`` tokens: ``prefix`` then whole words from ``text`` repeated (prefix words count)."""
     n_words = max(1, round(int(n_tokens) * words_per_token))
+    head = prefix.split()
     words = text.split()
-    out = [words[i % len(words)] for i in range(n_words)]
+    out = head[:n_words] + [words[i % len(words)] for i in range(max(n_words - len(head), 0))]
     return " ".join(out)
+
+
+def run_prefix(n: int) -> str:
+    """The prefix of the ``n``-th run of a benchmark: a first word that differs from run ``n - 1``'s, and ``n``."""
+    return f"{RUN_PREFIX_WORDS[int(n) % len(RUN_PREFIX_WORDS)]} {int(n)}: "

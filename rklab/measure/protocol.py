@@ -9,7 +9,11 @@ table — plus pp512/tg128 and pp1024/tg128):
    ``target_rsd`` (3 %);
 3. before each run the process's VmHWM is reset (``echo 5 > /proc/<pid>/clear_refs``) so
    each run's peak is its own (``vmhwm_reset`` says whether that worked; if not, VmHWM is
-   the peak since the process started).
+   the peak since the process started);
+4. before each run (warm-ups too) the backend's KV cache is emptied and the prompt starts with
+   a per-run prefix, so no runtime prefix cache can serve a repetition's prefill; a repetition
+   more than 30 % faster than the median of the earlier ones is flagged ``cache_suspected``
+   (:mod:`rklab.measure.cachecheck`).
 
 Per-run metrics (see docs/measurement.md for definitions and sources): wall-clock TTFT
 (call to first token), prefill rate = prompt tokens / TTFT, decode rate =
@@ -31,8 +35,9 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from rklab.errors import RklabError
+from rklab.measure.cachecheck import clear_cache, flag_run
 from rklab.measure.monitor import Monitor, host_snapshot, read_memory, reset_peak_rss
-from rklab.measure.prompts import approx_text_prompt, exact_token_prompt
+from rklab.measure.prompts import BASE_TEXT, approx_text_prompt, exact_token_prompt, run_prefix
 from rklab.measure.stats import rsd, summary_table
 from rklab.predict.boards import Clocks
 
@@ -276,10 +281,14 @@ def run_metrics(res, *, prompt_tokens: int | None, monitor: Monitor | None = Non
 
 def measure_run(backend, prompt_input: dict, prompt_tokens: int | None, new_tokens: int, *,
                 ignore_eos: bool = True, monitor: Monitor | None = None, baseline: dict | None = None,
-                label: str = "", pid: int | None = None, proc_root: str = "/proc") -> dict:
-    """One measured generation -> the per-run metrics dict (docs/architecture.md)."""
+                label: str = "", pid: int | None = None, proc_root: str = "/proc", cache_prefix: str = "") -> dict:
+    """One measured generation from an empty KV cache -> the per-run metrics dict (docs/architecture.md).
+
+    ``cache_prefix`` is the per-run prefix the prompt starts with (recorded, see :mod:`rklab.measure.cachecheck`).
+    """
     if monitor is not None:
         pid, proc_root = monitor.pid, monitor.proc_root
+    cleared = clear_cache(backend)
     reset_ok = reset_peak_rss(pid, proc_root)
     mem0 = read_memory(pid, proc_root)
     s0 = monitor.sample() if monitor is not None else None
@@ -294,7 +303,18 @@ def measure_run(backend, prompt_input: dict, prompt_tokens: int | None, new_toke
     s1 = monitor.sample() if monitor is not None else None
     metrics = run_metrics(res, prompt_tokens=prompt_tokens, monitor=monitor, mem_start=mem0, mem_end=mem1,
                           baseline=baseline, sample_start=s0, sample_end=s1, vmhwm_reset=reset_ok)
-    return {"case": label.split("#")[0], "new_tokens": new_tokens, **metrics}
+    return {"case": label.split("#")[0], "new_tokens": new_tokens, **metrics, "kv_cache_cleared": cleared,
+            "cache_prefix": cache_prefix}
+
+
+def run_prompt(backend, prompt_tokens: int, n: int, exact: bool, words_per_token: float) -> tuple[dict, str]:
+    """The input of the benchmark's ``n``-th run and its prefix: :func:`rklab.measure.prompts.run_prefix`, then
+    the passage; exactly ``prompt_tokens`` token ids when ``exact`` (the backend tokenizes), else text of
+    about that many tokens."""
+    prefix = run_prefix(n)
+    if exact:
+        return {"token_ids": exact_token_prompt(backend.tokenize, prompt_tokens, text=prefix + BASE_TEXT)}, prefix
+    return {"prompt": approx_text_prompt(prompt_tokens, words_per_token=words_per_token, prefix=prefix)}, prefix
 
 
 def context_error(pp: int, tg: int, max_context: int, fix: str = "use a larger --context or a shorter prompt",
@@ -339,6 +359,7 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
     pid = monitor.pid if monitor is not None else os.getpid()
     proc_root = monitor.proc_root if monitor is not None else "/proc"
     stop = should_stop or (lambda: False)
+    n_run = 0  # runs started so far (warm-ups included): numbers the per-run prompt prefix
     try:
         for pp, tg in cfg.cases:
             label = case_label(pp, tg)
@@ -353,20 +374,19 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
                 if set_limit(tg):
                     reload_ms = getattr(backend, "load_ms", None)
             can_tokenize = backend.tokenize("a") is not None
-            if can_tokenize:
-                prompt_input = {"token_ids": exact_token_prompt(backend.tokenize, pp)}
-                exact = pp
-            else:
-                words_per_token = 0.75
-                prompt_input = {"prompt": approx_text_prompt(pp, words_per_token=words_per_token)}
-                exact = None
+            exact = pp if can_tokenize else None
+            words_per_token = 0.75
+
             bar.set_description(label)
             for w in range(cfg.warmup):
                 if stop():
                     aborted = True
                     break
+                prompt_input, prefix = run_prompt(backend, pp, n_run, exact is not None, words_per_token)
+                n_run += 1
                 r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
-                                baseline=baseline, label=f"{label}#w{w}", pid=pid, proc_root=proc_root)
+                                baseline=baseline, label=f"{label}#w{w}", pid=pid, proc_root=proc_root,
+                                cache_prefix=prefix)
                 r.update(rep=-(w + 1), warmup=True, prompt_tokens_source="exact" if exact else "runtime")
                 warmups.append(r)
                 bar.update(1)
@@ -376,10 +396,10 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
                 if exact is None and r.get("runtime_prefill_tokens"):
                     # recalibrate the text length towards pp tokens
                     words_per_token *= pp / r["runtime_prefill_tokens"]
-                    prompt_input = {"prompt": approx_text_prompt(pp, words_per_token=words_per_token)}
             if aborted:
                 break
             decode_rates: list = []
+            case_runs: list = []
             limit = cfg.reps * (cfg.max_rep_factor if cfg.adaptive else 1)
             rep = 0
             while rep < limit:
@@ -392,12 +412,17 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
                 if stop():
                     aborted = True
                     break
+                prompt_input, prefix = run_prompt(backend, pp, n_run, exact is not None, words_per_token)
+                n_run += 1
                 r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
-                                baseline=baseline, label=f"{label}#{rep}", pid=pid, proc_root=proc_root)
+                                baseline=baseline, label=f"{label}#{rep}", pid=pid, proc_root=proc_root,
+                                cache_prefix=prefix)
                 r.update(rep=rep, warmup=False, prompt_tokens_source="exact" if exact else "runtime")
+                flag_run(r, case_runs)
                 if reload_ms is not None:
                     r["reload_ms"], reload_ms = reload_ms, None
                 runs.append(r)
+                case_runs.append(r)
                 decode_rates.append(r["decode_tps"])
                 bar.update(1)
                 if on_run is not None:

@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from rklab.measure.cachecheck import suspected_count
 from rklab.measure.demo_model import DEMO_DTYPE
 from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_LLM
 from rklab.errors import MemoryAborted, PredictedOOM, RklabError
@@ -337,7 +338,10 @@ def record_base(*, kind: str, backend: str, model: dict, max_context: int, param
 
 
 def runtime_block(backend_name: str, backend) -> dict:
-    return {"name": backend_name, "version": getattr(backend, "runtime_version", ""), "library": _library_of(backend)}
+    """``{name, version, library}`` plus what the backend records about itself (RKLLM: the detected
+    header release and how, and the runtime / driver versions and platform its init banner reported)."""
+    return {"name": backend_name, "version": getattr(backend, "runtime_version", ""), "library": _library_of(backend),
+            **(getattr(backend, "runtime_record", None) or {})}
 
 
 class RunRecorder:
@@ -687,7 +691,13 @@ def llm_summary_view(outcome: BenchOutcome) -> pd.DataFrame:
         view["decode_rsd_%"] = s[s["metric"] == "decode_tps"].set_index("case")["rsd"] * 100
     order = [c for c in dict.fromkeys(r.get("case") for r in outcome.runs) if c in view.index]
     view = view.loc[order or list(view.index)]
+    view["cache_suspected"] = [cache_suspected_count(outcome.runs, "case", c) for c in view.index]
     return view.reset_index()
+
+
+def cache_suspected_count(runs: list[dict], key: str, value) -> int:
+    """Repetitions flagged ``cache_suspected`` (rklab.measure.cachecheck) among ``runs`` with ``run[key] == value``."""
+    return suspected_count([r for r in runs if r.get(key) == value])
 
 
 def vlm_summary_view(outcome: BenchOutcome) -> pd.DataFrame:
@@ -695,7 +705,10 @@ def vlm_summary_view(outcome: BenchOutcome) -> pd.DataFrame:
     if s is None or s.empty:
         return pd.DataFrame()
     cols = ["image", "runs", "image_tokens", "prompt_tokens"] + [m for m in VLM_VIEW_METRICS if m in s]
-    return s[[c for c in cols if c in s]]
+    view = s[[c for c in cols if c in s]].copy()
+    if "image" in view:
+        view["cache_suspected"] = [cache_suspected_count(outcome.runs, "image", i) for i in view["image"]]
+    return view
 
 
 def host_frame(outcome: BenchOutcome) -> pd.DataFrame:
@@ -738,6 +751,13 @@ def status_markdown(outcome: BenchOutcome, lang: str = "zh") -> str:
                      + (" (实测)" if zh else " (measured)"))
     lines.append(f"- {'记录' if zh else 'records'}: `{outcome.records_path}` ({len(outcome.runs)} "
                  f"{'次实测运行' if zh else 'measured runs'})")
+    flagged = [r for r in outcome.runs if r.get("cache_suspected") is True]
+    if flagged:
+        lines.append("- **" + (f"{len(flagged)} 次运行疑似命中缓存：prefill 比之前各次的中位数快 30% 以上"
+                               if zh else f"{len(flagged)} run(s) flagged cache suspected: prefill more than 30 % "
+                               "faster than the median of the earlier repetitions") + "** ("
+                     + "; ".join(f"{r.get('case') or r.get('image')}#{r.get('rep')}: {r.get('cache_check')}"
+                                 for r in flagged[:3]) + ")")
     if outcome.synthetic:
         lines.append("- **" + ("视觉编码器为合成模型（随机权重）：耗时是真实测量，回答没有意义"
                                if zh else "the vision encoder is SYNTHETIC (random weights): timings are real "

@@ -51,9 +51,10 @@ from typing import Any, Callable
 import numpy as np
 
 from rklab.errors import RklabError
+from rklab.measure.cachecheck import clear_cache, flag_run
 from rklab.measure.monitor import read_memory, reset_peak_rss
 from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_MODEL
-from rklab.measure.prompts import prompt_file
+from rklab.measure.prompts import prompt_file, run_prefix
 from rklab.measure.runtimes.base import IMAGE_PLACEHOLDER, MultimodalInput
 from rklab.measure.vision.preprocess import preprocess
 
@@ -226,20 +227,25 @@ class VlmPipeline:
         return embed, {"t_in_ns": t_in, "preprocess_ms": (t_pre - t_in) / 1e6, "encoder_ms": enc_ms,
                        "output_shapes": [list(np.shape(o)) for o in outputs]}
 
-    def multimodal_input(self, embed: np.ndarray, prompt: str) -> MultimodalInput:
+    def multimodal_input(self, embed: np.ndarray, prompt: str, prefix: str = "") -> MultimodalInput:
+        """The LLM input: ``prefix`` (the per-run cache buster) before the image, then the prompt."""
         if IMAGE_PLACEHOLDER not in prompt:
             prompt = IMAGE_PLACEHOLDER + prompt
-        return MultimodalInput(prompt=prompt, image_embed=embed, n_image=1,
+        return MultimodalInput(prompt=prefix + prompt, image_embed=embed, n_image=1,
                                image_width=self.image_size, image_height=self.image_size,
                                img_start=self.spec.img_start, img_end=self.spec.img_end,
                                img_content=self.spec.img_content)
 
     def run_once(self, image, prompt: str = DEFAULT_PROMPT, new_tokens: int = 32, ignore_eos: bool = True,
-                 label: str | None = None) -> dict:
-        """One image -> answer, timed stage by stage; returns the run's metrics (+ ``text``)."""
+                 label: str | None = None, prefix: str = "") -> dict:
+        """One image -> answer from an empty KV cache, timed stage by stage; the run's metrics (+ ``text``).
+
+        ``prefix`` starts the prompt, before the image (:func:`rklab.measure.prompts.run_prefix`).
+        """
         from rklab.measure.protocol import run_metrics
 
         mon = self.monitor
+        cleared = clear_cache(self.backend)
         reset_ok = reset_peak_rss(proc_root=self.proc_root)
         mem0 = read_memory(proc_root=self.proc_root)
         s0 = mon.sample() if mon is not None and hasattr(mon, "sample") else None
@@ -247,7 +253,7 @@ class VlmPipeline:
             mon.mark("prefill", run=label)
         try:
             embed, st = self.encode(image)
-            mm = self.multimodal_input(embed, prompt)
+            mm = self.multimodal_input(embed, prompt, prefix)
             res = self.backend.generate(multimodal=mm, max_new_tokens=int(new_tokens), ignore_eos=ignore_eos)
         finally:
             if mon is not None:
@@ -279,22 +285,25 @@ class VlmPipeline:
             **metrics,
             "ttft_e2e_ms": (res.token_ns[0] - st["t_in_ns"]) / 1e6 if res.token_ns else None,
             "e2e_ms": (res.end_ns - st["t_in_ns"]) / 1e6,
+            "kv_cache_cleared": cleared,
+            "cache_prefix": prefix,
             "text": res.text,
         }
         return run
 
-    def text_only_prefill(self, prompt: str, new_tokens: int) -> dict:
-        """Prefill of the prompt's text alone (placeholder removed), for ``image_prefill_ms``.
+    def text_only_prefill(self, prompt: str, new_tokens: int, prefix: str = "") -> dict:
+        """Prefill of the prompt's text alone (placeholder removed, ``prefix`` kept), for ``image_prefill_ms``.
 
         Asks the same ``new_tokens`` as the multimodal runs: on RKLLM 1.2.3 (load-time limit) a
         shorter ask would be cut by ``rkllm_abort``, which drops the runtime's perf block and
         leaves only the wall clock. Returns ``{"wall_ms", "runtime_ms"}`` (None when unknown).
         """
-        text = prompt.replace(IMAGE_PLACEHOLDER, "")
+        text = prefix + prompt.replace(IMAGE_PLACEHOLDER, "")
         limit = getattr(self.backend, "max_new_tokens", None)
         n = int(new_tokens)
-        if isinstance(limit, int) and getattr(self.backend, "runtime_version", "") == "1.2.3":
+        if isinstance(limit, int) and getattr(self.backend, "fixed_max_new_tokens", False):
             n = limit  # exactly the loaded limit: the runtime ends the run itself
+        clear_cache(self.backend)
         try:
             res = self.backend.generate(prompt=text, max_new_tokens=n, ignore_eos=True)
         except RklabError:
@@ -445,18 +454,22 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
         except ImportError:  # pragma: no cover
             bar = None
     baseline: dict = {}
+    n_run = 0  # runs started so far: numbers the per-run prompt prefix (see rklab.measure.cachecheck)
     try:
         for _ in range(max(config.warmup, 0)):
             if stop():
                 aborted = True
                 break
-            pipe.run_once(images[0], config.prompt, config.new_tokens, config.ignore_eos, label="warmup")
+            pipe.run_once(images[0], config.prompt, config.new_tokens, config.ignore_eos, label="warmup",
+                          prefix=run_prefix(n_run))
+            n_run += 1
             if check:
                 check()
             if bar:
                 bar.update()
         if config.measure_text_baseline and not aborted and not stop():
-            text = pipe.text_only_prefill(config.prompt, config.new_tokens)
+            text = pipe.text_only_prefill(config.prompt, config.new_tokens, prefix=run_prefix(n_run))
+            n_run += 1
             n_text = None
             tok = getattr(pipe.backend, "tokenize", None)
             if tok:
@@ -477,7 +490,9 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
                     aborted = True
                     break
                 name = Path(img).name if isinstance(img, (str, os.PathLike)) else "array"
-                run = pipe.run_once(img, config.prompt, config.new_tokens, config.ignore_eos, label=f"{name}#{rep}")
+                run = pipe.run_once(img, config.prompt, config.new_tokens, config.ignore_eos, label=f"{name}#{rep}",
+                                    prefix=run_prefix(n_run))
+                n_run += 1
                 run["rep"] = rep
                 run["case"] = f"img{run['image_tokens']}/tg{config.new_tokens}"
                 run["image"] = Path(img).name if isinstance(img, (str, os.PathLike)) else run["image"]
@@ -487,6 +502,7 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
                 else:
                     run["image_prefill_ms"] = None
                 run["synthetic"] = pipe.synthetic
+                flag_run(run, [r for r in runs if r.get("image_path") == run["image_path"] and r["image"] == run["image"]])
                 if rep == 0:
                     answers.append({"image": run["image"], "text": run["text"]})
                 runs.append(run)

@@ -9,6 +9,9 @@ produced and stops at EOS. Here we drive ``llama_decode`` ourselves:
   llama.cpp's greedy sampler, without its per-token candidate-array cost), its
   ``time.perf_counter_ns()`` is taken right after, then it is decoded (one-token batch);
 - EOS is ignored by default so every run generates exactly ``max_new_tokens``;
+- every generation starts from an empty KV memory (``llama_memory_clear``), unlike the
+  high-level ``Llama`` which reuses the longest matching prefix of the previous prompt;
+  :meth:`LlamaCpp.clear_cache` does the same on the protocol's request before each run;
 - the runtime's own counters come from llama.cpp's perf context (``t_p_eval_ms``,
   ``n_p_eval``, ``t_eval_ms``, ``n_eval``), reset at the start of each generation together
   with the KV memory, and split into prefill/decode at the first token (see
@@ -167,6 +170,13 @@ class LlamaCpp:
 
     def is_eog(self, token_id: int) -> bool:
         return bool(self._ll.llama_vocab_is_eog(self._vocab, int(token_id)))
+
+    def clear_cache(self) -> bool:
+        """Empty the KV memory (``llama_memory_clear``); :meth:`generate` starts from an empty one anyway."""
+        self._check_open()
+        with self._lock:
+            self._ll.llama_memory_clear(self._ll.llama_get_memory(self._ctx), True)
+        return True
 
     def abort(self) -> None:
         """Stop the running generation after the current token (thread-safe)."""

@@ -324,6 +324,11 @@ class RKLLM:
         }
 
     @property
+    def fixed_max_new_tokens(self) -> bool:
+        """True where the release fixes max_new_tokens at load (1.2.3): a shorter run is cut by rkllm_abort."""
+        return not self._adapter.per_run_max_new_tokens
+
+    @property
     def library_path(self) -> str:
         return str(self._rt.path)
 

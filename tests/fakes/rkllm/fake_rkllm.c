@@ -7,6 +7,8 @@
  * header carries no version macro. Build by hand:
  *   gcc -shared -fPIC -O1 -Iinclude -I../../../../shared/vendor/rknn-llm/v1.3.0 \
  *       -DFAKE_RKLLM_ABI=10300 -o librkllmrt.so fake_rkllm.c
+ * -DFAKE_RKLLM_FUTURE_LAYOUT makes rkllm_createDefaultParam return a struct no header has (a
+ * release rklab does not know), -DFAKE_RKLLM_VERSION="x.y.z" the version its banner reports.
  *
  * Like the real runtime:
  *   - rkllm_createDefaultParam returns the defaults of the SDK manual (tables 3-11/3-12:
@@ -205,7 +207,7 @@ static size_t reuse_prefix(FakeHandle *h, const Items *it) {
 
 /* ------------------------------------------------------------------ API */
 
-RKLLMParam rkllm_createDefaultParam(void) {
+static RKLLMParam default_param(void) {
     /* The documented defaults (SDK manual 3-11/3-12); the rest are the fake's own choice. */
     RKLLMParam p;
     memset(&p, 0, sizeof p);
@@ -228,6 +230,21 @@ RKLLMParam rkllm_createDefaultParam(void) {
     p.extend_param.n_batch = 1;
     return p;
 }
+
+#ifdef FAKE_RKLLM_FUTURE_LAYOUT
+/* A release rklab has no header for: one new leading field shifts every offset by 8 bytes. */
+typedef struct { int64_t new_leading_field; RKLLMParam p; } FutureParam;
+/* exported as rkllm_createDefaultParam (the header's declaration of that name has the old type) */
+FutureParam future_default_param(void) __asm__("rkllm_createDefaultParam");
+FutureParam future_default_param(void) {
+    FutureParam f;
+    memset(&f, 0, sizeof f);
+    f.p = default_param();
+    return f;
+}
+#else
+RKLLMParam rkllm_createDefaultParam(void) { return default_param(); }
+#endif
 
 static int driver_too_old(const char *v) {
     int a = 0, b = 0, c = 0;
