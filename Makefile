@@ -7,7 +7,7 @@ RKLAB := $(VENV)/bin/rklab
 STAMP := $(VENV)/.rklab-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test browser clean-venv
+.PHONY: setup demo test browser opencv-dev check-python clean-venv
 
 setup: $(STAMP)
 
@@ -27,7 +27,11 @@ demo: setup
 browser:
 	@bash scripts/ensure-chromium.sh
 
-test: setup browser
+# g++ and Debian's OpenCV headers for the preprocessing ground truth (skipped when present).
+opencv-dev:
+	@bash scripts/ensure-opencv-dev.sh
+
+test: setup browser opencv-dev
 	$(RKLAB) models fetch-demo
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 

@@ -1,46 +1,127 @@
-"""Rockchip-demo preprocessing and the one-line errors for bad images."""
+"""Rockchip-demo preprocessing (byte-identical to the demo's OpenCV calls) and the one-line errors for bad images."""
+
+import shutil
+import struct
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rklab.errors import RklabError
-from rklab.measure.vision.preprocess import (PAD_GREY_U8, load_image, pad_to_square, preprocess, preprocess_batch,
-                                     resize_bilinear)
+from rklab.measure.vision.preprocess import expand2square, load_image, preprocess, preprocess_batch
 from rklab.measure.vision.testimages import demo_image_path, write_test_images
+from tests.vendor import require_vendor
 
 
-def test_pad_grey_is_opencv_rounding_of_127_5():
-    assert PAD_GREY_U8 == 128  # cvRound(127.5): round half to even
-
-
-def test_pad_to_square_centres_landscape_and_portrait():
+def test_expand2square_centres_landscape_and_portrait_with_opencv_grey():
     img = np.full((2, 6, 3), 7, np.uint8)
-    sq = pad_to_square(img)
+    sq = expand2square(img)
     assert sq.shape == (6, 6, 3)
+    # OpenCV converts the demo's 127.5 with saturate_cast (round half to even): 128
     assert (sq[2:4] == 7).all() and (sq[:2] == 128).all() and (sq[4:] == 128).all()
-    tall = pad_to_square(np.full((5, 2, 3), 9, np.uint8))
+    tall = expand2square(np.full((5, 2, 3), 9, np.uint8))
     assert tall.shape == (5, 5, 3)
+    # x offset (5 - 2) / 2 = 1 with integer division, as the demo computes it
     assert (tall[:, 1:3] == 9).all() and (tall[:, :1] == 128).all() and (tall[:, 3:] == 128).all()
+    square = np.arange(27, dtype=np.uint8).reshape(3, 3, 3)
+    assert np.array_equal(expand2square(square), square) and expand2square(square) is not square
 
 
-def test_resize_bilinear_half_pixel_centres():
-    # a 2x2 image upscaled to 4x4 with half-pixel centres (OpenCV INTER_LINEAR)
-    img = np.array([[0, 100], [100, 200]], np.uint8)[:, :, None].repeat(3, axis=2)
-    out = resize_bilinear(img, 4)[:, :, 0]
-    assert out[0].tolist() == [0, 25, 75, 100]
-    assert out[:, 0].tolist() == [0, 25, 75, 100]
-    assert out[3].tolist() == [100, 125, 175, 200]
-    # shrinking a constant image keeps it constant; identity size is a copy
+def test_resize_is_opencv_inter_linear():
+    # an 8x8 edge (0 | 100) upscaled to 16x16 with half-pixel centres: two taps, 25 and 75 at the edge
+    img = np.zeros((8, 8, 3), np.uint8)
+    img[:, 4:] = 100
+    out = preprocess(img, 16)[0, :, :, 0]
+    assert out[0].tolist() == [0] * 7 + [25, 75] + [100] * 7 and (out == out[0]).all()
     const = np.full((640, 640, 3), 77, np.uint8)
-    assert (resize_bilinear(const, 448) == 77).all()
-    assert resize_bilinear(img, 2).tolist() == img.tolist()
+    assert (preprocess(const, 448) == 77).all()
+    assert preprocess(img, (16, 8)).shape == (1, 16, 8, 3)  # (height, width) as the model's input says
 
 
-def test_resize_downscale_matches_two_tap_average():
-    # 4 -> 2: each output pixel sits between source pixels 2i and 2i+1 (weights 0.5/0.5)
-    row = np.array([[0, 10, 20, 30]], np.uint8)
-    img = np.repeat(row, 4, axis=0)[:, :, None].repeat(3, axis=2)
-    assert resize_bilinear(img, 2)[0, :, 0].tolist() == [5, 25]
+# --------------------------------------------------------------------------- the demo's bytes
+
+def exif_rotated_copy(src: Path, dst: Path, orientation: int) -> Path:
+    """``src`` with its EXIF orientation tag set to ``orientation``; the JPEG pixel data untouched."""
+    data = bytearray(src.read_bytes())
+    tiff = data.find(b"Exif\x00\x00") + 6
+    assert tiff > 5, f"{src} has no EXIF block"
+    e = "<" if data[tiff:tiff + 2] == b"II" else ">"
+    ifd = tiff + struct.unpack_from(e + "I", data, tiff + 4)[0]
+    for k in range(struct.unpack_from(e + "H", data, ifd)[0]):
+        entry = ifd + 2 + 12 * k
+        tag, typ, count = struct.unpack_from(e + "HHI", data, entry)
+        if tag == 0x0112:  # Orientation, SHORT x 1, stored in the value field
+            assert (typ, count) == (3, 1)
+            struct.pack_into(e + "H", data, entry + 8, orientation)
+            dst.write_bytes(bytes(data))
+            return dst
+    raise AssertionError(f"{src} has no orientation tag")
+
+
+@pytest.fixture(scope="module")
+def demo_jpgs(tmp_path_factory) -> dict[str, Path]:
+    """Rockchip's demo.jpg (EXIF orientation 1) and copies tagged 3 (180), 6 (90 CW) and 8 (90 CCW)."""
+    demo = require_vendor("v1.3.0", "demo.jpg")
+    d = tmp_path_factory.mktemp("exif")
+    out = {"1": demo}
+    for o in (3, 6, 8):
+        out[str(o)] = exif_rotated_copy(demo, d / f"demo-orientation-{o}.jpg", o)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_cpp(tmp_path_factory) -> Path:
+    """tests/groundtruth/demo_preprocess.cpp built against Debian's OpenCV (`make test` installs it)."""
+    gxx = shutil.which("g++")
+    headers = Path("/usr/include/opencv4/opencv2")
+    if gxx is None or not (headers / "imgcodecs.hpp").is_file() or not (headers / "imgproc.hpp").is_file():
+        pytest.skip("g++ or Debian's OpenCV headers are missing: run scripts/ensure-opencv-dev.sh (make test does)")
+    exe = tmp_path_factory.mktemp("groundtruth") / "demo_preprocess"
+    src = Path(__file__).parent / "groundtruth" / "demo_preprocess.cpp"
+    proc = subprocess.run([gxx, "-O1", "-I/usr/include/opencv4", "-o", str(exe), str(src), "-lopencv_imgcodecs",
+                           "-lopencv_imgproc", "-lopencv_core"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return exe
+
+
+def demo_bytes(exe: Path, image: Path, width: int, height: int, tmp: Path) -> np.ndarray:
+    out = tmp / f"{image.stem}-{width}x{height}.raw"
+    subprocess.run([str(exe), str(image), str(width), str(height), str(out)], check=True)
+    return np.frombuffer(out.read_bytes(), np.uint8).reshape(height, width, 3)
+
+
+@pytest.mark.parametrize("orientation", ["1", "3", "6", "8"])
+@pytest.mark.parametrize("size", [(448, 448), (392, 392), (448, 336)])
+def test_preprocess_is_byte_identical_to_the_demo(demo_cpp, demo_jpgs, orientation, size, tmp_path):
+    """rklab's preprocess vs a C++ program making the demo's OpenCV calls (Debian's OpenCV), byte for byte."""
+    h, w = size
+    mine = preprocess(demo_jpgs[orientation], (h, w))[0]
+    assert np.array_equal(mine, demo_bytes(demo_cpp, demo_jpgs[orientation], w, h, tmp_path))
+
+
+def test_exif_orientation_is_applied(demo_jpgs):
+    """A photo taken in portrait is fed upright: orientation 6 = the stored pixels turned 90 degrees clockwise."""
+    upright = load_image(demo_jpgs["1"])
+    assert upright.shape == (640, 1024, 3)
+    assert np.array_equal(load_image(demo_jpgs["6"]), np.rot90(upright, k=-1))
+    assert np.array_equal(load_image(demo_jpgs["8"]), np.rot90(upright, k=1))
+    assert np.array_equal(load_image(demo_jpgs["3"]), np.rot90(upright, k=2))
+    assert not np.array_equal(preprocess(demo_jpgs["6"]), preprocess(demo_jpgs["1"]))
+
+
+def test_the_old_float_resize_was_off(demo_jpgs):
+    """Why OpenCV itself: a float bilinear resize in numpy differs from cv::resize by 1 on several % of values."""
+    rgb = expand2square(load_image(demo_jpgs["1"]))
+    src = (np.arange(448) + 0.5) * (rgb.shape[0] / 448) - 0.5
+    i0 = np.clip(np.floor(src), 0, rgb.shape[0] - 1).astype(int)
+    i1, f = np.minimum(i0 + 1, rgb.shape[0] - 1), np.clip(src - i0, 0, 1)
+    x = rgb.astype(np.float64)
+    rows = x[i0] * (1 - f)[:, None, None] + x[i1] * f[:, None, None]
+    flt = rows[:, i0] * (1 - f)[None, :, None] + rows[:, i1] * f[None, :, None]
+    naive = np.clip(np.rint(flt), 0, 255).astype(np.uint8)
+    diff = np.abs(naive.astype(int) - preprocess(demo_jpgs["1"])[0].astype(int))
+    assert diff.max() == 1 and 0.02 < (diff > 0).mean() < 0.2
 
 
 def test_preprocess_demo_image_nhwc_uint8():

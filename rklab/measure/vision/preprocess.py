@@ -1,21 +1,27 @@
-"""Image preprocessing as in Rockchip's multimodal demo (rknn-llm ``multimodal_demo``).
+"""Image preprocessing byte-identical to Rockchip's multimodal demo, with OpenCV itself.
 
-Steps (``docs`` facts, board-rk3588.md "Multimodal pipeline"):
+The demo (rknn-llm ``examples/multimodal_model_demo/deploy/src/main.cpp``, 1.2.3 and 1.3.0) does:
 
-1. decode the file and convert to RGB (the C++ demo reads BGR with OpenCV and swaps to RGB);
-2. pad to a square with grey (127.5, 127.5, 127.5), the image centred;
-3. bilinear resize to the encoder input (448x448 for Qwen3-VL and InternVL3.5);
-4. hand the encoder uint8 NHWC: shape ``(1, size, size, 3)``. Mean/std normalisation is
-   baked into the .rknn at export, so no float conversion happens here.
+1. ``cv::imread(path)``: decode to BGR; ``IMREAD_COLOR`` applies the EXIF orientation, so a
+   portrait photo is upright;
+2. ``cv::cvtColor(img, img, cv::COLOR_BGR2RGB)``;
+3. ``expand2square(img, cv::Scalar(127.5, 127.5, 127.5))``: a square of side max(H, W) filled
+   with the grey (OpenCV converts 127.5 to uint8 with ``saturate_cast``: 128), the image pasted at
+   ((side - W) / 2, (side - H) / 2) with integer division; a square image is copied unchanged;
+4. ``cv::resize(square, resized, cv::Size(model_width, model_height), 0, 0, cv::INTER_LINEAR)``;
+5. the uint8 RGB pixels go to the encoder as NHWC (normalisation is baked into the .rknn).
 
-The grey 127.5 cannot be stored in uint8; OpenCV's ``saturate_cast`` rounds half to even,
-so the demo's padding pixels are 128. The resize is OpenCV ``INTER_LINEAR`` semantics
-(half-pixel centres, two taps, no anti-aliasing when shrinking), written in numpy here so
-the result does not depend on Pillow's anti-aliased BILINEAR filter.
+:func:`preprocess` makes the same OpenCV calls from Python (``opencv-python-headless``), so
+its bytes equal the demo's for the same OpenCV build; ``tests/test_vision_preprocess.py``
+compares them with a C++ program doing exactly the demo's calls against Debian's OpenCV, on
+``demo.jpg`` and on EXIF-rotated copies of it.
 
-Bad input raises :class:`rklab.errors.RklabError` with one line naming the file:
-zero-byte files, files that are not images, truncated/corrupt images, and images whose
-pixel count is absurd (a decompression bomb: a tiny PNG that expands to gigabytes).
+Bad input raises :class:`rklab.errors.RklabError` with one line naming the file: missing, a
+directory, zero bytes, not an image, truncated/corrupt, or an absurd pixel count (a
+decompression bomb: a tiny PNG that expands to gigabytes). OpenCV says none of this (``imread``
+returns None, or a grey-filled partial image), so :func:`check_image` reads the header and
+decodes once with Pillow first; :func:`load_image` (check + decode) is what runs before any
+model is loaded, and :func:`preprocess` (the measured stage) checks only the header.
 """
 
 from __future__ import annotations
@@ -25,13 +31,12 @@ import warnings
 from pathlib import Path
 from typing import Union
 
+import cv2
 import numpy as np
 
 from rklab.errors import RklabError
 
-PAD_GREY = 127.5
-# uint8 value of the grey padding: OpenCV saturate_cast<uchar>(127.5) = cvRound(127.5) = 128.
-PAD_GREY_U8 = int(np.rint(PAD_GREY))
+PAD_GREY = 127.5  # the demo's cv::Scalar(127.5, 127.5, 127.5)
 # Larger than any camera image a user would reasonably feed (about 16k x 12k), far below a bomb.
 MAX_PIXELS = 200_000_000
 
@@ -42,10 +47,7 @@ class ImageError(RklabError):
     """An input image is empty, not an image, truncated, or absurdly large."""
 
 
-def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS):
-    """Open and fully decode an image file as an RGB ``PIL.Image``; one-line errors on bad files."""
-    from PIL import Image, UnidentifiedImageError
-
+def _existing_file(path) -> Path:
     p = Path(path).expanduser()
     if not p.exists():
         raise ImageError(f"image {p} does not exist; give the path of a PNG or JPEG file")
@@ -53,6 +55,17 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS):
         raise ImageError(f"image {p} is a directory; give the path of a PNG or JPEG file")
     if p.stat().st_size == 0:
         raise ImageError(f"image {p} is empty (0 bytes); copy the image again")
+    return p
+
+
+def check_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, decode: bool = True) -> Path:
+    """One-line errors for a bad image file: header checks, then (``decode``) a full decode with Pillow.
+
+    Returns the path. ``decode=False`` reads only the header (format and size), which is cheap.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    p = _existing_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -63,8 +76,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS):
                         f"image {p} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the "
                         f"{max_pixels / 1e6:.0f} MP limit (decompression bomb?); downscale it first"
                     )
-                img.load()  # decode now, so a truncated file fails here and not later
-                rgb = img.convert("RGB")
+                if decode:
+                    img.load()  # decode now, so a truncated file fails here and not later
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -76,13 +89,26 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS):
     except (OSError, SyntaxError, ValueError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageError(f"image {p} is truncated or corrupt ({msg}); copy the image again") from exc
-    return rgb
+    return p
+
+
+def imread_rgb(path: str | os.PathLike) -> np.ndarray:
+    """The demo's decode: ``cv::imread`` (EXIF orientation applied) then ``COLOR_BGR2RGB``; uint8 (H, W, 3)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ImageError(f"image {path} is truncated or corrupt (OpenCV cannot decode it); copy the image again")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Check a file fully (:func:`check_image`) and decode it as the demo does; RGB uint8 (H, W, 3)."""
+    return imread_rgb(check_image(path, max_pixels=max_pixels))
 
 
 def to_rgb_array(image: ImageLike, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """An image file, PIL image or HxWx3 / HxW array as a uint8 RGB array (H, W, 3)."""
+    """An image file (decoded as the demo does), PIL image or HxWx3 / HxW array as uint8 RGB (H, W, 3)."""
     if isinstance(image, (str, os.PathLike)):
-        return np.asarray(load_image(image, max_pixels=max_pixels), dtype=np.uint8)
+        return imread_rgb(check_image(image, max_pixels=max_pixels, decode=False))
     try:
         from PIL import Image
 
@@ -99,61 +125,50 @@ def to_rgb_array(image: ImageLike, *, max_pixels: int = MAX_PIXELS) -> np.ndarra
         arr = arr[:, :, :3]
     if arr.dtype != np.uint8:
         arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
-    return arr
+    return np.ascontiguousarray(arr)
 
 
-def pad_to_square(rgb: np.ndarray, fill: float = PAD_GREY) -> np.ndarray:
-    """Centre the image on a square canvas of side max(H, W) filled with grey (demo's expand2square)."""
-    h, w = rgb.shape[:2]
-    side = max(h, w)
-    out = np.full((side, side, 3), int(np.rint(fill)), dtype=np.uint8)
-    top = (side - h) // 2
-    left = (side - w) // 2
-    out[top : top + h, left : left + w] = rgb
-    return out
+def expand2square(rgb: np.ndarray, background: float = PAD_GREY) -> np.ndarray:
+    """The demo's ``expand2square``: centred on a square of side max(H, W) filled with ``background``.
 
-
-def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Source indices and weights of a half-pixel-centre linear resize along one axis."""
-    scale = n_in / n_out
-    src = (np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5
-    src = np.clip(src, 0.0, n_in - 1)
-    i0 = np.floor(src).astype(np.int64)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    frac = src - i0
-    return i0, i1, frac
-
-
-def resize_bilinear(rgb: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """Bilinear resize with OpenCV INTER_LINEAR semantics to ``size`` (side or (H, W)); uint8 out."""
-    out_h, out_w = (size, size) if isinstance(size, int) else size
-    h, w = rgb.shape[:2]
-    if (h, w) == (out_h, out_w):
-        return rgb.copy()
-    y0, y1, fy = _axis_weights(h, out_h)
-    x0, x1, fx = _axis_weights(w, out_w)
-    img = rgb.astype(np.float32)
-    top = img[y0][:, x0] * (1 - fx)[None, :, None] + img[y0][:, x1] * fx[None, :, None]
-    bot = img[y1][:, x0] * (1 - fx)[None, :, None] + img[y1][:, x1] * fx[None, :, None]
-    out = top * (1 - fy)[:, None, None] + bot * fy[:, None, None]
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-def preprocess(image: ImageLike, size: int = 448, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Rockchip demo preprocessing: RGB, pad square with grey 127.5, bilinear resize, uint8 NHWC.
-
-    Returns an array of shape ``(1, size, size, 3)``, dtype uint8.
+    The fill goes through OpenCV's own scalar conversion (``copyMakeBorder`` with a constant
+    border, as ``cv::Mat(size, size, type, cv::Scalar(127.5, ...))``): 127.5 becomes 128.
     """
-    if not isinstance(size, (int, np.integer)) or size < 8 or size > 4096:
+    h, w = rgb.shape[:2]
+    if h == w:
+        return rgb.copy()
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    return cv2.copyMakeBorder(rgb, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT,
+                              value=(background, background, background))
+
+
+def _size_hw(size) -> tuple[int, int]:
+    if isinstance(size, (int, np.integer)):
+        h = w = int(size)
+    else:
+        try:
+            h, w = (int(x) for x in size)
+        except (TypeError, ValueError):
+            raise RklabError(f"image_size {size!r} is not a side or (height, width); use e.g. 448") from None
+    if not (8 <= h <= 4096 and 8 <= w <= 4096):
         raise RklabError(f"image_size {size!r} is not a sensible encoder input side; use e.g. 448")
-    rgb = to_rgb_array(image, max_pixels=max_pixels)
-    square = pad_to_square(rgb)
-    resized = resize_bilinear(square, int(size))
+    return h, w
+
+
+def preprocess(image: ImageLike, size: int | tuple[int, int] = 448, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """The demo's preprocessing: imread (EXIF) -> RGB -> expand2square(127.5) -> resize INTER_LINEAR.
+
+    ``size`` is the encoder's input side, or (height, width). Returns uint8 NHWC ``(1, H, W, 3)``.
+    """
+    h, w = _size_hw(size)
+    square = expand2square(to_rgb_array(image, max_pixels=max_pixels))
+    resized = cv2.resize(square, (w, h), interpolation=cv2.INTER_LINEAR)
     return resized[None, ...]
 
 
-def preprocess_batch(images: list, size: int = 448) -> np.ndarray:
-    """Several images preprocessed and stacked: ``(N, size, size, 3)`` uint8."""
+def preprocess_batch(images: list, size: int | tuple[int, int] = 448) -> np.ndarray:
+    """Several images preprocessed and stacked: ``(N, H, W, 3)`` uint8."""
     if not images:
         raise RklabError("images is empty; give at least one image path (or leave it empty for the demo image)")
     return np.concatenate([preprocess(im, size) for im in images], axis=0)
