@@ -7,12 +7,13 @@ RKLAB := $(VENV)/bin/rklab
 STAMP := $(VENV)/.rklab-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test browser opencv-dev check-python clean-venv
+.PHONY: setup demo test browser opencv-dev clean-venv
 
 setup: $(STAMP)
 
 # Re-runs only when the dependency list changes; `pip install -e` keeps the code live.
 $(STAMP): pyproject.toml scripts/install-llama-cpp.sh
+	@bash scripts/check-python.sh $(PYTHON)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	bash scripts/install-llama-cpp.sh $(VENV)

@@ -126,7 +126,7 @@ def test_rknn_encoder_through_documented_calls(fake_rknnlite, fake_rknn_file, sy
     enc.release()
     assert [c[0] for c in fake_rknnlite.calls] == ["load_rknn", "init_runtime", "inference", "release"]
     assert fake_rknnlite.calls[1] == ("init_runtime", 7)
-    assert fake_rknnlite.calls[2] == ("inference", (1, 448, 448, 3))
+    assert fake_rknnlite.calls[2] == ("inference", (1, 448, 448, 3), "uint8", "nhwc")  # as image_enc.cc
     assert enc.runtime_version.startswith("fake RKNNLite") and enc.synthetic
     with open_encoder("onnx", synthetic_onnx) as ref:
         assert np.allclose(out[0], ref.run(x)[0], atol=1e-5)  # the same encoder behind the calls
@@ -150,3 +150,52 @@ def test_rknn_file_checked_before_runtime(fake_rknnlite, synthetic_onnx):
     with pytest.raises(RklabError, match="not a RKNN file"):
         RknnEncoder(synthetic_onnx)
     assert fake_rknnlite.calls == []
+
+
+# Signatures of rknn-toolkit-lite2 2.5.0's RKNNLite (rknnlite/api/rknn_lite.py, manylinux aarch64 wheel).
+RKNNLITE_250_SIGNATURES = {
+    "__init__": "(self, verbose=False, verbose_file=None)",
+    "load_rknn": "(self, path, key_path=None)",
+    "init_runtime": "(self, target=None, device_id=None, async_mode=False, core_mask=0)",
+    "inference": "(self, inputs, data_type=None, data_format=None, inputs_pass_through=None, get_frame_id=False, "
+                 "reuse_outputs=False)",
+    "get_sdk_version": "(self)",
+    "list_support_target_platform": "(self, rknn_model=None)",
+    "release": "(self)",
+}
+
+
+def test_double_has_the_real_signatures(fake_rknnlite):
+    import inspect
+
+    for name, sig in RKNNLITE_250_SIGNATURES.items():
+        assert str(inspect.signature(getattr(fake_rknnlite, name))) == sig, name
+
+
+def test_bad_rknn_loads_and_fails_in_init_runtime(fake_rknnlite, tmp_path):
+    """As in 2.5.0: load_rknn only reads the file; the bad model fails when init_runtime builds the graph."""
+    bad = tmp_path / "corrupt.rknn"
+    bad.write_bytes(b"RKNN" + b"\x07" * (2 << 20))
+    r = fake_rknnlite()
+    assert r.load_rknn(str(bad)) == 0 and r.init_runtime() == -1 and r.get_sdk_version() is None
+    assert r.inference(inputs=[np.zeros((1, 8, 8, 3), np.uint8)]) is None  # not initialised: None, no raise
+    assert fake_rknnlite().load_rknn(str(tmp_path / "missing.rknn")) == -1
+    enc = RknnEncoder(bad)
+    with pytest.raises(RklabError) as exc:
+        enc.load()
+    msg = str(exc.value)
+    assert "init_runtime" in msg and "load_rknn" not in msg and str(bad) in msg and "\n" not in msg
+    assert [c[0] for c in fake_rknnlite.calls][-3:] == ["load_rknn", "init_runtime", "release"]
+
+
+def test_wrong_input_size_makes_inference_return_none(fake_rknnlite, fake_rknn_file):
+    enc = RknnEncoder(fake_rknn_file)
+    enc.load()
+    try:
+        with pytest.raises(RklabError) as exc:
+            enc.run(np.zeros((1, 392, 392, 3), np.uint8))  # the encoder takes 448 x 448
+        msg = str(exc.value)
+        assert "RKNNLite.inference" in msg and "returned None" in msg and "(1, 392, 392, 3)" in msg
+        assert "image size" in msg
+    finally:
+        enc.release()
