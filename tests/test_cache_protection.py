@@ -147,7 +147,7 @@ def test_multimodal_prefix_goes_before_the_image(fake_rkllm, monkeypatch):
     with RKLLM(fake_rkllm.model, max_context=256, max_new_tokens=2, img_start="<s>", img_end="</s>",
                img_content="<p>") as llm:
         pipe = VlmPipeline.__new__(VlmPipeline)  # only multimodal_input() is used: no encoder needed
-        pipe.image_size = 448
+        pipe.image_hw = (448, 448)
         pipe.spec = type("S", (), {"img_start": "<s>", "img_end": "</s>", "img_content": "<p>"})()
         for n in range(3):
             llm.generate(multimodal=pipe.multimodal_input(embed, "<image>What is it?", run_prefix(n)),

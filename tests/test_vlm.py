@@ -1,5 +1,7 @@
 """The VLM pipeline: catalog checks, llama.cpp embeddings path, RKLLM multimodal path, demo figures."""
 
+import ctypes
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ from rklab.errors import RklabError
 from rklab.measure.vlm import (VlmConfig, VlmSpec, image_embeddings, open_vlm, run_demo_vlm, run_vlm_benchmark,
                        summarize_vlm_runs, vlm_spec)
 from rklab.measure.vision.testimages import demo_image_path
+from tests.fixtures.fake_rkllm import read_fake_log
 
 
 def test_spec_from_catalog():
@@ -183,3 +186,52 @@ def test_run_demo_vlm_bad_image_before_loading(tmp_path):
     bad.write_bytes(b"")
     with pytest.raises(RklabError, match="empty"):
         run_demo_vlm(reps=1, new_tokens=2, image=bad)
+
+
+def _rk_env(monkeypatch, fake_rkllm_libs, tmp_path, abi="1.3.0"):
+    from tests.fixtures.fake_rkllm import make_fake_rkllm_model
+
+    monkeypatch.setenv("RKLLM_LIB", str(fake_rkllm_libs[abi]))
+    monkeypatch.setenv("FAKE_RKLLM_LOG", str(tmp_path / "rkllm.log"))
+    return make_fake_rkllm_model(tmp_path / "vlm.rkllm")
+
+
+def test_llm_loaded_before_the_encoder_as_the_demo(fake_rknnlite, fake_qwen3vl_rknn, fake_rkllm_libs, tmp_path,
+                                                   monkeypatch):
+    from rklab.measure.runtimes import factory
+    from rklab.measure.vision.rknn_encoder import RknnEncoder
+
+    order = []
+    real_open, real_load = factory.open_backend, RknnEncoder.load
+    monkeypatch.setattr(factory, "open_backend", lambda *a, **k: order.append("llm") or real_open(*a, **k))
+    monkeypatch.setattr(RknnEncoder, "load", lambda self: order.append("encoder") or real_load(self))
+    model = _rk_env(monkeypatch, fake_rkllm_libs, tmp_path)
+    with open_vlm(model="Qwen3-VL-2B", encoder_path=fake_qwen3vl_rknn, llm_path=model, vision_backend="rknn",
+                  llm_backend="rkllm", max_context=1024, backend_kwargs={"max_new_tokens": 4}) as pipe:
+        geo = pipe.geometry
+        assert pipe.encoder_first_ms is not None and pipe.encoder_first_ms > 0  # the geometry probe
+    assert order == ["llm", "encoder"]
+    assert (geo.input_hw, geo.image_tokens, geo.embed_width, geo.outputs) == ((448, 448), 196, 2048, 4)
+    assert geo.input_source == "probe run"  # RKNNLite has no query for the input attributes
+    assert read_fake_log(tmp_path / "rkllm.log")["init.base_domain_id"] == "1"
+
+
+def test_encoder_geometry_mismatch_is_one_clear_error(fake_rknnlite, fake_qwen3vl_rknn, fake_rkllm_libs, tmp_path,
+                                                      monkeypatch):
+    """A Qwen3-VL encoder (196 tokens) given for InternVL3.5-1B (256 tokens): refused, naming file and values."""
+    model = _rk_env(monkeypatch, fake_rkllm_libs, tmp_path)
+    with pytest.raises(RklabError) as err:
+        open_vlm(model="InternVL3.5-1B", encoder_path=fake_qwen3vl_rknn, llm_path=model, vision_backend="rknn",
+                 llm_backend="rkllm", max_context=1024, backend_kwargs={"max_new_tokens": 4})
+    msg = str(err.value)
+    assert "\n" not in msg and str(fake_qwen3vl_rknn) in msg and "196 image tokens" in msg and "256" in msg
+    assert fake_rknnlite.calls[-1] == ("release", None)  # both parts freed
+    assert ctypes.CDLL(str(fake_rkllm_libs["1.3.0"])).fake_live_handles() == 0
+
+
+def test_encoder_input_size_from_the_model_itself(synthetic_onnx, demo_gguf):
+    """ONNX Runtime knows the input attributes: an image_size other than the model's is refused."""
+    with pytest.raises(RklabError) as err:
+        open_vlm(model=None, encoder_path=synthetic_onnx, llm_path=demo_gguf, image_size=392, max_context=1024)
+    msg = str(err.value)
+    assert "takes 448x448 images (model input attributes)" in msg and "392x392" in msg and str(synthetic_onnx) in msg

@@ -33,10 +33,13 @@ Encoder output check: the catalog says how many image tokens and outputs an enco
 :func:`image_embeddings` concatenates the outputs per token and refuses any mismatch.
 
 LLM side: RKLLM gets ``RKLLM_INPUT_MULTIMODAL`` with the model's image tags, and
-``base_domain_id=1`` because the RKNN encoder already holds NPU IOMMU domain 0 in this
-process. llama.cpp gets the embeddings in an embeddings batch, which needs their width to
-equal the LLM hidden size (true for the demo pair; a Qwen3-VL DeepStack encoder is not usable
-with llama.cpp this way).
+``base_domain_id=1`` because the RKNN encoder uses NPU IOMMU domain 0 in this process (the
+parameter keeps them apart; the LLM is loaded first, then the encoder, as in Rockchip's demo).
+The image size, image tokens and embedding width come from the encoder model itself
+(:func:`check_geometry`, as the demo's ``image_enc.cc`` reads them) and must agree with the catalog.
+llama.cpp gets the embeddings in an embeddings batch, which needs their width to equal the LLM
+hidden size (true for the demo pair; a Qwen3-VL DeepStack encoder is not usable with llama.cpp
+this way).
 """
 
 from __future__ import annotations
@@ -186,16 +189,18 @@ class VlmResult:
 class VlmPipeline:
     """A loaded vision encoder + LLM backend in one process, ready to answer about images."""
 
-    def __init__(self, encoder, backend, spec: VlmSpec, *, image_size: int | None = None, monitor=None,
-                 proc_root: str = "/proc", baseline: dict | None = None):
+    def __init__(self, encoder, backend, spec: VlmSpec, *, image_size: int | tuple[int, int] | None = None,
+                 monitor=None, proc_root: str = "/proc", baseline: dict | None = None):
         self.encoder = encoder
         self.backend = backend
         self.spec = spec
-        self.image_size = int(image_size or spec.image_size)
+        size = image_size or spec.image_size
+        self.image_hw = (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(x) for x in size)
         self.monitor = monitor
         self.proc_root = proc_root
         self.synthetic = bool(getattr(encoder, "synthetic", False))
-        self.encoder_first_ms: float | None = None
+        # the first encoder run after loading: the geometry probe of open_vlm, else the first image
+        self.encoder_first_ms: float | None = getattr(encoder, "first_run_ms", None)
         now = read_memory(proc_root=proc_root)
         # the peak after loading encoder + LLM (run VmHWMs are reset per run, so keep this one)
         self.load_vmhwm_mb: float | None = now.get("vmhwm_mb")
@@ -216,7 +221,7 @@ class VlmPipeline:
     def encode(self, image) -> tuple[np.ndarray, dict]:
         """Preprocess and encode one image; the embeddings and the stage timings (ms)."""
         t_in = time.perf_counter_ns()
-        batch = preprocess(image, self.image_size)
+        batch = preprocess(image, self.image_hw)
         t_pre = time.perf_counter_ns()
         outputs = self.encoder.run(batch)
         t_enc = time.perf_counter_ns()
@@ -232,7 +237,7 @@ class VlmPipeline:
         if IMAGE_PLACEHOLDER not in prompt:
             prompt = IMAGE_PLACEHOLDER + prompt
         return MultimodalInput(prompt=prefix + prompt, image_embed=embed, n_image=1,
-                               image_width=self.image_size, image_height=self.image_size,
+                               image_width=self.image_hw[1], image_height=self.image_hw[0],
                                img_start=self.spec.img_start, img_end=self.spec.img_end,
                                img_content=self.spec.img_content)
 
@@ -333,47 +338,72 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
              llm_backend: str = "llamacpp", core_mask="NPU_CORE_0_1_2", max_context: int = 4096,
              image_size: int | None = None, monitor=None, n_tokens: int | None = None,
              backend_kwargs: dict | None = None) -> VlmPipeline:
-    """Load the encoder first (it takes NPU domain 0), then the LLM (``base_domain_id=1`` on RKLLM).
+    """Load the LLM, then the vision encoder (the order of Rockchip's multimodal demo), then check the
+    encoder's own geometry against the catalog (:func:`check_geometry`).
 
-    ``encoder_path`` / ``llm_path`` of ``"demo"`` mean the synthetic ONNX encoder / the SmolLM2 GGUF.
+    On RKLLM ``base_domain_id=1``: the RKNN encoder uses NPU IOMMU domain 0 and the parameter (not the
+    load order) keeps the two apart, as the demo sets it on RK3588. ``image_size`` (default: the
+    catalog's) is the input side expected of the encoder. ``encoder_path`` / ``llm_path`` of ``"demo"``
+    mean the synthetic ONNX encoder / the SmolLM2 GGUF.
     """
+    from rklab.measure.runtimes.factory import open_backend
     from rklab.measure.vision.factory import open_encoder
 
     enc_path = resolve_encoder_path(encoder_path, n_tokens=n_tokens)
     llm_file = resolve_llm_path(llm_path)
-    encoder = open_encoder(vision_backend, enc_path, core_mask=core_mask, load=False)
+    encoder = open_encoder(vision_backend, enc_path, core_mask=core_mask, load=False)  # checks the file only
+    kwargs = dict(backend_kwargs or {})
+    kwargs.setdefault("max_context", int(max_context))
+    if llm_backend == "rkllm":
+        tags = vlm_spec(model, n_tokens=n_tokens)  # the catalog's image tags, before anything is loaded
+        kwargs.setdefault("base_domain_id", 1)  # the encoder in this process uses domain 0
+        kwargs.setdefault("img_start", tags.img_start)
+        kwargs.setdefault("img_end", tags.img_end)
+        kwargs.setdefault("img_content", tags.img_content)
     before = read_memory()
     baseline = {"mem_available_mb": before.get("mem_available_mb"), "shmem_mb": before.get("shmem_mb")}
     if monitor is not None:
         monitor.mark("load")
-    encoder.load()
+    t0 = time.perf_counter_ns()
+    backend = open_backend(llm_backend, llm_file, **kwargs)
+    llm_load_ms = (time.perf_counter_ns() - t0) / 1e6
     try:
+        encoder.load()
         spec = vlm_spec(model, n_tokens=n_tokens, encoder_synthetic=encoder.synthetic)
-        kwargs = dict(backend_kwargs or {})
-        kwargs.setdefault("max_context", int(max_context))
-        if llm_backend == "rkllm":
-            kwargs.setdefault("base_domain_id", 1)  # the encoder in this process owns domain 0
-            kwargs.setdefault("img_start", spec.img_start)
-            kwargs.setdefault("img_end", spec.img_end)
-            kwargs.setdefault("img_content", spec.img_content)
-        from rklab.measure.runtimes.factory import open_backend
-
-        t0 = time.perf_counter_ns()
-        backend = open_backend(llm_backend, llm_file, **kwargs)
-        llm_load_ms = (time.perf_counter_ns() - t0) / 1e6
+        geometry = check_geometry(encoder, spec, image_size)
+        if monitor is not None:
+            monitor.mark("idle")
+        pipe = VlmPipeline(encoder, backend, spec, image_size=geometry.input_hw, monitor=monitor, baseline=baseline)
     except BaseException:
         encoder.release()
-        raise
-    if monitor is not None:
-        monitor.mark("idle")
-    try:
-        pipe = VlmPipeline(encoder, backend, spec, image_size=image_size, monitor=monitor, baseline=baseline)
-    except BaseException:
         backend.close()
-        encoder.release()
         raise
+    pipe.geometry = geometry
     pipe.llm_load_ms = getattr(backend, "load_ms", None) or llm_load_ms
     return pipe
+
+
+def check_geometry(encoder, spec: VlmSpec, image_size: int | None = None):
+    """The encoder's own geometry (input size, image tokens, embedding width, outputs) against the catalog.
+
+    One :class:`RklabError` naming the file and both values at the first mismatch.
+    """
+    want = int(image_size or spec.image_size)
+    geo = encoder.geometry((want, want))
+    where = f"vision encoder {encoder.path}"
+    fix = f"use the encoder exported for {spec.name} (or correct its entry in data/models.yaml)"
+    if geo.input_hw != (want, want):
+        raise RklabError(f"{where} takes {geo.input_hw[0]}x{geo.input_hw[1]} images ({geo.input_source}) but "
+                         f"{want}x{want} is expected for {spec.name} ({spec.source}); {fix}")
+    if geo.image_tokens != spec.image_tokens:
+        raise RklabError(f"{where} makes {geo.image_tokens} image tokens but {spec.name} has {spec.image_tokens} "
+                         f"({spec.source}); {fix}")
+    per_output = geo.outputs == spec.outputs and geo.embed_width == spec.hidden
+    concatenated = geo.outputs == 1 and geo.embed_width == spec.width
+    if not (per_output or concatenated):
+        raise RklabError(f"{where} gives {geo.outputs} output(s) of width {geo.embed_width} but {spec.name} takes "
+                         f"{spec.outputs} x {spec.hidden} ({spec.source}); {fix}")
+    return geo
 
 
 def _drops(baseline: dict, mem_end: dict, metrics: dict) -> dict:

@@ -5,18 +5,49 @@ An encoder is loaded once (timed: ``load_ms``), then ``run(batch)`` takes uint8 
 input batch is 1 (every .rknn export, the synthetic ONNX encoder) run image by image; the
 per-image outputs are stacked along the first axis, so one image of a 196-token encoder gives
 ``(196, width)`` and N images ``(N*196, width)`` — the layout RKLLM's ``image_embed`` expects.
+
+:meth:`VisionEncoder.geometry` reads the image geometry off the model itself, as Rockchip's
+``image_enc.cc`` does: the input size from the model's input attributes (ONNX Runtime has them;
+RKNNLite's Python API has no query, so there the expected size is confirmed by the probe run), and
+the image tokens and embedding width from the first output's dimensions (the first one above 1 is
+the token count, the next the width).
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 
 from rklab.errors import RklabError
 
 VISION_BACKENDS = ("rknn", "onnx")  # the one list of vision backends
+
+
+@dataclass
+class EncoderGeometry:
+    """What the encoder model says about its images (see the module docstring)."""
+
+    input_hw: tuple[int, int]
+    input_source: str  # "model input attributes" | "probe run"
+    image_tokens: int
+    embed_width: int
+    outputs: int
+    output_shapes: list
+
+
+def tokens_and_width(shape) -> tuple[int, int]:
+    """``image_enc.cc``'s reading of the first output's dims: the first above 1 = tokens, the next = width."""
+    dims = [int(d) for d in tuple(shape)[:4]]
+    for i, d in enumerate(dims):
+        if d > 1:
+            if i + 1 < len(dims):
+                return d, dims[i + 1]
+            break
+    raise RklabError(f"vision encoder output of shape {tuple(shape)} has no (tokens, width) dimensions; "
+                     "use an encoder exported with rklab's or Rockchip's export scripts")
 
 
 class VisionEncoder(ABC):
@@ -54,6 +85,29 @@ class VisionEncoder(ABC):
     def input_size(self) -> tuple[int, int] | None:
         """(H, W) the encoder expects, when the runtime can tell; None otherwise."""
         return None
+
+    first_run_ms: float | None = None  # the geometry probe: the first run after loading
+
+    def geometry(self, expected_hw: tuple[int, int] | None = None) -> EncoderGeometry:
+        """Probe the loaded model once (a grey image; timed as ``first_run_ms``) and read its geometry.
+
+        The probe has the model's own input size, or ``expected_hw`` where the runtime cannot tell.
+        """
+        hw = self.input_size
+        probe = tuple(hw or expected_hw or (448, 448))
+        t0 = time.perf_counter_ns()
+        try:
+            outs = self._run_one(np.full((1, probe[0], probe[1], 3), 128, np.uint8))
+        except RklabError as exc:
+            if hw:
+                raise
+            raise RklabError(f"{exc}; the probe image had the catalog's size {probe[0]}x{probe[1]}") from exc
+        self.first_run_ms = (time.perf_counter_ns() - t0) / 1e6
+        tokens, width = tokens_and_width(np.shape(outs[0]))
+        return EncoderGeometry(input_hw=(int(probe[0]), int(probe[1])),
+                               input_source="model input attributes" if hw else "probe run",
+                               image_tokens=tokens, embed_width=width, outputs=len(outs),
+                               output_shapes=[list(np.shape(o)) for o in outs])
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         """Encode uint8 NHWC images; a list with one float32 array per model output."""
