@@ -50,7 +50,7 @@ def read_text(path) -> str | None:
     return text or None
 
 
-def _int(path) -> int | None:
+def read_int(path) -> int | None:
     t = read_text(path)
     try:
         return int(t.split()[0]) if t else None
@@ -66,7 +66,7 @@ def freq_max_hz(dev_dir, cpu: bool = False) -> int | None:
     """
     d = Path(dev_dir)
     if cpu:
-        v = _int(d / "cpuinfo_max_freq")
+        v = read_int(d / "cpuinfo_max_freq")
         if v is not None:
             return v
         avail = read_text(d / "scaling_available_frequencies")
@@ -76,10 +76,10 @@ def freq_max_hz(dev_dir, cpu: bool = False) -> int | None:
         vals = [int(x) for x in avail.split() if x.isdigit()]
         if vals:
             return max(vals)
-    return _int(d / ("scaling_max_freq" if cpu else "max_freq"))
+    return read_int(d / ("scaling_max_freq" if cpu else "max_freq"))
 
 
-def _soc(compatible: list[str]) -> str | None:
+def soc_from_compatible(compatible: list[str]) -> str | None:
     for c in compatible:
         m = re.match(r"rockchip,(rk\d+\w*)$", c)
         if m:
@@ -122,7 +122,7 @@ def clock_check(sys_root="/sys") -> dict:
     for pol in CPU_POLICIES:
         d = s / "devices/system/cpu/cpufreq" / pol
         gov = read_text(d / "scaling_governor")
-        cur = _int(d / "scaling_cur_freq")
+        cur = read_int(d / "scaling_cur_freq")
         mx = freq_max_hz(d, cpu=True)
         out["cpu_governors"][pol] = gov
         out["cpu_freq_mhz"][pol] = cur / 1000 if cur is not None else None
@@ -137,7 +137,7 @@ def clock_check(sys_root="/sys") -> dict:
     for key, rel, want in (("npu", NPU_DEVFREQ, NPU_PINNED_MHZ), ("ddr", DDR_DEVFREQ, None)):
         d = s / rel
         gov = read_text(d / "governor")
-        cur = _int(d / "cur_freq")
+        cur = read_int(d / "cur_freq")
         mx = freq_max_hz(d)
         out[f"{key}_governor"] = gov
         out[f"{key}_freq_mhz"] = cur / 1e6 if cur is not None else None
@@ -214,7 +214,7 @@ def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | Non
         n_physical = None
     snap = {
         "board_model": read_text(p / "device-tree/model"),
-        "soc": _soc(compatible),
+        "soc": soc_from_compatible(compatible),
         "compatible": compatible or None,
         "machine": platform.machine(),
         "kernel": read_text(p / "sys/kernel/osrelease") or platform.release(),

@@ -127,12 +127,14 @@ class FakeRoot:
 
 
 def build_rk3588_tree(root: Path, *, pid: int = 4242, pinned: bool = True, debugfs: bool = True,
-                      npu_load=(35, 12, 0), temps_mc=(41230, 42000, 41600, 40800, 41000, 40500, 40900)) -> FakeRoot:
+                      npu_load=(35, 12, 0), temps_mc=(41230, 42000, 41600, 40800, 41000, 40500, 40900),
+                      ddr_devfreq: bool = True) -> FakeRoot:
     """Create ``root/proc`` and ``root/sys`` as on an RK3588 8 GB board.
 
-    ``pinned=True``: clocks as after Rockchip's fix_freq_rk3588.sh (userspace governors at max);
-    ``pinned=False``: the stock state (ondemand / dmc_ondemand, idle frequencies).
-    ``debugfs=False``: no /sys/kernel/debug (not root).
+    ``pinned=True``: clocks as after Rockchip's fix_freq_rk3588.sh (userspace governors at max,
+    cpuidle state1 disabled); ``pinned=False``: the stock state (ondemand / dmc_ondemand, idle
+    frequencies, deep idle on). ``debugfs=False``: no /sys/kernel/debug (not root).
+    ``ddr_devfreq=False``: no /sys/class/devfreq/dmc, as on boards whose bootloader lacks DMC DVFS.
     """
     root = Path(root)
     fr = FakeRoot(proc_root=root / "proc", sys_root=root / "sys", pid=pid)
@@ -151,7 +153,11 @@ def build_rk3588_tree(root: Path, *, pid: int = 4242, pinned: bool = True, debug
         fr.write(f"{base}/scaling_max_freq", f"{mx}\n")
         fr.write(f"{base}/scaling_available_frequencies", " ".join(map(str, avail)) + " \n")
         fr.set_cpu(policy, mx if pinned else 408000, "userspace" if pinned else "schedutil")
-    for dev, freqs, stock_gov in (("fdab0000.npu", NPU_FREQS_HZ, "rknpu_ondemand"), ("dmc", DDR_FREQS_HZ, "dmc_ondemand")):
+    for cpu in range(8):
+        fr.write(f"sys/devices/system/cpu/cpu{cpu}/cpuidle/state1/disable", "1\n" if pinned else "0\n")
+    devfreqs = [("fdab0000.npu", NPU_FREQS_HZ, "rknpu_ondemand")] + ([("dmc", DDR_FREQS_HZ, "dmc_ondemand")]
+                                                                      if ddr_devfreq else [])
+    for dev, freqs, stock_gov in devfreqs:
         fr.write(f"sys/class/devfreq/{dev}/available_frequencies", " ".join(map(str, freqs)) + "\n")
         fr.write(f"sys/class/devfreq/{dev}/max_freq", f"{freqs[-1]}\n")
         fr.set_devfreq(dev, freqs[-1] if pinned else freqs[0], "userspace" if pinned else stock_gov)
