@@ -110,8 +110,8 @@ def _check_rknn(report: CheckReport) -> None:
     if importlib.util.find_spec("rknnlite") is None:
         report.add("runtime", "RKNN Lite (rknn-toolkit-lite2)", FAIL,
                    "Python package rknnlite is not installed (needed for .rknn vision encoders)",
-                   "on the board: pip install rknn-toolkit-lite2 (aarch64 wheels on PyPI) and put Rockchip's "
-                   "librknnrt.so in /usr/lib")
+                   "on the board: pip install rknn-toolkit-lite2 (aarch64 wheels on PyPI for Python 3.10-3.12) "
+                   "and put Rockchip's librknnrt.so in /usr/lib")
     else:
         report.add("runtime", "RKNN Lite (rknn-toolkit-lite2)", OK, "rknnlite importable")
 

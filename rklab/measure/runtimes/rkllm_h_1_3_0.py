@@ -24,7 +24,8 @@ from ctypes import c_uint64, c_void_p
 # Unchanged since 1.2.3: CPU0..CPU7, LLMHandle, LLMCallState, RKLLMInputType, RKLLMInferMode (same values),
 # RKLLMExtendParam, RKLLMLoraAdapter, RKLLMEmbedInput, RKLLMTokenInput, RKLLMLoraParam, RKLLMPromptCacheParam,
 # RKLLMCrossAttnParam, RKLLMResultLastHiddenLayer, RKLLMResultLogits, RKLLMPerfStat, RKLLMResult,
-# LLMResultCallback.
+# LLMResultCallback, and 11 of the 15 function declarations.
+from rklab.measure.runtimes import rkllm_h_1_2_3
 from rklab.measure.runtimes.rkllm_h_1_2_3 import (  # noqa: F401 - re-exported: this module is the 1.3.0 header
     CPU0, CPU1, CPU2, CPU3, CPU4, CPU5, CPU6, CPU7, RKLLM_INFER_GENERATE, RKLLM_INFER_GET_LAST_HIDDEN_LAYER,
     RKLLM_INFER_GET_LOGITS, RKLLM_INPUT_EMBED, RKLLM_INPUT_MULTIMODAL, RKLLM_INPUT_PROMPT, RKLLM_INPUT_TOKEN,
@@ -197,40 +198,18 @@ STRUCTS = (RKLLMExtendParam, RKLLMParam, RKLLMLoraAdapter, RKLLMEmbedInput, RKLL
            RKLLMInput, RKLLMLoraParam, RKLLMPromptCacheParam, RKLLMCrossAttnParam, RKLLMSamplingParam,
            RKLLMInferParam, RKLLMResultLastHiddenLayer, RKLLMResultLogits, RKLLMPerfStat, RKLLMResult, RKLLMCallback)
 
-# All 15 functions, in header order: name -> (argtypes, restype). Only rkllm_init's signature changed
-# textually; rkllm_run / rkllm_run_async take this release's RKLLMInput and RKLLMInferParam.
+# All 15 functions, in header order: name -> (argtypes, restype). Eleven are declared word for word as in
+# 1.2.3 and taken from there; these four take this release's RKLLMParam / RKLLMCallback / RKLLMInput /
+# RKLLMInferParam:
 FUNCTIONS = {
+    **rkllm_h_1_2_3.FUNCTIONS,
     # RKLLMParam rkllm_createDefaultParam();
     "rkllm_createDefaultParam": ([], RKLLMParam),
     # int rkllm_init(LLMHandle* handle, RKLLMParam* param, RKLLMCallback* callback);
     "rkllm_init": ([POINTER(LLMHandle), POINTER(RKLLMParam), POINTER(RKLLMCallback)], c_int),
-    # int rkllm_load_lora(LLMHandle handle, RKLLMLoraAdapter* lora_adapter);
-    "rkllm_load_lora": ([LLMHandle, POINTER(RKLLMLoraAdapter)], c_int),
-    # int rkllm_load_prompt_cache(LLMHandle handle, const char* prompt_cache_path);
-    "rkllm_load_prompt_cache": ([LLMHandle, c_char_p], c_int),
-    # int rkllm_release_prompt_cache(LLMHandle handle);
-    "rkllm_release_prompt_cache": ([LLMHandle], c_int),
-    # int rkllm_destroy(LLMHandle handle);
-    "rkllm_destroy": ([LLMHandle], c_int),
     # int rkllm_run(LLMHandle handle, RKLLMInput* rkllm_input, RKLLMInferParam* rkllm_infer_params, void* userdata);
     "rkllm_run": ([LLMHandle, POINTER(RKLLMInput), POINTER(RKLLMInferParam), c_void_p], c_int),
     # int rkllm_run_async(LLMHandle handle, RKLLMInput* rkllm_input, RKLLMInferParam* rkllm_infer_params,
     #                     void* userdata);
     "rkllm_run_async": ([LLMHandle, POINTER(RKLLMInput), POINTER(RKLLMInferParam), c_void_p], c_int),
-    # int rkllm_abort(LLMHandle handle);
-    "rkllm_abort": ([LLMHandle], c_int),
-    # int rkllm_is_running(LLMHandle handle);
-    "rkllm_is_running": ([LLMHandle], c_int),
-    # int rkllm_clear_kv_cache(LLMHandle handle, int keep_system_prompt, int* start_pos, int* end_pos);
-    "rkllm_clear_kv_cache": ([LLMHandle, c_int, POINTER(c_int), POINTER(c_int)], c_int),
-    # int rkllm_get_kv_cache_size(LLMHandle handle, int* cache_sizes);
-    "rkllm_get_kv_cache_size": ([LLMHandle, POINTER(c_int)], c_int),
-    # int rkllm_set_chat_template(LLMHandle handle, const char* system_prompt, const char* prompt_prefix,
-    #                             const char* prompt_postfix);
-    "rkllm_set_chat_template": ([LLMHandle, c_char_p, c_char_p, c_char_p], c_int),
-    # int rkllm_set_function_tools(LLMHandle handle, const char* system_prompt, const char* tools,
-    #                              const char* tool_response_str);
-    "rkllm_set_function_tools": ([LLMHandle, c_char_p, c_char_p, c_char_p], c_int),
-    # int rkllm_set_cross_attn_params(LLMHandle handle, RKLLMCrossAttnParam* cross_attn_params);
-    "rkllm_set_cross_attn_params": ([LLMHandle, POINTER(RKLLMCrossAttnParam)], c_int),
 }

@@ -495,8 +495,15 @@ int rkllm_abort(LLMHandle handle) {
 }
 
 int rkllm_is_running(LLMHandle handle) {
+    /* The two headers document opposite codes: 1.2.3 "0 if a task is running, non-zero otherwise",
+     * 1.3.0 "1 if a task is running". The fake follows each header; rklab does not call it. */
     FakeHandle *h = (FakeHandle *)handle;
-    return h ? h->running : 0;
+    int running = h && h->running;
+#if FAKE_RKLLM_ABI >= 10300
+    return running ? 1 : 0;
+#else
+    return running ? 0 : 1;
+#endif
 }
 
 int rkllm_destroy(LLMHandle handle) {
