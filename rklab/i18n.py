@@ -137,6 +137,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "metric.ttft_e2e_ms": ("端到端首字 (图入→字出, ms)", "end-to-end TTFT (image in → token out, ms)"),
     "metric.text": ("回答", "answer"),
     "metric.synthetic": ("合成编码器", "synthetic encoder"),
+    "metric.kv_cache_cleared": ("运行前已清空 KV 缓存", "KV cache emptied first"),
+    "metric.cache_prefix": ("每次运行的前缀", "per-run prefix"),
+    "metric.cache_suspected": ("疑似缓存命中", "cache suspected"),
+    "metric.cache_check": ("缓存检查", "cache check"),
+    "metric.reload_ms": ("重新加载 (ms)", "reload (ms)"),
     # ------------------------------------------------------------------ VLM stages (image in -> last token)
     "stage.preprocess_ms": ("图像预处理", "preprocess"),
     "stage.encoder_ms": ("视觉编码", "vision encoder"),
@@ -322,6 +327,9 @@ TEXT: dict[str, tuple[str, str]] = {
         "{model} {metric} 实测 {measured:.1f} 与官方 {official:.1f} 相差 {dev:+.0f}% (> {limit:.0f}%, {reference})",
         "{model} {metric} measured {measured:.1f} vs official {official:.1f}: {dev:+.0f} % (> {limit:.0f} %, "
         "{reference})"),
+    "warning.cache": ("{case}: {n} 次运行疑似命中缓存（prefill 比之前各次的中位数快 30% 以上）",
+                      "{case}: {n} run(s) flagged cache suspected (prefill more than 30 % faster than the "
+                      "median of the earlier repetitions)"),
     "warning.status": ("状态 {status}: {message}", "status {status}: {message}"),
     "warning.synthetic": ("多模态数值来自随机权重的合成视觉编码器：时间是真实测量，但回答没有意义",
                           "VLM numbers come from a synthetic random-weight encoder: real timings, meaningless answers"),

@@ -119,6 +119,12 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     _m("ttft_e2e_ms", _MS, digits=0, check=_NONNEG),
     _m("text", "", "text"),
     _m("synthetic", "", "bool"),
+    # no cache flatters a run (rklab.measure.cachecheck)
+    _m("kv_cache_cleared", "", "bool"),
+    _m("cache_prefix", "", "text"),
+    _m("cache_suspected", "", "bool"),
+    _m("cache_check", "", "text"),
+    _m("reload_ms", _MS, digits=0, check=_NONNEG),
 ]}
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -119,7 +119,26 @@ def test_warnings(rep):
     var = [w.message for w in rep.warnings if w.kind == "variance"]
     assert var == ["pp512/tg128 ttft_ms varies a lot (RSD 33 % > 10 %)"]
     assert ("limit_test", "qwen3-vl-4b-npu-limit") in kinds
-    assert not [w for w in rep.warnings if w.kind in ("throttling", "host", "synthetic")]
+    assert not [w for w in rep.warnings if w.kind in ("throttling", "host", "synthetic", "cache")]
+
+
+def test_cache_suspected_runs_are_counted_and_warned_from_the_records(fake_sweep):
+    import json
+
+    f = fake_sweep / "qwen3-0.6b-npu" / "attempt-2" / "records.jsonl"
+    lines = [json.loads(x) for x in f.read_text().splitlines()]
+    flagged = [rec for rec in lines if rec.get("metrics", {}).get("case") == "pp128/tg64"][1:3]
+    for rec in flagged:
+        rec["metrics"]["cache_suspected"] = True
+    f.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = rr.build_report([fake_sweep], lang="en")
+    m = r.measured.set_index(["entry", "case"])
+    assert m.loc[("qwen3-0.6b-npu", "pp128/tg64"), "cache_suspected"] == 2
+    assert m.loc[("qwen3-0.6b-npu", "pp512/tg128"), "cache_suspected"] == 0  # old records: no key, no flag
+    cache = [w for w in r.warnings if w.kind == "cache"]
+    assert [(w.entry, w.message) for w in cache] == [
+        ("qwen3-0.6b-npu", "pp128/tg64: 2 run(s) flagged cache suspected (prefill more than 30 % faster than "
+                           "the median of the earlier repetitions)")]
 
 
 def test_throttling_and_off_board_host_warnings(fake_sweep):

@@ -64,6 +64,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "text_tokens": first(col(g, "text_tokens")),
             "throttled": any_true(g, "throttled"),  # None: not readable on this host
             "clocks_below_max": any_true(g, "clocks_below_max"),
+            "cache_suspected": int(col(g, "cache_suspected").eq(True).sum()),  # runs flagged (rklab.measure.cachecheck)
             "temp_max_c": max_of(g, "temp_end_c"),
             "synthetic": bool(g["synthetic"].any()),
             "model_size_bytes": first(col(g, "model.size_bytes")),

@@ -2,7 +2,9 @@
 
 Kinds: ``throttling`` (thermal caps during the runs), ``clocks`` (not pinned like Rockchip's
 ``fix_freq_rk3588.sh``, unreadable, or below max although pinned), ``host`` (not measured on an
-RK3588), ``variance`` (relative std above :data:`HIGH_RSD`), ``deviation`` (more than
+RK3588), ``variance`` (relative std above :data:`HIGH_RSD`), ``cache`` (runs flagged
+``cache_suspected``: a prefill more than 30 % faster than the earlier repetitions, see
+:mod:`rklab.measure.cachecheck`), ``deviation`` (more than
 :data:`DEVIATION` off the official number for the same case), ``failed`` / ``limit_test`` (an
 entry that did not end ok) and ``synthetic`` (the demo's random-weight encoder).
 """
@@ -27,7 +29,7 @@ DEVIATION_METRICS = (("decode_tps", "decode_tps"), ("ttft_ms", "ttft_ms"), ("mem
 
 @dataclass
 class ReportWarning:
-    kind: str  # throttling | clocks | variance | deviation | host | failed | limit_test | synthetic
+    kind: str  # throttling | clocks | variance | cache | deviation | host | failed | limit_test | synthetic
     entry: str
     message: str
 
@@ -37,9 +39,11 @@ class ReportWarning:
 
 def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.DataFrame,
                   comparison: pd.DataFrame, lang: str = "zh") -> list[ReportWarning]:
-    """All warnings of a report, in the order: conditions, variance, deviation, entries, synthetic."""
+    """All warnings of a report, in the order: conditions, variance, cache, deviation, entries, synthetic."""
     out = _condition_warnings(conditions, lang)
     out += _variance_warnings(measured, lang)
+    out += [ReportWarning("cache", m["entry"], text("warning.cache", lang, case=m["case"], n=int(m["cache_suspected"])))
+            for _, m in measured.iterrows() if m.get("cache_suspected", 0) > 0]
     out += _deviation_warnings(measured, comparison, lang)
     for _, e in entries.iterrows():
         if e["status"] != Status.OK:
