@@ -539,12 +539,19 @@ int rkllm_get_kv_cache_size(LLMHandle handle, int *cache_sizes) {
     return 0;
 }
 
+/* Log three strings under "<what>.<k1|k2|k3>"; 0 for a handle, -1 without one. */
+static int log_three(LLMHandle handle, const char *what, const char *k1, const char *v1, const char *k2,
+                     const char *v2, const char *k3, const char *v3) {
+    logf_("%s.%s=%s", what, k1, s(v1));
+    logf_("%s.%s=%s", what, k2, s(v2));
+    logf_("%s.%s=%s", what, k3, s(v3));
+    return handle ? 0 : -1;
+}
+
 int rkllm_set_chat_template(LLMHandle handle, const char *system_prompt, const char *prompt_prefix,
                             const char *prompt_postfix) {
-    logf_("chat_template.system=%s", s(system_prompt));
-    logf_("chat_template.prefix=%s", s(prompt_prefix));
-    logf_("chat_template.postfix=%s", s(prompt_postfix));
-    return handle ? 0 : -1;
+    return log_three(handle, "chat_template", "system", system_prompt, "prefix", prompt_prefix, "postfix",
+                     prompt_postfix);
 }
 
 int rkllm_load_lora(LLMHandle handle, RKLLMLoraAdapter *lora_adapter) {
@@ -564,10 +571,8 @@ int rkllm_release_prompt_cache(LLMHandle handle) {
 
 int rkllm_set_function_tools(LLMHandle handle, const char *system_prompt, const char *tools,
                              const char *tool_response_str) {
-    logf_("function_tools.system=%s", s(system_prompt));
-    logf_("function_tools.tools=%s", s(tools));
-    logf_("function_tools.response=%s", s(tool_response_str));
-    return handle ? 0 : -1;
+    return log_three(handle, "function_tools", "system", system_prompt, "tools", tools, "response",
+                     tool_response_str);
 }
 
 int rkllm_set_cross_attn_params(LLMHandle handle, RKLLMCrossAttnParam *cross_attn_params) {
