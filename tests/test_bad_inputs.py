@@ -287,6 +287,9 @@ def fake_runtime(tmp_path_factory):
     """The gcc-built fake librkllmrt.so (1.3.0), one with a layout no header has, and a plausible .rkllm."""
     from tests.fixtures.fake_rkllm import build_fake_rkllm, make_fake_rkllm_model
 
+    from tests.vendor import require_vendor
+
+    require_vendor("v1.3.0", "rkllm.h")  # the fake is built from Rockchip's real header (../shared)
     d = tmp_path_factory.mktemp("fake_rkllm")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is needed to build the fake RKLLM runtime")
