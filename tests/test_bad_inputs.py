@@ -180,6 +180,42 @@ def _model_cases() -> list[Case]:
     return cases
 
 
+def demo_copy(ctx: Ctx, name: str, patch: tuple[bytes, bytes] | None = None) -> Path:
+    """The demo GGUF under another name (a symlink), or a copy with one header string replaced."""
+    from rklab.measure.demo_model import fetch_demo
+
+    p = ctx.tmp / "inputs" / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if patch is None:
+        p.symlink_to(fetch_demo())
+        return p
+    data = fetch_demo().read_bytes()
+    old, new = patch
+    p.write_bytes(data.replace(old, new, 1))
+    return p
+
+
+# general.architecture = "llama" (the string follows its key, type 8 and a u64 length of 5)
+ARCH_LLAMA = b"general.architecture" + (8).to_bytes(4, "little") + (5).to_bytes(8, "little") + b"llama"
+
+
+def _identity_cases() -> list[Case]:
+    return [
+        # a valid GGUF of an architecture this llama.cpp does not know: say what llama.cpp said
+        Case("model-gguf-unknown-architecture",
+             lambda ctx: (bench_llm(ctx, model=str(demo_copy(ctx, "other.gguf", (ARCH_LLAMA, ARCH_LLAMA[:-5] + b"llamb")))),
+                          "unknown model architecture: 'llamb'")),
+        # the file name says Qwen3-32B, the GGUF header says SmolLM2-135M
+        Case("model-gguf-not-the-named-model",
+             lambda ctx: (bench_llm(ctx, model=str(demo_copy(ctx, "Qwen3-32B-Q4_K_M.gguf"))),
+                          "is not Qwen3-32B: its GGUF header says architecture llama")),
+        # `rklab sweep` records that entry as failed with the same reason (tests/test_model_identity.py)
+        Case("plan-check-model-file-is-another-model",
+             lambda ctx: (models_check(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("SmolLM2-135M-Instruct", "Qwen3-32B"))),
+                          "is not Qwen3-32B"), one_line=False),
+    ]
+
+
 def _image_cases() -> list[Case]:
     def img(name, content):
         def build(ctx):
@@ -221,6 +257,11 @@ def _number_cases() -> list[Case]:
         Case("bench-negative-prompt-tokens", lambda ctx: (bench_llm(ctx, "--prompt-tokens", "-16"), ("--prompt-tokens", "pp-16"))),
         Case("bench-zero-reps", lambda ctx: (bench_llm(ctx, "--reps", "0"), ("--reps", "reps"))),
         Case("bench-negative-reps", lambda ctx: (bench_llm(ctx, "--reps", "-3"), ("--reps", "reps"))),
+        Case("bench-context-wraps-int32", lambda ctx: (bench_llm(ctx, "--context", str(10**12)),
+                                                       "--context 1000000000000 is over SmolLM2-135M-Instruct's maximum of 8192")),
+        # `rklab estimate --model SmolLM2-135M-Instruct --context 100000` refuses it with the same line
+        Case("bench-context-over-model-limit", lambda ctx: (bench_llm(ctx, "--context", "100000"),
+                                                            "--context 100000 is over SmolLM2-135M-Instruct's maximum of 8192")),
         Case("bench-prompt-longer-than-context", lambda ctx: (bench_llm(ctx, "--prompt-tokens", "600", "--context", "512"), "--context")),
         Case("vlm-zero-reps", lambda ctx: (bench_vlm(ctx, "--reps", "0"), ("--reps", "reps=0"))),
         Case("vlm-zero-new-tokens", lambda ctx: (bench_vlm(ctx, "--new-tokens", "0"), ("--new-tokens", "new_tokens=0"))),
@@ -269,7 +310,7 @@ def _library_cases() -> list[Case]:
     ]
 
 
-CASES = _model_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases()
+CASES = _model_cases() + _identity_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases()
 
 # Cases the owning module does not handle yet (reported to the lead). Strict: when the owner
 # fixes one, its XPASS fails the run as a reminder to delete the line here.

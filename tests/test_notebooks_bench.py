@@ -57,10 +57,10 @@ def _figure_titles(nb) -> list[str]:
 # --------------------------------------------------------------------------- notebook structure
 @pytest.mark.parametrize("name, names", [
     ("02_llm_bench.ipynb", ["entry", "model", "backend", "model_path", "dtype", "max_context", "cases", "reps",
-                            "warmup", "out_dir", "lang", "mem_floor_mb", "force"]),
+                            "warmup", "out_dir", "lang", "mem_floor_mb", "force", "force_model"]),
     ("03_vlm_bench.ipynb", ["entry", "model", "encoder_path", "llm_path", "llm_backend", "vision_backend", "images",
                             "image_size", "core_mask", "max_context", "new_tokens", "reps", "warmup", "out_dir",
-                            "lang", "mem_floor_mb", "force"]),
+                            "lang", "mem_floor_mb", "force", "force_model"]),
 ])
 def test_parameters_cell_has_the_contract_names(name, names):
     import papermill as pm
@@ -158,9 +158,11 @@ def test_02_rkllm_path_against_the_fake_library(rk_env, tmp_path):
         nb = _execute("02_llm_bench.ipynb", out, dict(model="Qwen3-0.6B", backend="rkllm",
                                                       model_path=str(rk_env["model"]), dtype="w8a8",
                                                       cases=[[32, 8]], reps=2, warmup=1, adaptive=False,
-                                                      max_context=512, force=True, lang="en"))
+                                                      max_context=512, force=True, lang="en",
+                                                      force_model=True))  # a 17 MB fake is no Qwen3-0.6B
     recs = read_records(out / "records.jsonl")
     assert len(recs) == 2 and {r["backend"] for r in recs} == {"rkllm"}
+    assert recs[0]["model"]["identity"]["status"] == "mismatch" and recs[0]["model"]["identity"]["forced"]
     assert recs[0]["runtime"]["version"].startswith("1.2.3")
     # every record says what the runtime itself reported at init, and how its layout was detected
     for r in recs:
@@ -194,7 +196,7 @@ def test_03_rkllm_and_rknnlite_paths(rk_env, fake_rknnlite, fake_qwen3vl_rknn, t
                                                       llm_path=str(rk_env["model"]), llm_backend="rkllm",
                                                       vision_backend="rknn", core_mask="NPU_CORE_0_1_2",
                                                       new_tokens=6, reps=2, warmup=1, max_context=1024,
-                                                      force=True, lang="en"))
+                                                      force=True, lang="en", force_model=True))
     logged = read_fake_log(log)
     assert logged["init.base_domain_id"] == "1" and logged["run.image_start"] == "<|vision_start|>"
     assert logged["run.n_image_tokens"] == "196"
@@ -223,7 +225,8 @@ def test_rkllm_123_loads_once_per_distinct_consecutive_token_count(rk_env, tmp_p
         mp.setenv("FAKE_RKLLM_LOG", str(log))
         res = run_llm_notebook(model="Qwen3-0.6B", backend="rkllm", model_path=str(rk_env["model"]), dtype="w8a8",
                                cases=[[16, 4], [32, 8], [16, 8], [16, 4]], reps=1, warmup=0, adaptive=False,
-                               max_context=256, force=True, out_dir=str(tmp_path / "out"), progress=False)
+                               max_context=256, force=True, force_model=True, out_dir=str(tmp_path / "out"),
+                               progress=False)
     assert res.ok, res.message
     inits = [line for line in log.read_text().splitlines() if line.startswith("init.max_new_tokens=")]
     assert inits == ["init.max_new_tokens=4", "init.max_new_tokens=8", "init.max_new_tokens=4"]
@@ -297,7 +300,7 @@ def test_parameter_errors_are_one_line(tmp_path):
 
     cases = [
         (run_llm_notebook, dict(cases="128,64"), "cases"),
-        (run_llm_notebook, dict(cases=[[128]]), "each case"),
+        (run_llm_notebook, dict(cases=[[128]]), "[prompt_tokens, new_tokens] pair"),
         (run_llm_notebook, dict(cases=[[4000, 200]], max_context=4096), "max_context is 4096"),
         (run_llm_notebook, dict(backend="npu"), "backend='npu'"),
         (run_llm_notebook, dict(backend="rkllm"), "needs backend='llamacpp'"),

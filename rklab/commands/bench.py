@@ -91,10 +91,10 @@ def format_llm_table(result, load: dict | None = None) -> str:
 
 
 def _bench_llm(args) -> int:
-    from rklab.measure.modelfiles import describe
+    from rklab.measure.modelfiles import check_context, check_model_file, describe, require_identity
     from rklab.measure.monitor import Monitor, read_memory
     from rklab.measure.protocol import BenchConfig, run_llm_benchmark
-    from rklab.measure.runtimes.factory import open_backend
+    from rklab.measure.runtimes.factory import BACKENDS, open_backend, resolve_model_path
 
     _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0)
     cases = _cases(args.prompt_tokens, args.new_tokens)
@@ -104,13 +104,19 @@ def _bench_llm(args) -> int:
     for pp, tg in cases:
         if pp + tg >= args.context:  # checked before the model is loaded
             raise context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
+    out_dir = ensure_writable_dir(args.out) if args.out else None
+    model_file = resolve_model_path(args.backend, args.model)
+    fmt = BACKENDS[args.backend]
+    check_model_file(model_file, fmt)
+    name, dtype = _name_and_dtype(args, model_file)
+    check_context(args.context, name, model_file, fmt)
+    identity = require_identity(model_file, fmt, name, dtype, force=args.force_model, how="cli")
     kwargs = {"max_context": args.context}
     if args.backend == "llamacpp" and args.threads:
         kwargs["n_threads"] = args.threads
     if args.backend == "rkllm":
         # 1.2.3 fixes it at load: the first case's count; the protocol reloads when it changes
         kwargs["max_new_tokens"] = cases[0][1]
-    out_dir = ensure_writable_dir(args.out) if args.out else None
     monitor = Monitor(interval_s=1.0 / args.hz) if args.hz > 0 else None
     baseline = read_memory()
     if monitor:
@@ -118,7 +124,7 @@ def _bench_llm(args) -> int:
         monitor.mark("load")
     try:
         t0 = time.perf_counter_ns()
-        backend = open_backend(args.backend, args.model, **kwargs)
+        backend = open_backend(args.backend, model_file, **kwargs)
         load_ms = (time.perf_counter_ns() - t0) / 1e6
         after = read_memory()
         load = {
@@ -135,7 +141,8 @@ def _bench_llm(args) -> int:
             model_info = describe(backend.model_path)
             recorder = None
             if out_dir is not None:
-                recorder = _recorder(args, backend, model_info, load, out_dir)
+                model = {"name": name, "dtype": dtype, "kind": "llm", **model_info, "identity": identity}
+                recorder = _recorder(args, backend, model, load, out_dir)
 
             def on_run(run: dict) -> None:
                 if recorder is not None:
@@ -160,14 +167,19 @@ def _bench_llm(args) -> int:
     return 3 if result.aborted else 0
 
 
-def _recorder(args, backend, model_info: dict, load: dict, out_dir):
-    """Records with the same conditions as notebook 02 writes (rklab.measure.session.record_base)."""
-    from rklab.measure.session import DEMO_DTYPE, RunRecorder, catalog_name_for, record_base, runtime_block
+def _name_and_dtype(args, model_file) -> tuple[str, str | None]:
+    """The catalog name and dtype the records give the model (from the file name; the demo's own)."""
+    from rklab.measure.session import DEMO_DTYPE, DEMO_LLM, catalog_name_for
 
-    demo = args.model == "demo"
-    name = "SmolLM2-135M-Instruct" if demo else catalog_name_for(model_info["path"])
-    dtype = DEMO_DTYPE if demo else ("w8a8" if args.backend == "rkllm" else _gguf_dtype(model_info["path"]))
-    model = {"name": name, "dtype": dtype, "kind": "llm", **model_info}
+    if args.model == "demo":
+        return DEMO_LLM, DEMO_DTYPE
+    return catalog_name_for(model_file), ("w8a8" if args.backend == "rkllm" else _gguf_dtype(model_file))
+
+
+def _recorder(args, backend, model: dict, load: dict, out_dir):
+    """Records with the same conditions as notebook 02 writes (rklab.measure.session.record_base)."""
+    from rklab.measure.session import RunRecorder, record_base, runtime_block
+
     params = {k: v for k, v in vars(args).items() if k != "func"}
     base = record_base(kind="llm", backend=args.backend, model=model, max_context=args.context, params=params,
                        runtime=runtime_block(args.backend, backend), load_ms={"llm_load_ms": load["load_ms"]},
@@ -244,6 +256,9 @@ def register(subparsers) -> None:
     llm.add_argument("--out", metavar="DIR", help="also append one record per run to DIR/records.jsonl")
     llm.add_argument("--json", action="store_true", help="print a JSON object (runs, summary, host) instead of a table")
     llm.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    llm.add_argument("--force-model", action="store_true",
+                     help="measure a file whose header does not match the catalog model its name gives "
+                     "(the records say so)")
     llm.set_defaults(func=_bench_llm)
 
     vlm = sub.add_parser("vlm", help="the demo VLM pair (synthetic encoder + SmolLM2): stage timings")

@@ -15,10 +15,17 @@ The content hash is fast on multi-GB files: sha256 over the size plus the first 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
+import struct
 from pathlib import Path
 
-from rklab.errors import ModelFileError
+from rklab.errors import ModelFileError, RklabError
+from rklab.nbparams import INT32_MAX
+from rklab.predict.catalog import get_model
+from rklab.predict.feasibility import check_context as check_rkllm_context, check_positions
+from rklab.predict.memory import DTYPES, weight_bytes
+from rklab.predict.params import count
 
 GGUF_MAGIC = b"GGUF"
 RKNN_MAGIC = b"RKNN"
@@ -109,3 +116,212 @@ def describe(path: str | os.PathLike) -> dict:
     """Identity of a model file for a record: path, size and content hash."""
     p = Path(path).expanduser().resolve()
     return {"path": str(p), "size_bytes": p.stat().st_size, "hash": content_hash(p)}
+
+
+# --------------------------------------------------------------------------- GGUF metadata
+# Value types of a GGUF key/value pair (llama.cpp's gguf.h, GGUF v2/v3): struct format per scalar type.
+_GGUF_SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+# llama.cpp's ``general.file_type`` (enum llama_ftype in llama.h; tests/test_model_identity.py
+# checks the numbers against llama-cpp-python's LLAMA_FTYPE_* constants).
+GGUF_FILE_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k",
+                   11: "q3_k_s", 12: "q3_k_m", 13: "q3_k_l", 14: "q4_k_s", 15: "q4_k_m", 16: "q5_k_s",
+                   17: "q5_k_m", 18: "q6_k", 32: "bf16"}
+
+
+class _GGUFCursor:
+    """Reads the GGUF header from a memory map; running past the end is a ModelFileError."""
+
+    def __init__(self, path: Path, buf):
+        self.path, self.buf, self.pos = path, buf, 0
+
+    def take(self, fmt: str):
+        size = struct.calcsize(fmt)
+        if self.pos + size > len(self.buf):
+            raise ModelFileError(f"model file {self.path} ends inside its GGUF header (byte {self.pos}); "
+                                 f"download it again ({WHERE_TO_GET['gguf']})")
+        value = struct.unpack_from(fmt, self.buf, self.pos)[0]
+        self.pos += size
+        return value
+
+    def string(self) -> str:
+        n = self.take("<Q")
+        if self.pos + n > len(self.buf):
+            self.take(f"<{n}s")  # raises the ModelFileError above
+        raw = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n
+        return raw.decode("utf-8", errors="replace")
+
+    def value(self, vtype: int):
+        if vtype in _GGUF_SCALAR:
+            return self.take(_GGUF_SCALAR[vtype])
+        if vtype == _GGUF_STRING:
+            return self.string()
+        if vtype == _GGUF_ARRAY:  # only the length is kept (token lists are long and not needed)
+            etype, n = self.take("<I"), self.take("<Q")
+            if etype in _GGUF_SCALAR:
+                self.pos += n * struct.calcsize(_GGUF_SCALAR[etype])
+            else:
+                for _ in range(n):
+                    self.value(etype)
+            return {"array_of": n}
+        raise ModelFileError(f"model file {self.path} has an unknown GGUF value type {vtype}; "
+                             "it is damaged or newer than rklab's reader")
+
+
+def read_gguf_header(path: str | os.PathLike) -> dict:
+    """The metadata of a GGUF file and its parameter count, read from the header only (fast on a
+    multi-GB file; no tensor data is touched). Returns ``{"metadata": {key: value}, "n_params",
+    "n_tensors", "version"}``; arrays appear as ``{"array_of": n}``."""
+    p = Path(path)
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        cur = _GGUFCursor(p, buf)
+        if cur.take("4s") != GGUF_MAGIC:
+            raise ModelFileError(f"model file {p} is not a GGUF file; {WHERE_TO_GET['gguf']}")
+        version = cur.take("<I")
+        if version not in (2, 3):
+            raise ModelFileError(f"model file {p} is GGUF version {version}, which llama.cpp no longer reads "
+                                 "(v2/v3 are); convert it again with a current llama.cpp")
+        n_tensors, n_kv = cur.take("<Q"), cur.take("<Q")
+        meta = {}
+        for _ in range(n_kv):
+            key = cur.string()
+            meta[key] = cur.value(cur.take("<I"))
+        n_params = 0
+        for _ in range(n_tensors):
+            cur.string()
+            dims = [cur.take("<Q") for _ in range(cur.take("<I"))]
+            cur.take("<I")  # ggml type
+            cur.take("<Q")  # data offset
+            n = 1
+            for d in dims:
+                n *= d
+            n_params += n
+    return {"metadata": meta, "n_params": n_params, "n_tensors": n_tensors, "version": version}
+
+
+def gguf_summary(path: str | os.PathLike) -> dict:
+    """What identifies a GGUF model: architecture, name, size label, block count, width, trained
+    context, file type and parameter count."""
+    h = read_gguf_header(path)
+    m = h["metadata"]
+    arch = str(m.get("general.architecture", ""))
+    return {
+        "architecture": arch,
+        "name": m.get("general.name"),
+        "size_label": m.get("general.size_label"),
+        "block_count": m.get(f"{arch}.block_count"),
+        "embedding_length": m.get(f"{arch}.embedding_length"),
+        "context_length": m.get(f"{arch}.context_length"),
+        "file_type": GGUF_FILE_TYPES.get(m.get("general.file_type"), m.get("general.file_type")),
+        "n_params": h["n_params"],
+    }
+
+
+# --------------------------------------------------------------------------- is it the model the plan names?
+PARAMS_TOLERANCE = 0.10  # GGUF tensors vs the catalog's parameter count (a few small extra tensors are normal)
+SIZE_RANGE = (0.5, 2.0)  # .rkllm / .rknn file size vs the predicted weights (inferred: no documented layout)
+FORCE_HINT = {"notebook": "set force_model=True to measure it anyway",
+              "cli": "add --force-model to measure it anyway",
+              "plan": "set force_model: true in the plan entry to measure it anyway"}
+
+
+def _fmt_params(n: float) -> str:
+    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+
+
+def check_identity(path: str | os.PathLike, fmt: str, model: str, dtype: str | None = None, *,
+                   part: str = "llm") -> dict:
+    """Is the file at ``path`` (format ``fmt``) the catalog model ``model``?
+
+    Returns ``{"status": "match" | "mismatch" | "unchecked", "reason": str, "found": {...},
+    "expected": {...}}``. GGUF: block count, width and parameter count from the header against the
+    catalog (and the quantisation when ``dtype`` names a GGUF type). ``.rkllm`` / ``.rknn``: no
+    documented header fields, so the file size against the engine's predicted weights (``part`` =
+    ``"vision"`` for an encoder), within :data:`SIZE_RANGE`. ``unchecked`` when the model is not in
+    the catalog (the reason says so).
+    """
+    p = Path(path)
+    try:
+        spec = get_model(model)
+    except RklabError:
+        return {"status": "unchecked", "reason": f"{model!r} is not in the catalog (data/models.yaml)", "found": {},
+                "expected": {}}
+    c = count(spec)
+    if fmt == "gguf":
+        found = gguf_summary(p)
+        expected = {"block_count": spec.layers, "embedding_length": spec.hidden, "n_params": c.llm}
+        problems = []
+        if found["block_count"] is not None and found["block_count"] != spec.layers:
+            problems.append(f"{found['block_count']} blocks, the catalog's {spec.name} has {spec.layers} layers")
+        if found["embedding_length"] is not None and found["embedding_length"] != spec.hidden:
+            problems.append(f"width {found['embedding_length']}, {spec.name} has {spec.hidden}")
+        if abs(found["n_params"] - c.llm) > PARAMS_TOLERANCE * c.llm:
+            problems.append(f"{_fmt_params(found['n_params'])} parameters, {spec.name} has {_fmt_params(c.llm)}")
+        if dtype and dtype.lower() in GGUF_FILE_TYPES.values() and isinstance(found["file_type"], str) \
+                and found["file_type"] != dtype.lower():
+            problems.append(f"quantisation {found['file_type']}, expected {dtype}")
+        what = f"architecture {found['architecture'] or '?'}" + (f", '{found['name']}'" if found["name"] else "")
+        if problems:
+            return {"status": "mismatch", "found": found, "expected": expected,
+                    "reason": f"its GGUF header says {what}: " + "; ".join(problems)}
+        return {"status": "match", "found": found, "expected": expected, "reason": f"GGUF header: {what}"}
+    size = p.stat().st_size
+    if fmt == "rkllm":
+        if dtype not in DTYPES:
+            return {"status": "unchecked", "reason": f"no size prediction for dtype {dtype!r}", "found": {"size_bytes": size},
+                    "expected": {}}
+        predicted, what = weight_bytes(spec, dtype) + 2 * c.embedding, f"{spec.name} {dtype} weights"
+    elif fmt == "rknn" and part == "vision" and spec.vision is not None:
+        predicted, what = 2 * spec.vision.params, f"{spec.name}'s vision encoder in fp16"
+    else:
+        return {"status": "unchecked", "reason": f"no size prediction for a .{fmt} of {spec.name}",
+                "found": {"size_bytes": size}, "expected": {}}
+    lo, hi = SIZE_RANGE[0] * predicted, SIZE_RANGE[1] * predicted
+    found, expected = {"size_bytes": size}, {"size_bytes_min": int(lo), "size_bytes_max": int(hi)}
+    if not lo <= size <= hi:
+        return {"status": "mismatch", "found": found, "expected": expected,
+                "reason": f"it is {size / 1e6:,.0f} MB, but {what} are predicted at {predicted / 1e6:,.0f} MB "
+                          f"(accepted {lo / 1e6:,.0f}-{hi / 1e6:,.0f} MB)"}
+    return {"status": "match", "found": found, "expected": expected,
+            "reason": f"{size / 1e6:,.0f} MB, predicted {predicted / 1e6:,.0f} MB for {what}"}
+
+
+class ModelMismatch(ModelFileError):
+    """The model file is not the model the plan or the notebook names."""
+
+
+def require_identity(path: str | os.PathLike, fmt: str, model: str, dtype: str | None = None, *,
+                     force: bool = False, how: str = "notebook", part: str = "llm", what: str = "model file") -> dict:
+    """:func:`check_identity`, raising :class:`ModelMismatch` on a mismatch unless ``force``; the
+    returned dict (with ``forced``) goes into the records' ``model.identity``."""
+    ident = check_identity(path, fmt, model, dtype, part=part)
+    if ident["status"] == "mismatch":
+        if not force:
+            raise ModelMismatch(f"{what} {path} is not {model}: {ident['reason']}; give the right file, "
+                                f"or {FORCE_HINT[how]}")
+        ident["forced"] = True
+    return ident
+
+
+def check_context(max_context: int, model: str | None, path: str | os.PathLike, fmt: str, *,
+                  option: str = "--context") -> None:
+    """Refuse, before loading, a context the model cannot take: for a catalog model its maximum positions
+    (``.rkllm``: all of RKLLM's rules, exactly as ``rklab estimate`` applies them), else a GGUF's trained
+    ``context_length``; and never more than a C int (the runtimes take it as int32: 10**12 would wrap)."""
+    try:
+        spec = get_model(model) if model else None
+    except RklabError:
+        spec = None
+    if spec is not None and fmt == "rkllm":
+        check_rkllm_context(spec, max_context, option)  # RKLLM's rules, as `rklab estimate` applies them
+    elif spec is not None:
+        check_positions(spec, max_context, option)  # llama.cpp takes any context up to the model's positions
+    elif fmt == "gguf":
+        trained = gguf_summary(path)["context_length"]
+        if isinstance(trained, int) and max_context > trained:
+            raise RklabError(f"{option} {max_context} is over the model's trained context of {trained} tokens "
+                             f"(context_length in {Path(path).name}); lower {option}")
+    if max_context > INT32_MAX:
+        raise RklabError(f"{option} {max_context} is more than the runtimes accept ({INT32_MAX}); "
+                         f"lower {option}")

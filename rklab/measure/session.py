@@ -38,8 +38,9 @@ from rklab.measure.cachecheck import suspected_count
 from rklab.measure.demo_model import DEMO_DTYPE
 from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_LLM
 from rklab.errors import MemoryAborted, PredictedOOM, RklabError
-from rklab.measure.modelfiles import check_model_file, describe
+from rklab.measure.modelfiles import check_context, check_model_file, describe, require_identity
 from rklab.measure.runtimes.factory import BACKENDS as BACKEND_FORMATS
+from rklab.nbparams import NOTEBOOK_PARAMETERS, parse_parameters, parse_value
 from rklab.runfolder import HEARTBEAT_FILE, samples_file
 
 BACKENDS = tuple(BACKEND_FORMATS)
@@ -111,73 +112,49 @@ def show_progress(progress: bool | None = None) -> bool:
 
 # --------------------------------------------------------------------------- validation
 
-def _as_int(name: str, value, lo: int, hi: int) -> int:
-    try:
-        v = int(value)
-        if v != float(value):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise RklabError(f"parameter {name}={value!r} is not a whole number; give e.g. {lo if lo > 0 else 1}") from None
-    if not lo <= v <= hi:
-        raise RklabError(f"parameter {name}={v} is out of range; use {lo}..{hi}")
-    return v
-
-
-def _check_backend(name: str, value: str, allowed) -> str:
-    if value not in allowed:
-        raise RklabError(f"parameter {name}={value!r} is unknown; use one of {', '.join(allowed)}")
-    return value
-
-
-def _check_lang(lang: str) -> str:
-    if lang not in ("zh", "en"):
-        raise RklabError(f"parameter lang={lang!r} is unknown; use 'zh' or 'en'")
-    return lang
+def _typed(notebook: str, p: dict, defaults: dict) -> dict:
+    """``p`` with every notebook parameter parsed to its type (rklab.nbparams; a missing or None
+    value takes the notebook's default)."""
+    given = {k: v for k, v in p.items() if not (v is None and k in defaults)}
+    return {**p, **parse_parameters(notebook, {**defaults, **given})}
 
 
 def validate_cases(cases) -> list[tuple[int, int]]:
     """``[[pp, tg], ...]`` -> list of (prompt tokens, new tokens) with one-line errors."""
-    if isinstance(cases, str):
-        raise RklabError(f"parameter cases={cases!r} must be a list of [prompt_tokens, new_tokens] pairs, e.g. [[128, 64]]")
-    try:
-        pairs = [tuple(c) for c in cases]
-    except TypeError:
-        raise RklabError(f"parameter cases={cases!r} must be a list of [prompt_tokens, new_tokens] pairs, e.g. [[128, 64]]") from None
-    if not pairs:
-        raise RklabError("parameter cases is empty; give at least one [prompt_tokens, new_tokens] pair, e.g. [[128, 64]]")
-    out = []
-    for c in pairs:
-        if len(c) != 2:
-            raise RklabError(f"parameter cases has {list(c)!r}; each case is [prompt_tokens, new_tokens], e.g. [128, 64]")
-        out.append((_as_int("cases prompt_tokens", c[0], 1, 1 << 20), _as_int("cases new_tokens", c[1], 1, 1 << 16)))
-    return out
+    return [tuple(c) for c in parse_value("cases", cases, NOTEBOOK_PARAMETERS["02_llm_bench"]["cases"])]
+
+
+_COMMON_DEFAULTS = dict(reps=5, warmup=1, lang="zh", mem_floor_mb=300, force=False, force_model=False, max_context=4096)
+LLM_DEFAULTS = dict(_COMMON_DEFAULTS, backend="llamacpp", cases=[[128, 64]], adaptive=True)
+VLM_DEFAULTS = dict(_COMMON_DEFAULTS, reps=3, llm_backend="llamacpp", vision_backend="onnx", image_size=448,
+                    new_tokens=64)
 
 
 def validate_llm_params(p: dict) -> dict:
-    q = dict(p)
-    q["backend"] = _check_backend("backend", q.get("backend", "llamacpp"), BACKENDS)
+    q = _typed("02_llm_bench", p, LLM_DEFAULTS)
     if not q.get("model_path"):
         raise RklabError("parameter model_path is empty; give a .gguf/.rkllm path or 'demo'")
     if q["model_path"] == "demo" and q["backend"] != "llamacpp":
         raise RklabError("parameter model_path='demo' is the SmolLM2 GGUF, which needs backend='llamacpp'")
     q["model"] = q.get("model") or (DEMO_LLM if q["model_path"] == "demo" else Path(str(q["model_path"])).stem)
     q["dtype"] = q.get("dtype") or (DEMO_DTYPE if q["model_path"] == "demo" else "w8a8")
-    q["max_context"] = _as_int("max_context", q.get("max_context", 4096), 16, 1 << 20)
-    q["cases"] = validate_cases(q.get("cases", [[128, 64]]))
+    q["cases"] = [tuple(c) for c in q["cases"]]
     from rklab.measure.protocol import context_error
 
     for pp, tg in q["cases"]:
         if pp + tg >= q["max_context"]:
             raise context_error(pp, tg, q["max_context"], "raise max_context or use smaller cases")
-    q["reps"] = _as_int("reps", q.get("reps", 5), 1, 1000)
-    q["warmup"] = _as_int("warmup", q.get("warmup", 1), 0, 100)
-    q["lang"] = _check_lang(q.get("lang", "zh"))
-    q["mem_floor_mb"] = float(q.get("mem_floor_mb", 300))
-    if q["mem_floor_mb"] < 0:
-        raise RklabError(f"parameter mem_floor_mb={q['mem_floor_mb']} must be >= 0 (MB of MemAvailable to keep)")
-    q["force"] = bool(q.get("force", False))
     q["out_dir"] = str(q.get("out_dir") or default_out_dir("llm"))
     return q
+
+
+def _recorded_params(notebook: str, given: dict, checked: dict) -> dict:
+    """The parameters as the records keep them: as given, but bools and numbers as parsed
+    (``force="false"`` is recorded as false) and the output folder as used."""
+    specs = NOTEBOOK_PARAMETERS[notebook]
+    typed = {k: checked[k] for k, v in given.items()
+             if v is not None and k in specs and specs[k].kind in ("bool", "int", "float", "pairs")}
+    return {**given, **typed, "out_dir": checked["out_dir"]}
 
 
 def default_out_dir(kind: str) -> Path:
@@ -201,9 +178,7 @@ def _resolve_image(path) -> Path:
 
 
 def validate_vlm_params(p: dict) -> dict:
-    q = dict(p)
-    q["llm_backend"] = _check_backend("llm_backend", q.get("llm_backend", "llamacpp"), BACKENDS)
-    q["vision_backend"] = _check_backend("vision_backend", q.get("vision_backend", "onnx"), ("onnx", "rknn"))
+    q = _typed("03_vlm_bench", p, VLM_DEFAULTS)
     for k in ("encoder_path", "llm_path"):
         if not q.get(k):
             raise RklabError(f"parameter {k} is empty; give a file path or 'demo'")
@@ -215,34 +190,24 @@ def validate_vlm_params(p: dict) -> dict:
         q["model"] = DEMO_LLM if q["llm_path"] == "demo" else None
         if q["model"] is None:
             raise RklabError("parameter model is empty; name the VLM as in the catalog, e.g. 'Qwen3-VL-2B'")
-    images = q.get("images") or []
-    if isinstance(images, (str, os.PathLike)):
-        images = [images]
-    q["images"] = [str(_resolve_image(i)) for i in images]
-    q["image_size"] = _as_int("image_size", q.get("image_size", 448), 8, 4096)
-    q["max_context"] = _as_int("max_context", q.get("max_context", 4096), 16, 1 << 20)
-    q["new_tokens"] = _as_int("new_tokens", q.get("new_tokens", 64), 1, 1 << 16)
-    q["reps"] = _as_int("reps", q.get("reps", 3), 1, 1000)
-    q["warmup"] = _as_int("warmup", q.get("warmup", 1), 0, 100)
+    q["images"] = [str(_resolve_image(i)) for i in q.get("images") or []]
     q["core_mask"] = "NPU_CORE_0_1_2" if q.get("core_mask") is None else q["core_mask"]  # 0 is a mask
-    q["lang"] = _check_lang(q.get("lang", "zh"))
-    q["mem_floor_mb"] = float(q.get("mem_floor_mb", 300))
-    if q["mem_floor_mb"] < 0:
-        raise RklabError(f"parameter mem_floor_mb={q['mem_floor_mb']} must be >= 0 (MB of MemAvailable to keep)")
-    q["force"] = bool(q.get("force", False))
     q["out_dir"] = str(q.get("out_dir") or default_out_dir("vlm"))
     q["dtype"] = q.get("dtype") or (DEMO_DTYPE if q["llm_path"] == "demo" else "w8a8")
     return q
 
 
 # --------------------------------------------------------------------------- helpers
+def _format(backend: str) -> str:
+    return "gguf" if backend == "llamacpp" else "rkllm"
+
+
 def _resolve_model_file(path: str, backend: str) -> Path:
     if path == "demo":
         from rklab.measure.demo_model import fetch_demo
 
         return fetch_demo()  # returns at once when cached
-    fmt = "gguf" if backend == "llamacpp" else "rkllm"
-    return check_model_file(path, fmt)
+    return check_model_file(path, _format(backend))
 
 
 def _model_block(name: str, path: Path, dtype: str, kind: str) -> dict:
@@ -443,7 +408,8 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
                      model_path: str = "demo", dtype: str | None = None, max_context: int = 4096,
                      cases=((128, 64), (512, 128), (1024, 128)), reps: int = 5, warmup: int = 1,
                      out_dir: str | None = None, lang: str = "zh", mem_floor_mb: float = 300, force: bool = False,
-                     adaptive: bool = True, progress: bool | None = None, backend_kwargs: dict | None = None) -> BenchOutcome:
+                     adaptive: bool = True, force_model: bool = False, progress: bool | None = None,
+                     backend_kwargs: dict | None = None) -> BenchOutcome:
     """Notebook 02: benchmark one LLM with the protocol; a record per measured run.
 
     ``adaptive`` (an extra parameter, default on): add repetitions (up to 3x ``reps``) until the
@@ -451,13 +417,17 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
     """
     params = dict(entry=entry, model=model, backend=backend, model_path=model_path, dtype=dtype,
                   max_context=max_context, cases=[list(c) for c in cases], reps=reps, warmup=warmup,
-                  out_dir=out_dir, lang=lang, mem_floor_mb=mem_floor_mb, force=force, adaptive=bool(adaptive))
+                  out_dir=out_dir, lang=lang, mem_floor_mb=mem_floor_mb, force=force, adaptive=adaptive,
+                  force_model=force_model)
     p = validate_llm_params(params)
-    params["out_dir"] = p["out_dir"]
+    params = _recorded_params("02_llm_bench", params, p)
     out = Path(p["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
     model_file = _resolve_model_file(p["model_path"], p["backend"])
     model_block = _model_block(p["model"], model_file, p["dtype"], "llm")
+    check_context(p["max_context"], p["model"], model_file, _format(p["backend"]), option="max_context")
+    model_block["identity"] = require_identity(model_file, _format(p["backend"]), p["model"], p["dtype"],
+                                               force=p["force_model"])
     biggest = max(p["cases"], key=lambda c: c[0] + c[1])
     est = predicted_memory(p["model"], p["dtype"], p["max_context"], biggest[0], biggest[1])
     host = _host(None)
@@ -485,7 +455,7 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
 
     def run(backend, *, monitor, baseline, guard, on_run):
         cfg = BenchConfig(cases=[tuple(c) for c in p["cases"]], warmup=p["warmup"], reps=p["reps"],
-                          adaptive=bool(adaptive))
+                          adaptive=p["adaptive"])
         return run_llm_benchmark(backend, cfg, monitor=monitor, progress=show_progress(progress),
                                  on_run=on_run, baseline=baseline, should_stop=guard.should_stop)
 
@@ -512,17 +482,18 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
                      images=(), image_size: int = 448, core_mask: str = "NPU_CORE_0_1_2",
                      max_context: int = 4096, new_tokens: int = 64, reps: int = 3, warmup: int = 1,
                      out_dir: str | None = None, lang: str = "zh", mem_floor_mb: float = 300, force: bool = False,
-                     dtype: str | None = None, prompt: str | None = None, progress: bool | None = None,
-                     backend_kwargs: dict | None = None) -> BenchOutcome:
+                     dtype: str | None = None, prompt: str | None = None, force_model: bool = False,
+                     progress: bool | None = None, backend_kwargs: dict | None = None) -> BenchOutcome:
     """Notebook 03: image -> encoder -> LLM, stage by stage; a record per measured run."""
     from rklab.measure import vlm as vlm_mod
 
     params = dict(entry=entry, model=model, encoder_path=encoder_path, llm_path=llm_path, llm_backend=llm_backend,
-                  vision_backend=vision_backend, images=list(images or []), image_size=image_size,
+                  vision_backend=vision_backend, images=images, image_size=image_size,
                   core_mask=core_mask, max_context=max_context, new_tokens=new_tokens, reps=reps,
-                  warmup=warmup, out_dir=out_dir, lang=lang, mem_floor_mb=mem_floor_mb, force=force)
+                  warmup=warmup, out_dir=out_dir, lang=lang, mem_floor_mb=mem_floor_mb, force=force,
+                  force_model=force_model)
     p = validate_vlm_params({**params, "dtype": dtype})
-    params["out_dir"] = p["out_dir"]
+    params = _recorded_params("03_vlm_bench", params, p)
     out = Path(p["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
     images_list = p["images"]
@@ -539,7 +510,14 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
     if p["encoder_path"] != "demo":
         check_model_file(enc_file, p["vision_backend"], what="vision encoder")
     model_block = _model_block(p["model"], llm_file, p["dtype"], "vlm")
+    check_context(p["max_context"], p["model"], llm_file, _format(p["llm_backend"]), option="max_context")
+    model_block["identity"] = require_identity(llm_file, _format(p["llm_backend"]), p["model"], p["dtype"],
+                                               force=p["force_model"])
     model_block["encoder"] = {"backend": p["vision_backend"], **describe(enc_file)}
+    if p["encoder_path"] != "demo":
+        model_block["encoder"]["identity"] = require_identity(enc_file, p["vision_backend"], p["model"],
+                                                              force=p["force_model"], part="vision",
+                                                              what="vision encoder")
     # estimate() adds the model's image tokens itself: pass only the text tokens of the prompt
     est = predicted_memory(p["model"], p["dtype"], p["max_context"], VLM_TEXT_TOKENS, p["new_tokens"],
                            with_vision=True)

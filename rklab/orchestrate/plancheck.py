@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rklab.errors import ModelFileError, RklabError
+from rklab.measure.modelfiles import check_model_file, require_identity
 from rklab.orchestrate.plans import DEMO, Plan, is_placeholder, load_plan
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -70,26 +71,40 @@ def _check_files(report: CheckReport) -> None:
                            else f"put the file name in {report.plan.path}")
                 continue
             if value == DEMO:
-                _check_demo(report, name, fmt)
+                _check_demo(report, name, fmt, entry)
                 continue
             try:
-                from rklab.measure.modelfiles import check_model_file
-
                 p = check_model_file(value, fmt, what=key)
-                report.add("file", name, OK, f"{p} ({p.stat().st_size / 1e6:,.0f} MB, {fmt})")
+                ident = _identity(entry, key, p, fmt)
+                report.add("file", name, OK, f"{p} ({p.stat().st_size / 1e6:,.0f} MB, {fmt}{ident})")
             except ModelFileError as exc:
                 report.add("file", name, FAIL, str(exc), f"get it from: {source}" if source else "")
 
 
-def _check_demo(report: CheckReport, name: str, fmt: str) -> None:
-    if fmt == "gguf":
-        try:
-            from rklab.measure.demo_model import demo_model_path
+def _identity(entry, key: str, path: Path, fmt: str) -> str:
+    """Raise ModelMismatch when the file is not the entry's model (unless the entry sets force_model);
+    else a short note for the report line."""
+    ident = require_identity(path, fmt, entry.model, entry.settings.get("dtype"), what=key, how="plan",
+                             force=bool(entry.settings.get("force_model")),
+                             part="vision" if key == "encoder_path" else "llm")
+    if ident.get("forced"):
+        return f"; NOT {entry.model} ({ident['reason']}), measured anyway: force_model"
+    return f"; {ident['status']} {entry.model}" if ident["status"] == "match" else f"; identity {ident['status']}"
 
+
+def _check_demo(report: CheckReport, name: str, fmt: str, entry) -> None:
+    if fmt == "gguf":
+        from rklab.measure.demo_model import demo_model_path
+
+        try:
             p = demo_model_path()
-            report.add("file", name, OK, f"demo model {p}")
         except RklabError as exc:
             report.add("file", name, FAIL, str(exc), "run `rklab models fetch-demo`")
+            return
+        try:
+            report.add("file", name, OK, f"demo model {p}{_identity(entry, 'the demo model', p, fmt)}")
+        except ModelFileError as exc:
+            report.add("file", name, FAIL, str(exc), "name the demo model SmolLM2-135M-Instruct in the plan entry")
     else:
         report.add("file", name, OK, "synthetic demo encoder (ONNX, random weights; built on first use)")
 

@@ -60,6 +60,7 @@ COMMON_KEYS = {
     "timeout_s": _POS_NUM,
     "mem_floor_mb": _NONNEG_INT,
     "force": _BOOL,
+    "force_model": _BOOL,  # measure a file that does not match the catalog entry (rklab.measure.modelfiles)
     "source": _STR,
     "encoder_source": _STR,
     "notes": _STR,
@@ -82,9 +83,9 @@ TOP_KEYS = ("plan", "board", "description", "models_dir", "defaults", "entries",
 # Plan keys handed to the notebooks unchanged (only when the plan sets them, so the
 # notebook's own defaults apply otherwise). Names follow docs/architecture.md.
 LLM_PARAMS = ("model", "backend", "model_path", "dtype", "max_context", "cases", "reps", "warmup",
-              "adaptive", "mem_floor_mb", "force")
+              "adaptive", "mem_floor_mb", "force", "force_model")
 VLM_PARAMS = ("model", "encoder_path", "llm_path", "llm_backend", "vision_backend", "images", "image_size",
-              "core_mask", "max_context", "new_tokens", "reps", "warmup", "mem_floor_mb", "force")
+              "core_mask", "max_context", "new_tokens", "reps", "warmup", "mem_floor_mb", "force", "force_model")
 
 
 @dataclass

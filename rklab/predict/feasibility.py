@@ -45,20 +45,29 @@ def context_limit(spec: ModelSpec) -> int:
     return limit // CONTEXT_MULTIPLE * CONTEXT_MULTIPLE
 
 
-def check_context(spec: ModelSpec, max_context: int) -> int:
-    """RKLLM's max_context rules as the toolkit and runtime enforce them (socs.md): not above the model's
-    maximum positions, at most 16384, a multiple of 32. One clear line (RklabError) otherwise."""
+def check_positions(spec: ModelSpec, max_context: int, option: str = "--context", largest: int | None = None) -> int:
+    """The model's own limit (every runtime): not above its maximum positions. One RklabError line otherwise,
+    suggesting ``largest`` (default: the maximum positions)."""
     if spec.max_position and max_context > spec.max_position:
         raise RklabError(f"context {max_context} is over {spec.name}'s limit of {spec.max_position:,} positions "
-                         f"(max_position_embeddings in {spec.config_file}); use --context {context_limit(spec)} or less")
+                         f"(max_position_embeddings in {spec.config_file}); use {option} "
+                         f"{largest or spec.max_position} or less")
+    return max_context
+
+
+def check_context(spec: ModelSpec, max_context: int, option: str = "--context") -> int:
+    """RKLLM's max_context rules as the toolkit and runtime enforce them (socs.md): not above the model's
+    maximum positions, at most 16384, a multiple of 32. One clear line (RklabError) otherwise.
+    ``rklab estimate`` and ``rklab bench --backend rkllm`` refuse the same values (``option`` names the input)."""
+    check_positions(spec, max_context, option, largest=context_limit(spec))
     if max_context > RKLLM_MAX_CONTEXT:
         raise RklabError(f"context {max_context} is over RKLLM's maximum of {RKLLM_MAX_CONTEXT} (max_context at "
-                         f"conversion); use --context {RKLLM_MAX_CONTEXT} or less")
+                         f"conversion); use {option} {RKLLM_MAX_CONTEXT} or less")
     if max_context % CONTEXT_MULTIPLE:
         lo = max_context // CONTEXT_MULTIPLE * CONTEXT_MULTIPLE
         hint = f"{lo} or {lo + CONTEXT_MULTIPLE}" if lo else str(CONTEXT_MULTIPLE)
         raise RklabError(f"context {max_context} is not a multiple of {CONTEXT_MULTIPLE} (RKLLM's max_context rule); "
-                         f"use --context {hint}")
+                         f"use {option} {hint}")
     return max_context
 
 

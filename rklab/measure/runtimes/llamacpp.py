@@ -106,6 +106,43 @@ def _perf_totals(pc) -> tuple[float, int]:
     return ms, n
 
 
+class _LlamaLog:
+    """Keeps llama.cpp's warning and error lines while a model loads.
+
+    With ``verbose=False`` llama-cpp-python sends them nowhere, so a GGUF of an unknown architecture
+    only raises "Failed to load model from file". This swaps in a log callback for the load (ggml log
+    levels: 3 warn, 4 error) and puts llama-cpp-python's own callback back afterwards.
+    """
+
+    def __init__(self, llama_cpp):
+        self._ll = llama_cpp
+        self.lines: list[tuple[int, str]] = []
+
+        @llama_cpp.llama_log_callback
+        def keep(level, text, user_data):
+            if level >= 3 and text:
+                self.lines.append((int(level), text.decode("utf-8", errors="replace").strip()))
+
+        self._callback = keep  # a reference, or ctypes frees the callback while llama.cpp holds it
+
+    def __enter__(self):
+        self._ll.llama_log_set(self._callback, ctypes.c_void_p(0))
+        return self
+
+    def __exit__(self, *exc):
+        from llama_cpp import _logger  # llama-cpp-python's own callback (set when llama_cpp is imported)
+
+        self._ll.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+        return False
+
+    def error(self) -> str:
+        """The first error llama.cpp logged (``error loading model: unknown model architecture: 'x'``)."""
+        for level, text in self.lines:
+            if level == 4 and "error" in text:
+                return text.split(": ", 1)[1] if text.startswith("llama_") and ": " in text else text
+        return ""
+
+
 class LlamaCpp:
     """A GGUF model on the CPU through llama.cpp.
 
@@ -137,17 +174,23 @@ class LlamaCpp:
         self._llama = None
         t0 = time.perf_counter_ns()
         try:
-            self._llama = llama_cpp.Llama(
-                model_path=self.model_path,
-                n_ctx=self.max_context,
-                n_batch=self.n_batch,
-                n_ubatch=self.n_batch,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                seed=seed,
-                verbose=False,
-            )
+            with _LlamaLog(llama_cpp) as log:
+                self._llama = llama_cpp.Llama(
+                    model_path=self.model_path,
+                    n_ctx=self.max_context,
+                    n_batch=self.n_batch,
+                    n_ubatch=self.n_batch,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    seed=seed,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
+            said = log.error()
+            if said:
+                raise ModelFileError(
+                    f"llama.cpp could not load {self.model_path}: {said}; use a GGUF of a model this llama.cpp "
+                    f"({self.runtime_version}) supports, complete and unmodified") from exc
             raise ModelFileError(f"llama.cpp could not load {self.model_path} ({exc}); check that it is a complete GGUF file") from exc
         self.load_ms = (time.perf_counter_ns() - t0) / 1e6
         self._model = self._llama._model.model
