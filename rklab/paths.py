@@ -20,9 +20,34 @@ def notebooks_dir() -> Path:
     return PROJECT_ROOT / "notebooks"
 
 
+CACHE_ENV = "RKLAB_CACHE"
+
+
 def cache_dir() -> Path:
-    """Model cache (env ``RKLAB_CACHE``, default ``~/.cache/rklab/models``)."""
-    return Path(os.environ.get("RKLAB_CACHE", Path.home() / ".cache" / "rklab" / "models"))
+    """Model cache (env ``RKLAB_CACHE``, default ``~/.cache/rklab/models``), created if needed.
+
+    An empty ``RKLAB_CACHE`` counts as unset (as the XDG variables do), so the demo model never
+    lands in the current folder. A value that cannot be a writable folder (a file, a symlink
+    loop, a place that cannot be created) is one :class:`RklabError` line naming the variable.
+    """
+    raw = os.environ.get(CACHE_ENV, "")
+    if not raw.strip():
+        p = Path.home() / ".cache" / "rklab" / "models"
+    else:
+        p = Path(raw).expanduser().absolute()
+    fix = f"set {CACHE_ENV} to a writable folder, or unset it (default ~/.cache/rklab/models)"
+    where = f"{CACHE_ENV}={raw}" if raw.strip() else f"the model cache {p}"
+    if p.is_symlink() and not p.exists():
+        raise RklabError(f"{where} is a broken symlink or a symlink loop; {fix}")
+    if p.exists() and not p.is_dir():
+        raise RklabError(f"{where} is a file, not a folder; {fix}")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RklabError(f"{where} cannot be created ({exc.strerror or exc}); {fix}") from exc
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise RklabError(f"{where} is not writable; {fix}")
+    return p
 
 
 def runs_dir() -> Path:

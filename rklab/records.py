@@ -1,8 +1,17 @@
 """Durable run records: one JSON object per line in ``<run_dir>/records.jsonl``.
 
 Each record is flushed and fsync'ed as soon as it is written, so killing the process
-(even with SIGKILL) loses at most the record being written. The loader tolerates a
-truncated last line. Records are never rewritten: a re-run appends.
+(even with SIGKILL) loses at most the record being written. Records are never rewritten:
+a re-run appends. Three rules keep a file whole:
+
+- an append never glues onto an incomplete last line (a run killed mid-write): it starts
+  a new line first, so the good record stays readable and the broken line stays visible;
+- a write that hits a full disk (ENOSPC) is cut back to the last complete record and
+  raises :class:`DiskFull`, one line saying what to free;
+- :func:`ensure_free_space` refuses to start a run on a disk with less than it needs.
+
+The loader (:func:`scan_records`) keeps every line it skips, with its file and line
+number, so a report can show what it left out instead of dropping it silently.
 
 Record layout (schema ``rklab.record/1``)::
 
@@ -29,9 +38,12 @@ Where the records file sits in a run folder, and which attempt's records count: 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
+import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -40,11 +52,61 @@ import pandas as pd
 import numpy as np
 
 from rklab import __version__, metrics
+from rklab.errors import RklabError
 
 SCHEMA = "rklab.record/1"
+SCHEMA_PREFIX = "rklab.record/"
 RECORDS_FILE = "records.jsonl"
 RUN_KINDS = ("llm", "vlm")  # a record of one measured run
 ENTRY_KIND = "entry"  # the sweep's record of how an entry ended
+MIN_FREE_MB = 50.0  # a bench run's records and samples stay far below this
+
+
+class DiskFull(RklabError):
+    """The disk filled up while writing results; the file was cut back to its last complete line."""
+
+
+def ensure_free_space(folder: str | os.PathLike, need_mb: float = MIN_FREE_MB, option: str = "--out") -> float:
+    """Refuse to start a run when the disk holding ``folder`` has less than ``need_mb`` free; returns the free MB."""
+    p = Path(folder).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    free = shutil.disk_usage(p).free / 1e6
+    if free < need_mb:
+        raise DiskFull(f"{option} {folder} is on a disk with only {free:,.0f} MB free, a run needs about "
+                       f"{need_mb:,.0f} MB; free some space or give {option} a folder on another disk")
+    return free
+
+
+def append_lines(path: str | os.PathLike, lines: Iterable[str]) -> None:
+    """Append text lines durably in one write (flush + fsync), never onto an incomplete last line.
+
+    On ENOSPC the file is cut back to its size before the write and :class:`DiskFull` is raised.
+    """
+    p = Path(path)
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
+    fd = os.open(p, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data  # the last line was cut (a killed run): keep it apart from this record
+        try:
+            # One write call: a kill leaves at most one partial last line.
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            try:
+                os.ftruncate(fd, size)  # no partial line left behind
+            except OSError:  # not a regular file (a device): nothing to cut back
+                pass
+            raise DiskFull(f"the disk is full: cannot write {p} ({exc.strerror}); free some space, then run "
+                           "again (a sweep continues with --resume)") from exc
+    finally:
+        os.close(fd)
 
 
 def json_default(obj: Any):
@@ -82,34 +144,65 @@ class RecordWriter:
         }
         line = json.dumps(full, default=json_default, ensure_ascii=False, allow_nan=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            # One write call per record: a kill leaves at most one partial last line.
-            os.write(fd, (line + "\n").encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_lines(self.path, [line])
         return full
 
 
-def read_records(path: str | os.PathLike) -> list[dict]:
-    """All complete records of one JSONL file; a truncated or corrupt line is skipped."""
+@dataclass(frozen=True)
+class SkippedLine:
+    """A line of a records file that the loader left out, and why."""
+
+    path: str
+    line: int
+    reason: str  # "not JSON (a run killed mid-write?)" | "not an rklab record" | "schema rklab.record/9 ..."
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+def scan_records(path: str | os.PathLike) -> tuple[list[dict], list[SkippedLine]]:
+    """The records of one JSONL file of schema :data:`SCHEMA`, and every line left out.
+
+    A record of another ``rklab.record/N`` schema is skipped too (its reason names the schema):
+    :func:`check_schemas` turns those into a refusal.
+    """
     out: list[dict] = []
+    skipped: list[SkippedLine] = []
     p = Path(path)
     if not p.exists():
-        return out
+        return out, skipped
     with open(p, "r", encoding="utf-8", errors="replace") as fh:
-        for line in fh:
+        for n, line in enumerate(fh, start=1):
             line = line.strip()
             if not line:
                 continue
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a run killed mid-write
-            if isinstance(rec, dict) and str(rec.get("schema", "")).startswith("rklab.record/"):
+                skipped.append(SkippedLine(str(p), n, "not JSON (a run killed mid-write, or an edit)"))
+                continue
+            schema = str(rec.get("schema", "")) if isinstance(rec, dict) else ""
+            if schema == SCHEMA:
                 out.append(rec)
-    return out
+            elif schema.startswith(SCHEMA_PREFIX):
+                skipped.append(SkippedLine(str(p), n, f"schema {schema}, this rklab {__version__} reads {SCHEMA}"))
+            else:
+                skipped.append(SkippedLine(str(p), n, "not an rklab record"))
+    return out, skipped
+
+
+def check_schemas(skipped: Iterable[SkippedLine]) -> None:
+    """Refuse records of a schema this rklab does not know (written by a newer rklab), in one line."""
+    for s in skipped:
+        if s.reason.startswith("schema "):
+            raise RklabError(f"{s.path}:{s.line} has records of {s.reason.split(',')[0]}, which rklab {__version__} "
+                             f"does not know; update rklab (git pull && make setup) to report them")
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+    """All complete records of one JSONL file; a truncated or corrupt line is skipped
+    (:func:`scan_records` says which)."""
+    return scan_records(path)[0]
 
 
 def iter_record_files(run_dirs: Iterable[str | os.PathLike]) -> list[Path]:
@@ -151,9 +244,14 @@ def load_records(run_dirs: Iterable[str | os.PathLike] | str | os.PathLike) -> p
     if isinstance(run_dirs, (str, os.PathLike)):
         run_dirs = [run_dirs]
     rows = []
+    skipped: list[SkippedLine] = []
     for f in iter_record_files(run_dirs):
-        for rec in read_records(f):
+        recs, left_out = scan_records(f)
+        skipped += left_out
+        for rec in recs:
             row = flatten_record(rec)
             row["run_dir"] = str(f.parent)
             rows.append(row)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df.attrs["skipped_lines"] = [str(s) for s in skipped]  # shown by the report, never dropped silently
+    return df

@@ -245,6 +245,13 @@ def _plan_cases() -> list[Case]:
         Case("plan-zero-reps", lambda ctx: (sweep(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("reps: 1", "reps: 0"))), "reps")),
         Case("plan-negative-context", lambda ctx: (sweep(ctx, plan_with(ctx, entry_extra="    max_context: -4096\n")), "max_context")),
         Case("plan-zero-tokens", lambda ctx: (sweep(ctx, plan_with(ctx, entry=DEMO_LLM_ENTRY.replace("[[16, 4]]", "[[16, 0]]"))), "cases")),
+        Case("plan-not-utf8", lambda ctx: (sweep(ctx, p := make_file(ctx, "latin1.yaml", "plan: x\ndescription: café\n".encode("latin-1"))),
+                                           f"{p}:2: not UTF-8 text")),
+        # caught by `rklab models check` up front (the sweep used to measure everything, then fail in the report)
+        Case("plan-check-unknown-board", lambda ctx: (models_check(ctx, plan_file(ctx, f"plan: bad\nboard: rk3599-16gb\nentries:\n{DEMO_LLM_ENTRY}")),
+                                                      "unknown board 'rk3599-16gb'")),
+        Case("plan-check-absurd-context", lambda ctx: (models_check(ctx, plan_with(ctx, entry_extra="    max_context: 3000000000\n")),
+                                                       "max_context 3000000000 is over SmolLM2-135M-Instruct's maximum of 8192")),
         Case("plan-prompt-longer-than-context", lambda ctx: (sweep(ctx, plan_with(ctx, entry_extra="    max_context: 256\n", entry=DEMO_LLM_ENTRY.replace("[[16, 4]]", "[[1024, 64]]"))), "1024")),
     ]
 
@@ -283,7 +290,15 @@ def _outdir_cases() -> list[Case]:
     def a_file(ctx):
         return make_file(ctx, "i-am-a-file", b"not a folder\n")
 
+    def full_disk(ctx):  # every write to its records.jsonl fails with ENOSPC, as on a full disk
+        d = ctx.tmp / "full"
+        d.mkdir()
+        (d / "records.jsonl").symlink_to("/dev/full")
+        return d
+
     return [
+        Case("out-disk-full-bench", lambda ctx: (bench_llm(ctx, "--out", str(full_disk(ctx))),
+                                                 "the disk is full: cannot write")),
         Case("out-is-a-file-bench", lambda ctx: (bench_llm(ctx, "--out", str(f := a_file(ctx))), str(f))),
         Case("out-under-a-file-bench", lambda ctx: (bench_llm(ctx, "--out", str(f := a_file(ctx) / "run")), str(f))),
         Case("out-read-only-bench", lambda ctx: (bench_llm(ctx, "--out", "/proc/rklab-results"), "/proc/rklab-results")),
@@ -305,12 +320,37 @@ def _library_cases() -> list[Case]:
         Case("library-wrong-architecture", build("arm64/librkllmrt.so"), env=with_lib(wrong_arch_lib), needs_fake_rkllm=True),
         Case("library-unknown-layout", build("future/librkllmrt.so"),
              env=lambda ctx: {"RKLLM_LIB": str(ctx.tmp / "future" / "librkllmrt.so")}, needs_fake_rkllm=True),
+        Case("library-version-from-env-unsupported", build("RKLLM_VERSION=1.1.4"),
+             env=lambda ctx: {"RKLLM_LIB": str(ctx.fake_lib), "RKLLM_VERSION": "1.1.4"}, needs_fake_rkllm=True),
+        Case("library-context-over-c-int", lambda ctx: (bench_llm(ctx, "--context", "3000000000", model=str(ctx.fake_model),
+                                                                  backend="rkllm"),
+                                                        "--context 3000000000 is more than the runtimes accept"),
+             env=with_lib(lambda ctx: ctx.fake_lib), needs_fake_rkllm=True),
         Case("library-not-elf", build("txt/librkllmrt.so"),
              env=with_lib(lambda ctx: make_file(ctx, "txt/librkllmrt.so", b"#!/bin/sh\n")), needs_fake_rkllm=True),
     ]
 
 
-CASES = _model_cases() + _identity_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases()
+def _cache_cases() -> list[Case]:
+    def loop(ctx):
+        a, b = ctx.tmp / "inputs" / "loop-a", ctx.tmp / "inputs" / "loop-b"
+        a.parent.mkdir(parents=True, exist_ok=True)
+        a.symlink_to(b)
+        b.symlink_to(a)
+        return a
+
+    def cache(make):
+        return lambda ctx: {"RKLAB_CACHE": str(make(ctx))}
+
+    build = lambda ctx: (bench_llm(ctx), "RKLAB_CACHE=")  # noqa: E731 - the demo model comes from the cache
+    return [
+        Case("cache-is-a-file", build, env=cache(lambda ctx: make_file(ctx, "cache-file", b"x"))),
+        Case("cache-symlink-loop", build, env=cache(loop)),
+        Case("cache-unwritable", build, env=cache(lambda ctx: "/proc/rklab-cache")),
+    ]
+
+
+CASES = _model_cases() + _identity_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases() + _cache_cases()
 
 # Cases the owning module does not handle yet (reported to the lead). Strict: when the owner
 # fixes one, its XPASS fails the run as a reminder to delete the line here.
@@ -383,3 +423,15 @@ def test_bad_input(case: Case, tmp_path, request):
     alternatives = names if isinstance(names, tuple) else (names,)
     assert any(n in message for n in alternatives), f"the message does not name {names!r}: {message[-800:]}"
     assert _digest(ctx.results) == before, "the earlier results were changed"
+
+
+def test_empty_rklab_cache_is_the_default_not_the_current_folder(tmp_path):
+    """An empty RKLAB_CACHE used to put the 98 MB demo model into the current folder."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = {**os.environ, "RKLAB_CACHE": "", "HOME": str(tmp_path / "home")}
+    r = subprocess.run(RKLAB + ["models", "check", str(PROJECT_ROOT / "data" / "plans" / "demo.yaml"), "--lang", "en"],
+                       capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    assert "Traceback" not in r.stderr
+    assert str(tmp_path / "home" / ".cache" / "rklab" / "models") in r.stdout
+    assert list(cwd.iterdir()) == []

@@ -74,6 +74,11 @@ def test_password_mode_hashes_and_has_no_token():
         ["--ServerApp.disable_check_xsrf"],
         ["--ServerApp.allow_unauthenticated_access=True"],
         ["--ServerApp.allow_origin=*"],
+        ["--ServerApp.allow_origin_pat=.*"],  # the same wildcard as a regex
+        ["--ServerApp.allow_origin_pat=.+"],
+        ["--NotebookApp.allow_origin_pat=^(https?://.*|null)$"],
+        ["--ServerApp.allow_origin_pat", ".*"],
+        ["--ServerApp.allow_origin_pat=("],  # not a regex at all
         ["--PasswordIdentityProvider.hashed_password="],
         ["--ServerApp.password=''"],
         ["--ServerApp.ip=0.0.0.0"],
@@ -111,14 +116,44 @@ def test_refuses_empty_password_and_bad_port_and_half_tls(tmp_path):
 def test_harmless_extra_options_pass_through():
     cmd = lab.build_lab_command(extra_args=["--", "--LabApp.collaborative=True"], env=CLEAN_ENV)
     assert cmd.argv[-1] == "--LabApp.collaborative=True"
+    own_host = lab.build_lab_command(extra_args=[r"--ServerApp.allow_origin_pat=https://board\.lan(:\d+)?$"],
+                                     env=CLEAN_ENV)
+    assert own_host.argv[-1].startswith("--ServerApp.allow_origin_pat=")
 
 
-def test_warns_on_network_address_without_tls_not_with_tls(tmp_path):
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """Two self-signed certificate/key pairs (openssl) and an encrypted copy of the first key."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    d = tmp_path_factory.mktemp("tls")
+    for n in ("a", "b"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / f"{n}.key"),
+                        "-out", str(d / f"{n}.crt"), "-days", "2", "-subj", f"/CN={n}"], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", str(d / "a.key"), "-aes256", "-passout", "pass:secret",
+                    "-out", str(d / "enc.key")], check=True, capture_output=True)
+    (d / "garbage.pem").write_text("not a certificate\n")
+    return d
+
+
+@pytest.mark.parametrize("cert, key, words", [
+    ("garbage.pem", "a.key", "holds no PEM certificate"),
+    ("a.crt", "a.crt", "holds no PEM private key"),
+    ("a.crt", "b.key", "do not make a TLS pair (the key belongs to another certificate)"),
+    ("a.crt", "enc.key", "is encrypted and the server cannot ask for its passphrase"),
+])
+def test_cert_and_key_are_checked_before_start(tls_files, cert, key, words):
+    with pytest.raises(RklabError) as exc:
+        lab.build_lab_command(ip="0.0.0.0", certfile=str(tls_files / cert), keyfile=str(tls_files / key), env=CLEAN_ENV)
+    assert words in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_warns_on_network_address_without_tls_not_with_tls(tls_files):
     plain = lab.build_lab_command(ip="0.0.0.0", env=CLEAN_ENV)
     assert len(plain.warnings) == 1 and "without TLS" in plain.warnings[0] and "ssh -N -L" in plain.warnings[0]
-    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
-    cert.write_text("x")
-    key.write_text("y")
+    cert, key = tls_files / "a.crt", tls_files / "a.key"
     tls = lab.build_lab_command(ip="0.0.0.0", certfile=str(cert), keyfile=str(key), env=CLEAN_ENV)
     assert not tls.warnings and tls.url.startswith("https://") and tls.tls
     assert f"--ServerApp.certfile={cert.resolve()}" in tls.argv
@@ -235,3 +270,66 @@ def _children(pid: int) -> list[int]:
 def _port_in_use(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _start_lab(tmp_path):
+    """A real `rklab lab`, serving; returns (wrapper process, port, the server's private config path)."""
+    port = _free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    env.pop("JUPYTER_TOKEN", None)
+    root = ["--", "--allow-root"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([sys.executable, "-m", "rklab", "lab", "--port", str(port), *root],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=PROJECT_ROOT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 90
+    config = None
+    while time.monotonic() < deadline and not _port_in_use(port):
+        assert proc.poll() is None, "rklab lab exited early"
+        for pid in _children(proc.pid):
+            try:
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            config = config or next((Path(a.decode()[len("--config="):]) for a in args if a.startswith(b"--config=")), None)
+        time.sleep(0.2)
+    assert _port_in_use(port) and config is not None
+    return proc, port, config
+
+
+def _wait_closed(port: int, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _port_in_use(port):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_sigkill_of_the_wrapper_stops_jupyterlab_and_leaves_no_token(tmp_path):
+    proc, port, config = _start_lab(tmp_path)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert _wait_closed(port), "JupyterLab still serving after rklab lab was SIGKILLed"
+        assert not config.exists() and not config.parent.exists(), "the token config was left behind"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_second_sigterm_during_shutdown_still_removes_the_token_config(tmp_path):
+    proc, port, config = _start_lab(tmp_path)
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)  # impatient user: the wrapper is waiting for JupyterLab to stop
+        proc.wait(timeout=30)
+        assert not config.exists() and not config.parent.exists(), "the token config was left behind"
+        assert _wait_closed(port)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

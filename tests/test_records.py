@@ -2,11 +2,15 @@
 
 import json
 import os
+import shutil
 
 import pandas as pd
+import pytest
 
 from rklab import __version__
-from rklab.records import RECORDS_FILE, SCHEMA, RecordWriter, flatten_record, load_records, read_records
+from rklab.errors import RklabError
+from rklab.records import (RECORDS_FILE, SCHEMA, DiskFull, RecordWriter, check_schemas, ensure_free_space,
+                           flatten_record, load_records, read_records, scan_records)
 
 
 def _rec(i, **extra):
@@ -87,3 +91,67 @@ def test_non_json_values_are_stored(tmp_path):
     back = read_records(tmp_path / RECORDS_FILE)[0]
     assert back["metrics"] == {"x": 1.5, "arr": [0, 1, 2]} and back["path"] == str(tmp_path)
     assert rec["record_id"] == back["record_id"]
+
+
+# --------------------------------------------------------------------------- never lose a good record
+def test_append_after_a_cut_line_starts_a_new_line(tmp_path):
+    """A run killed mid-write leaves a partial last line; the next record must not glue onto it."""
+    w = RecordWriter(tmp_path)
+    w.append(_rec(0))
+    with open(tmp_path / RECORDS_FILE, "a") as fh:
+        fh.write('{"schema": "rklab.record/1", "metrics": {"rep": ')  # killed here
+    w.append(_rec(2))
+    assert [r["metrics"]["rep"] for r in read_records(tmp_path / RECORDS_FILE)] == [0, 2]
+    recs, skipped = scan_records(tmp_path / RECORDS_FILE)
+    assert [(s.line, s.reason.split(" (")[0]) for s in skipped] == [(2, "not JSON")]
+
+
+def test_full_disk_raises_one_line_and_leaves_no_partial_line(tmp_path, monkeypatch):
+    w = RecordWriter(tmp_path)
+    w.append(_rec(0))
+    before = (tmp_path / RECORDS_FILE).read_bytes()
+    real_write = os.write
+
+    def short_write(fd, data):  # the disk fills after 10 bytes of this record
+        return real_write(fd, data[:10])
+
+    monkeypatch.setattr(os, "write", short_write)
+    with pytest.raises(DiskFull) as exc:
+        w.append(_rec(1))
+    assert "the disk is full: cannot write" in str(exc.value) and "--resume" in str(exc.value)
+    assert "\n" not in str(exc.value)
+    monkeypatch.undo()
+    assert (tmp_path / RECORDS_FILE).read_bytes() == before  # cut back to the last complete record
+    w.append(_rec(2))
+    assert [r["metrics"]["rep"] for r in read_records(tmp_path / RECORDS_FILE)] == [0, 2]
+
+
+def test_enospc_from_the_kernel_is_disk_full(tmp_path):
+    (tmp_path / RECORDS_FILE).symlink_to("/dev/full")  # every write: ENOSPC
+    with pytest.raises(DiskFull, match="No space left on device"):
+        RecordWriter(tmp_path).append(_rec(0))
+
+
+def test_free_space_is_checked_before_a_run(tmp_path):
+    free = shutil.disk_usage(tmp_path).free / 1e6
+    assert ensure_free_space(tmp_path, 1.0) == pytest.approx(free, rel=0.01)
+    with pytest.raises(DiskFull, match=r"--out .* is on a disk with only [\d,]+ MB free, a run needs about"):
+        ensure_free_space(tmp_path / "not" / "yet", need_mb=free * 1000)
+
+
+def test_every_skipped_line_is_kept_with_file_and_line(tmp_path):
+    w = RecordWriter(tmp_path / "a")
+    w.append(_rec(0))
+    path = tmp_path / "a" / RECORDS_FILE
+    with open(path, "a") as fh:
+        fh.write("garbage in the middle\n")
+        fh.write(json.dumps({**_rec(5), "schema": "rklab.record/2"}) + "\n")
+        fh.write(json.dumps({"hello": 1}) + "\n")
+    w.append(_rec(1))
+    df = load_records(tmp_path)
+    assert list(df["rep"]) == [0, 1]
+    assert df.attrs["skipped_lines"] == [f"{path}:2: not JSON (a run killed mid-write, or an edit)",
+                                         f"{path}:3: schema rklab.record/2, this rklab {__version__} reads {SCHEMA}",
+                                         f"{path}:4: not an rklab record"]
+    with pytest.raises(RklabError, match=rf"{path}:3 has records of schema rklab.record/2, which rklab .* does not know"):
+        check_schemas(scan_records(path)[1])

@@ -663,3 +663,12 @@ def test_multimodal_without_any_tags_refused(fake_rkllm):
         llm.generate(multimodal=mm, max_new_tokens=1)
     assert "img_content" in _one_line(err.value) and "<|vision_start|>" in str(err.value)
     assert "run.input_type" not in fake_rkllm.logged()
+
+
+def test_out_of_range_counts_say_the_range():
+    from rklab.measure.runtimes.rkllm import _positive_int
+
+    with pytest.raises(RklabError) as exc:
+        _positive_int("max_context", 3_000_000_000)
+    assert str(exc.value) == ("max_context=3000000000 is not allowed; give a whole number from 1 to 2147483647 "
+                              "(the runtime takes it as a C int)")

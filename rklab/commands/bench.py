@@ -14,7 +14,7 @@ import time
 
 from rklab.errors import RklabError
 from rklab.paths import ensure_writable_dir
-from rklab.records import json_default
+from rklab.records import ensure_free_space, json_default
 
 
 def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
@@ -105,6 +105,8 @@ def _bench_llm(args) -> int:
         if pp + tg >= args.context:  # checked before the model is loaded
             raise context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
     out_dir = ensure_writable_dir(args.out) if args.out else None
+    if out_dir is not None:
+        ensure_free_space(out_dir)
     model_file = resolve_model_path(args.backend, args.model)
     fmt = BACKENDS[args.backend]
     check_model_file(model_file, fmt)

@@ -41,6 +41,7 @@ from rklab.errors import MemoryAborted, PredictedOOM, RklabError
 from rklab.measure.modelfiles import check_context, check_model_file, describe, require_identity
 from rklab.measure.runtimes.factory import BACKENDS as BACKEND_FORMATS
 from rklab.nbparams import NOTEBOOK_PARAMETERS, parse_parameters, parse_value
+from rklab.records import append_lines, ensure_free_space
 from rklab.runfolder import HEARTBEAT_FILE, samples_file
 
 BACKENDS = tuple(BACKEND_FORMATS)
@@ -242,11 +243,7 @@ def _preflight(est: dict, force: bool, what: str) -> dict:
 def _write_samples(out_dir: Path, kind: str, samples: list[dict]) -> Path:
     p = out_dir / samples_file(kind)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(p, "a", encoding="utf-8") as fh:
-        for s in samples:
-            fh.write(json.dumps(s, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    append_lines(p, [json.dumps(s, default=str) for s in samples])
     return p
 
 
@@ -423,6 +420,7 @@ def run_llm_notebook(*, entry: str | None = None, model: str | None = None, back
     params = _recorded_params("02_llm_bench", params, p)
     out = Path(p["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
+    ensure_free_space(out, option="out_dir")
     model_file = _resolve_model_file(p["model_path"], p["backend"])
     model_block = _model_block(p["model"], model_file, p["dtype"], "llm")
     check_context(p["max_context"], p["model"], model_file, _format(p["backend"]), option="max_context")
@@ -496,6 +494,7 @@ def run_vlm_notebook(*, entry: str | None = None, model: str | None = None, enco
     params = _recorded_params("03_vlm_bench", params, p)
     out = Path(p["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
+    ensure_free_space(out, option="out_dir")
     images_list = p["images"]
     if not images_list:
         from rklab.measure.vision.testimages import demo_image_path

@@ -9,12 +9,17 @@ open shell on it. This module builds (and checks) the JupyterLab command line:
 * the token / password hash go into a private (0600) config file passed with
   ``--config`` rather than the command line, so other users of the board cannot read them
   in ``ps``; an explicit ``--config`` file overrides the user's own Jupyter config, so an
-  old ``c.ServerApp.token = ''`` there cannot switch auth off;
+  old ``c.ServerApp.token = ''`` there cannot switch auth off. The file deletes itself as
+  soon as Jupyter has read it, so no secret stays on disk even if rklab lab is SIGKILLed;
 * any attempt to switch auth or XSRF protection off — an empty token or password,
-  ``--ServerApp.disable_check_xsrf``, ``allow_unauthenticated_access``, ``allow_origin='*'``,
-  an empty ``JUPYTER_TOKEN`` — is refused with one line;
+  ``--ServerApp.disable_check_xsrf``, ``allow_unauthenticated_access``, every origin
+  wildcard (``allow_origin='*'``, an ``allow_origin_pat`` that admits a foreign origin such
+  as ``.*``), an empty ``JUPYTER_TOKEN`` — is refused with one line;
+* ``--certfile``/``--keyfile`` are loaded as a TLS pair before the start (garbage, a key of
+  another certificate or an encrypted key is one line, not a server whose connections fail);
 * binding a non-loopback address without TLS prints a warning (the token would cross the
   network in clear text); the SSH tunnel is the safer way (docs/board-and-lab.md);
+* JupyterLab dies with rklab lab (``PR_SET_PDEATHSIG``), even when rklab lab is SIGKILLed;
 * the port is checked before start and ``port_retries = 0``, so the printed URL is the
   real one.
 
@@ -24,6 +29,7 @@ open shell on it. This module builds (and checks) the JupyterLab command line:
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import ipaddress
 import json
@@ -33,6 +39,7 @@ import secrets
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -87,10 +94,14 @@ class LabCommand:
 
     def config_text(self) -> str:
         """The config file (Python, as Jupyter reads it) holding the auth settings."""
-        lines = ["# written by rklab lab; holds this session's secret, deleted on exit"]
+        lines = ["# written by rklab lab; holds this session's secret; deletes itself (and its folder) once read"]
         for cls, values in self.config.items():
             for key, value in values.items():
                 lines.append(f"c.{cls}.{key} = {json.dumps(value) if not isinstance(value, bool) else value}")
+        # Jupyter reads this file once at start-up (traitlets passes its path as __file__): it deletes
+        # itself then, so no secret stays on disk, whatever happens to rklab lab afterwards
+        lines.append("import os as _os\ntry:\n    _os.unlink(__file__)\n    _os.rmdir(_os.path.dirname(__file__))\n"
+                     "except OSError:\n    pass")
         return "\n".join(lines) + "\n"
 
 
@@ -144,12 +155,37 @@ def check_jupyter_args(args: list[str], env: dict[str, str] | None = None) -> No
                     f"{arg} would switch off {'XSRF protection' if short == 'disable_check_xsrf' else 'authentication'}; "
                     "rklab lab refuses it (drop the option)"
                 )
-        if short == "allow_origin" and (value or "").strip().strip("'\"") == "*":
-            raise RklabError(f"{arg} lets any web page drive the server; drop it (use the SSH tunnel to reach the board)")
+        if short in ("allow_origin", "allow_origin_pat"):
+            if value is None and i < len(args) and not args[i].startswith("-"):
+                value = args[i]
+                i += 1
+            _check_origin(arg if value is None or "=" in arg else f"{arg} {value}", short, value)
         if short in ("no_auth", "disable_auth"):
             raise RklabError(f"{arg} would disable authentication; rklab lab always keeps auth on")
         if short in _OWN_OPTS:
             raise RklabError(f"{arg}: rklab lab sets this itself; use {_OWN_OPTS[short]}")
+
+
+# Origins no legitimate setting should admit: if a pattern lets one in, it lets any web page in.
+_FOREIGN_ORIGINS = ("https://evil.example", "http://attacker.test:8080", "null", "file://")
+
+
+def _check_origin(arg: str, short: str, value: str | None) -> None:
+    """Refuse every origin wildcard: ``allow_origin='*'`` and any ``allow_origin_pat`` (a regex, which
+    Jupyter matches with ``re.match``) that admits a foreign origin, e.g. ``.*``."""
+    v = (value or "").strip().strip("'\"")
+    if short == "allow_origin":
+        if "*" in v:
+            raise RklabError(f"{arg} lets any web page drive the server; drop it (use the SSH tunnel to reach the board)")
+        return
+    try:
+        pattern = re.compile(v)
+    except re.error as exc:
+        raise RklabError(f"{arg} is not a valid regular expression ({exc}); drop it or fix it") from None
+    hit = next((o for o in _FOREIGN_ORIGINS if pattern.match(o)), None)
+    if hit is not None:
+        raise RklabError(f"{arg} is an origin wildcard (it admits {hit}), so any web page could drive the server; "
+                         "drop it, or give a pattern for your own host only (use the SSH tunnel to reach the board)")
 
 
 def is_loopback(ip: str) -> bool:
@@ -176,6 +212,33 @@ def _check_file(path: str | None, what: str) -> str | None:
     except OSError as exc:
         raise RklabError(f"{what} {p} cannot be read ({exc.strerror}); check its permissions") from exc
     return str(p.resolve())
+
+
+def _check_tls_pair(certfile: str, keyfile: str) -> None:
+    """Load the pair as the server will: garbage, a key of another certificate or an encrypted key
+    would otherwise start a server whose every connection fails."""
+    cert_text = Path(certfile).read_bytes().decode("ascii", errors="replace")
+    if "-----BEGIN CERTIFICATE-----" not in cert_text:
+        raise RklabError(f"--certfile {certfile} holds no PEM certificate (no BEGIN CERTIFICATE block); "
+                         "give the certificate file, e.g. made by `openssl req -x509 -newkey rsa:2048 -nodes ...`")
+    key_text = Path(keyfile).read_bytes().decode("ascii", errors="replace")
+    if not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", key_text):
+        raise RklabError(f"--keyfile {keyfile} holds no PEM private key (no BEGIN ... PRIVATE KEY block); "
+                         "give the key that belongs to --certfile")
+    if "ENCRYPTED" in key_text:
+        raise RklabError(f"--keyfile {keyfile} is encrypted and the server cannot ask for its passphrase; "
+                         f"give a decrypted copy (`openssl pkey -in {keyfile} -out key-plain.pem`, kept private)")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(certfile, keyfile, password=b"")  # an encrypted key fails: the server cannot ask
+    except (ssl.SSLError, OSError, TypeError) as exc:
+        why = {"KEY_VALUES_MISMATCH": "the key belongs to another certificate",
+               "BAD_DECRYPT": "the key is encrypted"}.get(getattr(exc, "reason", None) or "",
+                                                          getattr(exc, "reason", None) or str(exc).splitlines()[0])
+        raise RklabError(
+            f"--certfile {certfile} and --keyfile {keyfile} do not make a TLS pair ({why}); give the PEM certificate "
+            "and its unencrypted private key (e.g. from `openssl req -x509 -newkey rsa:2048 -nodes ...`)"
+        ) from None
 
 
 def _url_host(ip: str) -> str:
@@ -222,6 +285,8 @@ def build_lab_command(
     certfile = _check_file(certfile, "--certfile")
     keyfile = _check_file(keyfile, "--keyfile")
     tls = bool(certfile)
+    if tls:
+        _check_tls_pair(certfile, keyfile)
 
     config: dict[str, dict] = {
         "ServerApp": {
@@ -330,7 +395,7 @@ def run_lab(cmd: LabCommand, *, check_port: bool = True) -> int:
     env.pop("JUPYTER_TOKEN_FILE", None)
     env.update(cmd.env)
     print_banner(cmd)
-    proc = subprocess.Popen(argv, env=env, cwd=str(PROJECT_ROOT))
+    proc = subprocess.Popen(argv, env=env, cwd=str(PROJECT_ROOT), preexec_fn=_die_with_parent(os.getpid()))
 
     def _on_term(signum, frame):  # `kill <rklab pid>` stops JupyterLab too and removes the config
         raise SystemExit(128 + signum)
@@ -343,18 +408,45 @@ def run_lab(cmd: LabCommand, *, check_port: bool = True) -> int:
             except KeyboardInterrupt:  # Jupyter handles Ctrl-C itself (asks to confirm)
                 continue
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # a second SIGTERM (or Ctrl-C) during shutdown must not leave the token config behind
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _remove_config(config_path)
         if proc.poll() is None:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
                 proc.kill()
+        signal.signal(signal.SIGTERM, previous)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent_pid: int):
+    """``preexec_fn`` for the server: the kernel sends it SIGTERM when this process dies, even by
+    SIGKILL (Linux ``prctl(PR_SET_PDEATHSIG)``), so JupyterLab never keeps serving without rklab lab."""
+    def preexec() -> None:
         try:
-            config_path.unlink()
-            config_path.parent.rmdir()
-        except OSError:
-            pass
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # not Linux: the finally block of run_lab still stops it
+            return
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def _remove_config(config_path: Path) -> None:
+    try:
+        config_path.unlink()
+    except OSError:
+        pass
+    try:
+        config_path.parent.rmdir()
+    except OSError:
+        pass
 
 
 def format_command(cmd: LabCommand) -> str:

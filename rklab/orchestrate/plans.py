@@ -33,6 +33,8 @@ import yaml
 from rklab.errors import RklabError
 from rklab.measure.runtimes.factory import BACKENDS
 from rklab.measure.vision.encoder import VISION_BACKENDS
+from rklab.predict.boards import load_board
+from rklab.predict.catalog import check_context_limit, get_model
 
 PLACEHOLDER_PREFIX = "FILL_ME"
 DEMO = "demo"
@@ -265,13 +267,16 @@ VLM_TEXT_TOKENS = 32  # a little room for the text around the image in notebook 
 def _check_model_and_context(model: Any, kind: str, settings: dict, where: tuple, marks: _Marks) -> None:
     """The model must be in the catalog and every case must fit in max_context (as RKLLM requires:
     max_context_len > prompt + image + new tokens), so a bad plan fails before any entry runs."""
-    from rklab.predict.catalog import get_model
-
     try:
         spec = get_model(model)
     except RklabError as exc:
         raise marks.error(where + ("model",), str(exc)) from None
     ctx = settings.get("max_context", NOTEBOOK_DEFAULT_CONTEXT)
+    key = where + ("max_context",) if "max_context" in settings else where
+    try:
+        check_context_limit(spec, ctx, option="max_context")
+    except RklabError as exc:
+        raise marks.error(key, str(exc)) from None
     if kind == "llm":
         for j, (pp, tg) in enumerate(settings.get("cases") or []):
             if pp + tg >= ctx:
@@ -292,7 +297,12 @@ def load_plan(path: str | os.PathLike) -> Plan:
         raise RklabError(f"plan {p} does not exist; see data/plans/ for examples (rk3588-8gb.yaml, demo.yaml)")
     if p.is_dir():
         raise RklabError(f"plan {p} is a directory; give the plan's .yaml file")
-    text = p.read_text(encoding="utf-8")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise RklabError(f"{p}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the plan as UTF-8") from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -310,6 +320,10 @@ def load_plan(path: str | os.PathLike) -> Plan:
     board = data.get("board", "rk3588-8gb")
     if not _type_ok(board, _STR):
         raise marks.error(("board",), "must be a board name such as rk3588-8gb")
+    try:
+        load_board(board)  # an unknown board would only fail in the report, after the whole sweep
+    except RklabError as exc:
+        raise marks.error(("board",), str(exc)) from None
     models_dir = None
     env_models = os.environ.get("RKLAB_MODELS_DIR")
     if env_models:

@@ -96,7 +96,8 @@ def _positive_int(name: str, value) -> int:
     except (TypeError, ValueError):
         v = 0
     if v <= 0 or v >= 2**31:
-        raise RklabError(f"{name}={value!r} must be a positive integer")
+        raise RklabError(f"{name}={value!r} is not allowed; give a whole number from 1 to {2**31 - 1} "
+                         "(the runtime takes it as a C int)")
     return v
 
 
