@@ -36,11 +36,15 @@ def cache_dir() -> Path:
     else:
         p = Path(raw).expanduser().absolute()
     fix = f"set {CACHE_ENV} to a writable folder, or unset it (default ~/.cache/rklab/models)"
-    where = f"{CACHE_ENV}={raw}" if raw.strip() else f"the model cache {p}"
+    return _writable_dir(p, f"{CACHE_ENV}={raw}" if raw.strip() else f"the model cache {p}", fix, fix)
+
+
+def _writable_dir(p: Path, where: str, fix: str, file_fix: str) -> Path:
+    """Create folder ``p`` if needed and check it is writable; one RklabError line naming ``where`` otherwise."""
     if p.is_symlink() and not p.exists():
         raise RklabError(f"{where} is a broken symlink or a symlink loop; {fix}")
     if p.exists() and not p.is_dir():
-        raise RklabError(f"{where} is a file, not a folder; {fix}")
+        raise RklabError(f"{where} is a file, not a folder; {file_fix}")
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -61,12 +65,4 @@ def ensure_writable_dir(path: str | os.PathLike, option: str = "--out") -> Path:
     Returns the absolute path (notebook kernels run with another working directory).
     """
     p = Path(path).expanduser().absolute()
-    if p.exists() and not p.is_dir():
-        raise RklabError(f"{option} {p} is a file, not a folder; give a folder path")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RklabError(f"{option} {p} cannot be created ({exc.strerror or exc}); give a writable folder path") from exc
-    if not os.access(p, os.W_OK):
-        raise RklabError(f"{option} {p} is not writable; give a writable folder path")
-    return p
+    return _writable_dir(p, f"{option} {p}", "give a writable folder path", "give a folder path")

@@ -26,8 +26,8 @@ def test_every_notebook_parses_exactly_its_parameters_first(notebook):
     assert "parameters" in code[0].metadata.get("tags", [])
     assigned = {t.id for node in ast.parse(code[0].source).body for t in node.targets}
     assert assigned == set(NOTEBOOK_PARAMETERS[notebook])
-    # the first cell after the parameters (and papermill's injected ones) types them
-    assert f'parse_parameters("{notebook}", globals())' in code[1].source.splitlines()[1]
+    # the cell right after the parameters (and papermill's injected ones) types them, before any use
+    assert f'globals().update(parse_parameters("{notebook}", globals()))' in code[1].source
 
 
 def test_backend_choices_are_the_factory_backends():
