@@ -331,6 +331,7 @@ TEXT: dict[str, tuple[str, str]] = {
                       "{case}: {n} run(s) flagged cache suspected (prefill more than 30 % faster than the "
                       "median of the earlier repetitions)"),
     "warning.status": ("状态 {status}: {message}", "status {status}: {message}"),
+    "warning.skipped_line": ("记录文件中的这一行未计入报告：{reason}", "this line of the records is not in the report: {reason}"),
     "warning.synthetic": ("多模态数值来自随机权重的合成视觉编码器：时间是真实测量，但回答没有意义",
                           "VLM numbers come from a synthetic random-weight encoder: real timings, meaningless answers"),
     # ------------------------------------------------------------------ notebooks 02/03: figures

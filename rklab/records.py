@@ -253,5 +253,5 @@ def load_records(run_dirs: Iterable[str | os.PathLike] | str | os.PathLike) -> p
             row["run_dir"] = str(f.parent)
             rows.append(row)
     df = pd.DataFrame(rows)
-    df.attrs["skipped_lines"] = [str(s) for s in skipped]  # shown by the report, never dropped silently
+    df.attrs["skipped_lines"] = skipped  # SkippedLine: shown by the report, never dropped silently
     return df

@@ -5,6 +5,7 @@ A sweep (``rklab sweep``) writes::
     <sweep>/sweep.json                  MANIFEST_FILE: plan path, board, start time, lang, entry
                                         names in plan order, excluded models, force
     <sweep>/plan.yaml                   PLAN_COPY: the plan as run
+    <sweep>/.sweep.lock                 LOCK_FILE: flock'ed by the one sweep writing here (its pid)
     <sweep>/_feasibility/attempt-1/     FEASIBILITY_DIR: notebook 01, its log and its entry record
     <sweep>/<entry>/attempt-<n>/        one folder per try of an entry (attempt_dirs, next_attempt):
         parameters.yaml                 PARAMETERS_FILE: the notebook parameters
@@ -27,22 +28,24 @@ the partial records of an interrupted attempt stay on disk but are never mixed w
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import fcntl
 import json
 import os
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from rklab.errors import RklabError
 from rklab.records import ENTRY_KIND, RECORDS_FILE, read_records
 
 __all__ = [
     "ABORTED_OR_OOM", "ATTEMPT_RE", "COMPLETE_STATUSES", "FAILED_STATUSES", "FEASIBILITY_DIR", "GUARD_PRECEDENCE",
-    "HEARTBEAT_FILE", "LOG_FILE", "MANIFEST_FILE", "PARAMETERS_FILE", "PLAN_COPY", "RECORDS_FILE", "REPORT_HTML",
+    "HEARTBEAT_FILE", "LOCK_FILE", "LOG_FILE", "MANIFEST_FILE", "PARAMETERS_FILE", "PLAN_COPY", "RECORDS_FILE", "REPORT_HTML",
     "REPORT_LOG", "REPORT_MD", "REPORT_NOTEBOOK", "Status", "attempt_dirs", "completed_attempt",
     "entry_outcome_record", "is_sweep", "kernel_log_for", "newest_sweep", "next_attempt", "partial_name",
-    "read_manifest", "record_files", "samples_file", "select_attempt", "write_manifest",
+    "read_manifest", "record_files", "samples_file", "select_attempt", "sweep_lock", "write_manifest",
 ]
 
 
@@ -81,6 +84,7 @@ REPORT_NOTEBOOK = "04_report.ipynb"
 REPORT_HTML = "report.html"
 REPORT_MD = "benchmark_log.md"
 REPORT_LOG = "04_report.log"
+LOCK_FILE = ".sweep.lock"  # sweep_lock: one sweep process per run folder
 ATTEMPT_RE = re.compile(r"^attempt-(\d+)$")
 
 
@@ -97,6 +101,32 @@ def kernel_log_for(log_path: str | os.PathLike) -> Path:
 def partial_name(name: str) -> str:
     """The temporary name a file is written under until it is complete (then renamed)."""
     return f".partial-{name}"
+
+
+# --------------------------------------------------------------------------- one process per run folder
+@contextlib.contextmanager
+def sweep_lock(folder: str | os.PathLike, option: str = "--out") -> Iterator[Path]:
+    """Hold the run folder's lock (:data:`LOCK_FILE`, ``flock``) while a sweep writes into it.
+
+    The kernel drops an flock when its holder dies (even by SIGKILL), so a stale lock never blocks
+    a ``--resume``; the file keeps the holder's pid for the one-line refusal of a second process.
+    """
+    path = Path(folder) / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by the notebook kernels
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise RklabError(f"{option} {Path(folder)} is in use by another rklab sweep (pid {holder}); wait for it to "
+                         f"finish, or stop it (kill {holder}) and continue with --resume") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- the manifest

@@ -29,6 +29,9 @@ EXISTING_RECORD = (
     '"entry": "earlier-run", "metrics": {"case": "pp128/tg64", "rep": 0, "decode_tps": 12.5}}\n'
 )
 
+# an earlier report of rklab's (rklab.report.html marks each with its plotly.js block)
+EXISTING_REPORT = '<html><body><script id="rklab-plotlyjs"></script>earlier report</body></html>\n'
+
 
 # ----------------------------------------------------------------------------- input makers
 @dataclass
@@ -307,6 +310,55 @@ def _outdir_cases() -> list[Case]:
     ]
 
 
+def a_sweep_folder(ctx: Ctx, plan_text: str) -> Path:
+    """ctx.results made into a sweep folder of the plan ``plan_text`` (manifest + plan copy)."""
+    (ctx.results / "plan.yaml").write_text(plan_text, encoding="utf-8")
+    (ctx.results / "sweep.json").write_text('{"plan": "plan.yaml", "entries": ["demo-llm"]}', encoding="utf-8")
+    return ctx.results
+
+
+def report(ctx: Ctx, *extra: str, run_dir: Path | None = None) -> list[str]:
+    return ["report", str(run_dir or ctx.results), "--lang", "en", *extra]
+
+
+def _run_folder_cases() -> list[Case]:
+    """Issue 13: results must never be mixed or overwritten by the sweep or the report."""
+    demo = PROJECT_ROOT / "data" / "plans" / "demo.yaml"
+
+    def other_plan(ctx):
+        a_sweep_folder(ctx, demo.read_text(encoding="utf-8"))
+        return plan_with(ctx)
+
+    def newer_schema(ctx):
+        with open(ctx.results / "records.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(EXISTING_RECORD.replace("rklab.record/1", "rklab.record/2"))
+        return report(ctx)
+
+    def empty_folder(ctx):
+        (ctx.tmp / "empty").mkdir()
+        return ctx.tmp / "empty"
+
+    def not_ours(ctx):
+        return report(ctx, "--html", str(make_file(ctx, "notes.html", b"<html>my own notes</html>\n")))
+
+    return [
+        Case("sweep-out-holds-bench-records", lambda ctx: (sweep(ctx, demo), "already holds records")),
+        Case("sweep-resume-other-plan", lambda ctx: (["sweep", str(other_plan(ctx)), "--resume", str(ctx.results),
+                                                      "--no-progress", "--no-report"], "was started with another plan")),
+        Case("sweep-timeout-zero", lambda ctx: (sweep(ctx, demo, "--timeout", "0"), "--timeout 0 is not allowed")),
+        Case("sweep-timeout-negative", lambda ctx: (sweep(ctx, demo, "--timeout", "-5"), "--timeout -5 is not allowed")),
+        Case("sweep-timeout-nan", lambda ctx: (sweep(ctx, demo, "--timeout", "nan"), "--timeout nan is not allowed")),
+        Case("report-html-is-the-records", lambda ctx: (report(ctx, "--html", str(ctx.results / "records.jsonl")),
+                                                        "is not a report written by rklab")),
+        Case("report-html-is-a-folder", lambda ctx: (report(ctx, "--html", str(ctx.results)), "is a folder")),
+        Case("report-html-is-someone-elses-file", lambda ctx: (not_ours(ctx), "notes.html exists and is not a report")),
+        Case("report-results-md-is-the-records", lambda ctx: (report(ctx, "--results-md", str(ctx.results / "records.jsonl")),
+                                                              "--results-md")),
+        Case("report-empty-folder", lambda ctx: (report(ctx, run_dir=empty_folder(ctx)), "holds no records")),
+        Case("report-newer-schema", lambda ctx: (newer_schema(ctx), "has records of schema rklab.record/2")),
+    ]
+
+
 def _library_cases() -> list[Case]:
     def with_lib(lib: Callable[[Ctx], Path | str]) -> Callable[[Ctx], dict[str, str]]:
         return lambda ctx: {"RKLLM_LIB": str(lib(ctx))}
@@ -350,7 +402,7 @@ def _cache_cases() -> list[Case]:
     ]
 
 
-CASES = _model_cases() + _identity_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases() + _cache_cases()
+CASES = _model_cases() + _identity_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases() + _cache_cases() + _run_folder_cases()
 
 # Cases the owning module does not handle yet (reported to the lead). Strict: when the owner
 # fixes one, its XPASS fails the run as a reminder to delete the line here.
@@ -390,7 +442,7 @@ def test_bad_input(case: Case, tmp_path, request):
     ctx = Ctx(tmp=tmp_path, results=tmp_path / "results")
     ctx.results.mkdir()
     (ctx.results / "records.jsonl").write_text(EXISTING_RECORD, encoding="utf-8")
-    (ctx.results / "report.html").write_text("<html><body>earlier report</body></html>\n", encoding="utf-8")
+    (ctx.results / "report.html").write_text(EXISTING_REPORT, encoding="utf-8")
     if case.needs_fake_rkllm:
         lib, old, model = request.getfixturevalue("fake_runtime")
         ctx.fake_lib, ctx.fake_model = lib, model

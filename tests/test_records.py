@@ -150,7 +150,7 @@ def test_every_skipped_line_is_kept_with_file_and_line(tmp_path):
     w.append(_rec(1))
     df = load_records(tmp_path)
     assert list(df["rep"]) == [0, 1]
-    assert df.attrs["skipped_lines"] == [f"{path}:2: not JSON (a run killed mid-write, or an edit)",
+    assert [str(x) for x in df.attrs["skipped_lines"]] == [f"{path}:2: not JSON (a run killed mid-write, or an edit)",
                                          f"{path}:3: schema rklab.record/2, this rklab {__version__} reads {SCHEMA}",
                                          f"{path}:4: not an rklab record"]
     with pytest.raises(RklabError, match=rf"{path}:3 has records of schema rklab.record/2, which rklab .* does not know"):

@@ -200,15 +200,39 @@ def test_benchmark_log_markdown_has_tables_and_sources(rep, tmp_path):
         assert len(widths) == 1, rows[:3]
 
 
-def test_empty_run_dir_gives_an_empty_but_valid_report(tmp_path):
+def test_a_folder_without_records_is_refused_not_reported_empty(tmp_path):
+    """Issue 13: an empty folder used to give an empty report and exit 0."""
     (tmp_path / "empty").mkdir()
-    r = rr.build_report([tmp_path / "empty"], lang="en")
-    assert r.measured.empty and r.comparison.empty and len(r.verdicts) == 17
-    assert "0 entries" in rr.summary_lines(r)[0]
+    with pytest.raises(RklabError) as exc:
+        rr.build_report([tmp_path / "empty"], lang="en")
+    assert f"{tmp_path / 'empty'} holds no records (no records.jsonl below it)" in str(exc.value)
+    (tmp_path / "empty" / "records.jsonl").write_text("not json\n")
+    with pytest.raises(RklabError, match=r"holds no readable records \(1 line\(s\) skipped, first: .*records.jsonl:1: not JSON"):
+        rr.build_report([tmp_path / "empty"], lang="en")
     with pytest.raises(RklabError, match="does not exist"):
         rr.build_report([tmp_path / "nope"])
     with pytest.raises(RklabError, match="use zh or en"):
         rr.build_report([tmp_path / "empty"], lang="fr")
+
+
+def test_skipped_lines_and_newer_schemas(fake_sweep, tmp_path):
+    """A corrupt line in the middle is shown with its file and line; a newer schema is refused."""
+    import shutil
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(fake_sweep, sweep)
+    files = sorted(sweep.rglob("records.jsonl"))
+    target = next(f for f in files if "attempt-" in str(f) and len(f.read_text().splitlines()) > 1)
+    lines = target.read_text().splitlines()
+    target.write_text("\n".join([lines[0], '{"schema": "rklab.record/1", "metrics": {"rep": ', *lines[1:]]) + "\n")
+    r = rr.build_report([sweep], lang="en")
+    skipped = [w for w in r.warnings if w.kind == "skipped_line"]
+    assert [w.entry for w in skipped] == [f"{target}:2"] and "not JSON" in skipped[0].message
+    assert f"{target}:2" in rr.warnings_html(r)
+    with open(target, "a") as fh:
+        fh.write(lines[0].replace("rklab.record/1", "rklab.record/2") + "\n")
+    with pytest.raises(RklabError, match=rf"{target}:{len(lines) + 2} has records of schema rklab.record/2"):
+        rr.build_report([sweep], lang="en")
 
 
 def test_figures(rep):
@@ -422,10 +446,10 @@ def test_default_run_dirs_pick_the_newest_sweep(tmp_path, monkeypatch):
     assert rr.default_run_dirs([str(old)]) == [old]
 
 
-def test_write_report_logs_targets(tmp_path):
+def test_write_report_logs_targets(tmp_path, fake_sweep):
     from rklab import report as rr
 
-    rep = rr.build_report([tmp_path], lang="en")
+    rep = rr.build_report([fake_sweep], lang="en")
     assert rr.write_report_logs(rep, [], None) == []
     written = rr.write_report_logs(rep, [tmp_path], tmp_path / "results" / "benchmark_log.md")
     assert written == [tmp_path / "results" / "benchmark_log.md", tmp_path / "benchmark_log.md"]

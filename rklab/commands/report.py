@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def _report(args) -> int:
     # imported when the command runs: `rklab --help` should not load papermill and pandas
     from rklab.orchestrate.publish import build_html_report, default_results_md
+    from rklab.report.load import load_sweep_records, skipped_lines
 
     html = build_html_report(
         args.run_dir,
@@ -14,6 +17,12 @@ def _report(args) -> int:
         board=args.board,
         results_md=args.results_md or default_results_md(),
     )
+    skipped = skipped_lines(load_sweep_records([args.run_dir]))
+    for line in skipped:  # also listed in the report's warnings
+        print(f"rklab: skipped {line}", file=sys.stderr)
+    if skipped:
+        print(f"rklab: {len(skipped)} line(s) of the records are not in the report (listed above and in its warnings)",
+              file=sys.stderr)
     print(f"HTML report: {html}")
     return 0
 

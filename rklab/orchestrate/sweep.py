@@ -15,11 +15,17 @@ its notebook has ended; an entry is complete when an attempt has such a record w
 other entry again in a **fresh** ``attempt-<n+1>`` folder, so the partial records of an
 interrupted attempt are kept on disk but never mixed with the new ones: the report reads one
 attempt per entry (:func:`rklab.runfolder.record_files`).
+
+Nothing run twice, nothing mixed: one sweep process per run folder (:func:`rklab.runfolder.sweep_lock`, an
+flock that dies with its holder); ``--resume`` only with the plan the folder was made with; ``--out`` never
+a folder that already holds records; ``--timeout`` > 0; a free-space check before the start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import math
 import os
 import shutil
 import time
@@ -37,10 +43,11 @@ from rklab.measure.guard import read_heartbeat
 from rklab.orchestrate.notebooks import KERNEL_NAME, execute_notebook, log_tail
 from rklab.orchestrate.plans import Plan, PlanEntry, load_plan
 from rklab.orchestrate.publish import build_html_report, default_results_md
-from rklab.records import ENTRY_KIND, RUN_KINDS, RecordWriter, read_records
+from rklab.orchestrate.plancheck import MIN_DISK_MB
+from rklab.records import ENTRY_KIND, RUN_KINDS, RecordWriter, ensure_free_space, read_records
 from rklab.runfolder import (FAILED_STATUSES, FEASIBILITY_DIR, GUARD_PRECEDENCE, HEARTBEAT_FILE, PARAMETERS_FILE,
                              PLAN_COPY, RECORDS_FILE, Status, completed_attempt, entry_outcome_record, is_sweep,
-                             MANIFEST_FILE, next_attempt, write_manifest)
+                             MANIFEST_FILE, next_attempt, read_manifest, sweep_lock, write_manifest)
 
 DEFAULT_TIMEOUT_S = 1800.0
 FEASIBILITY_TIMEOUT_S = 600.0
@@ -199,22 +206,45 @@ def run_sweep(
     ``force=True`` for every entry run now; see :func:`run_entry`).
     """
     check_lang(lang, "--lang")
+    check_timeout(timeout_s)
     plan = load_plan(plan_path)
     entries = plan.select(only)
+    with contextlib.ExitStack() as held:
+        out_dir = _open_run_folder(held, plan, entries, out=out, resume=resume, lang=lang, force=force)
+        return _run_steps(plan, entries, out_dir, resume=bool(resume), lang=lang, timeout_s=timeout_s,
+                          results_md=results_md, report=report, progress=progress, kernel_name=kernel_name,
+                          notebooks=notebooks, force=force)
+
+
+def check_timeout(timeout_s: float | None) -> None:
+    """``--timeout`` must be a time limit: 0, a negative number or NaN used to mean no limit at all."""
+    if timeout_s is not None and not (math.isfinite(timeout_s) and timeout_s > 0):
+        raise RklabError(f"--timeout {timeout_s:g} is not allowed; give the time limit per entry in seconds, "
+                         f"more than 0 (default: the plan's timeout_s, else {DEFAULT_TIMEOUT_S:g})")
+
+
+def _open_run_folder(held: contextlib.ExitStack, plan: Plan, entries: list[PlanEntry], *, out, resume, lang: str,
+                     force: bool) -> Path:
+    """The sweep's folder, checked, locked for this process (``held`` keeps the lock) and with its manifest."""
     if out and resume:
         raise RklabError("give either --out DIR (new sweep) or --resume DIR (continue one), not both")
+    option = "--resume" if resume else "--out"
     if resume:
         out_dir = Path(resume).expanduser().absolute()
         if not is_sweep(out_dir):
             raise RklabError(f"--resume {out_dir}: not a sweep folder (no {MANIFEST_FILE}); "
                              "give a folder made by `rklab sweep`")
+        _check_same_plan(out_dir, plan)
     elif out:
         out_dir = Path(out).expanduser().absolute()
-        if is_sweep(out_dir):
-            raise RklabError(f"--out {out_dir} already holds a sweep; use --resume {out_dir} to continue it, or another folder")
+        _check_new_folder(out_dir)
     else:
         out_dir = _timestamp_dir(paths.runs_dir())
-    out_dir = paths.ensure_writable_dir(out_dir, "--resume" if resume else "--out")
+    out_dir = paths.ensure_writable_dir(out_dir, option)
+    held.enter_context(sweep_lock(out_dir, option))
+    if not resume:
+        _check_new_folder(out_dir)  # again, now that no other sweep can write here
+    ensure_free_space(out_dir, MIN_DISK_MB, option)
     if not is_sweep(out_dir):
         shutil.copyfile(plan.path, out_dir / PLAN_COPY)
         manifest = {"plan": str(Path(plan.path).resolve()), "plan_name": plan.name, "board": plan.board,
@@ -222,6 +252,37 @@ def run_sweep(
                     "lang": lang, "entries": [e.name for e in entries],
                     "excluded": plan.excluded, "force": bool(force)}
         write_manifest(out_dir, manifest)
+    return out_dir
+
+
+def _check_new_folder(out_dir: Path) -> None:
+    """A new sweep's ``--out`` holds no sweep and no records: the report would mix them in."""
+    if is_sweep(out_dir):
+        raise RklabError(f"--out {out_dir} already holds a sweep; use --resume {out_dir} to continue it, or another folder")
+    found = next(iter(sorted(out_dir.rglob(RECORDS_FILE))), None) if out_dir.is_dir() else None
+    if found is not None:
+        raise RklabError(f"--out {out_dir} already holds records ({found}, e.g. from `rklab bench --out`) that the "
+                         "sweep's report would mix with its own; give a new or empty folder")
+
+
+def _check_same_plan(out_dir: Path, plan: Plan) -> None:
+    """``--resume`` continues the plan the folder was made with: another plan would mix its entries in."""
+    copy = out_dir / PLAN_COPY
+    try:
+        before = yaml.safe_load(copy.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # an old sweep without a readable copy: nothing to compare with
+    if before == yaml.safe_load(Path(plan.path).read_text(encoding="utf-8")):
+        return  # the same plan (comments and layout may differ)
+    original = read_manifest(out_dir).get("plan") or str(copy)
+    raise RklabError(f"--resume {out_dir} was started with another plan ({copy} differs from {plan.path}); continue "
+                     f"it with `rklab sweep {original} --resume {out_dir}`, or start a new sweep with --out")
+
+
+def _run_steps(plan: Plan, entries: list[PlanEntry], out_dir: Path, *, resume: bool, lang: str,
+               timeout_s: float | None, results_md, report: bool, progress: bool, kernel_name: str,
+               notebooks, force: bool) -> SweepResult:
+    """Notebook 01, each entry, then the report, into ``out_dir`` (made and locked by the caller)."""
     notebooks = Path(notebooks) if notebooks else paths.notebooks_dir()
     result = SweepResult(out_dir=out_dir)
     t_start = time.monotonic()
@@ -229,7 +290,7 @@ def run_sweep(
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
     try:
         bar.set_description_str("01_feasibility: 01 feasibility")
-        feas = _run_feasibility(plan, out_dir, lang, notebooks, bool(resume), kernel_name)
+        feas = _run_feasibility(plan, out_dir, lang, notebooks, resume, kernel_name)
         result.outcomes.append(feas)
         _note(bar, feas)
         bar.update(1)

@@ -24,7 +24,7 @@ from rklab.report.load import (RunDirs, entry_outcomes, excluded_models, in_plan
                                measured_runs, plan_entries, plan_order)
 from rklab.report.summary import summarize
 from rklab.report.verdicts import verdict_table
-from rklab.report.warnings import ReportWarning, find_warnings
+from rklab.report.warnings import ReportWarning, find_warnings, skipped_line_warnings
 
 
 @dataclass
@@ -73,6 +73,7 @@ def build_report(run_dirs: RunDirs, board: str = "rk3588-8gb", lang: str = "zh",
     excluded = excluded_models(run_dirs)
     verdicts = verdict_table(measured, entries, board, context, lang, excluded)
     warns = find_warnings(measured, conditions, entries, comparison, lang)
+    warns += skipped_line_warnings(records.attrs.get("skipped_lines", []), lang)
     return Report(lang=lang, board=b, runs=runs, entries=entries, measured=measured,
                   comparison=comparison, predicted=predicted, verdicts=verdicts, conditions=conditions,
                   warnings=warns, run_dirs=run_dirs, excluded=excluded, npu_cpu=npu_cpu)

@@ -16,7 +16,8 @@ import yaml
 from rklab import runfolder
 from rklab.measure.protocol import case_label
 from rklab.paths import runs_dir
-from rklab.records import ENTRY_KIND, RUN_KINDS, load_records
+from rklab.errors import RklabError
+from rklab.records import ENTRY_KIND, RUN_KINDS, check_schemas, load_records
 from rklab.report.frames import col
 from rklab.runfolder import FEASIBILITY_DIR, Status
 
@@ -25,11 +26,30 @@ ENTRY_COLUMNS = ["entry", "status", "model", "backend", "seconds", "message", "l
 
 
 def load_sweep_records(run_dirs: RunDirs) -> pd.DataFrame:
-    """All records of the given run folders, one attempt per sweep entry."""
+    """All records of the given run folders, one attempt per sweep entry.
+
+    Refuses (one line) folders without any record and records of an unknown schema; lines left out
+    are kept with file and line number in ``attrs["skipped_lines"]`` (the report shows each one).
+    """
+    names = ", ".join(str(d) for d in ([run_dirs] if isinstance(run_dirs, (str, os.PathLike)) else run_dirs))
     files = runfolder.record_files(run_dirs)
     if not files:
-        return pd.DataFrame()
-    return load_records(files)
+        raise RklabError(f"{names or 'no run folder given and none under ' + str(runs_dir())} holds no records "
+                         f"(no {runfolder.RECORDS_FILE} below it); give a folder made by `rklab sweep` or "
+                         "`rklab bench llm --out`")
+    records = load_records(files)
+    skipped = records.attrs.get("skipped_lines", [])
+    check_schemas(skipped)
+    if records.empty:
+        raise RklabError(f"{names} holds no readable records ({len(skipped)} line(s) skipped, first: {skipped[0]}); "
+                         "give a folder made by `rklab sweep` or `rklab bench llm --out`" if skipped else
+                         f"{names} holds only empty records files; give a folder made by `rklab sweep`")
+    return records
+
+
+def skipped_lines(records: pd.DataFrame) -> list[str]:
+    """``file:line: reason`` of every records line the report left out."""
+    return [str(s) for s in records.attrs.get("skipped_lines", [])]
 
 
 def default_run_dirs(run_dirs: Iterable[str | os.PathLike] | None = None) -> list[Path]:

@@ -6,7 +6,8 @@ RK3588), ``variance`` (relative std above :data:`HIGH_RSD`), ``cache`` (runs fla
 ``cache_suspected``: a prefill more than 30 % faster than the earlier repetitions, see
 :mod:`rklab.measure.cachecheck`), ``deviation`` (more than
 :data:`DEVIATION` off the official number for the same case), ``failed`` / ``limit_test`` (an
-entry that did not end ok) and ``synthetic`` (the demo's random-weight encoder).
+entry that did not end ok), ``synthetic`` (the demo's random-weight encoder) and ``skipped_line``
+(a line of a records file that is not a record: its file and line number).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ DEVIATION_METRICS = (("decode_tps", "decode_tps"), ("ttft_ms", "ttft_ms"), ("mem
 
 @dataclass
 class ReportWarning:
-    kind: str  # throttling | clocks | variance | cache | deviation | host | failed | limit_test | synthetic
+    kind: str  # throttling | clocks | variance | cache | deviation | host | failed | limit_test | synthetic | skipped_line
     entry: str
     message: str
 
@@ -54,6 +55,13 @@ def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.
         out.append(ReportWarning("synthetic", ", ".join(measured[measured["synthetic"]]["entry"].unique()),
                                  text("warning.synthetic", lang)))
     return out
+
+
+def skipped_line_warnings(skipped, lang: str = "zh") -> list[ReportWarning]:
+    """One warning per records line the report left out (:class:`rklab.records.SkippedLine`):
+    a corrupt line in the middle of a file is shown with its file and line number, never dropped silently."""
+    return [ReportWarning("skipped_line", f"{s.path}:{s.line}", text("warning.skipped_line", lang, reason=s.reason))
+            for s in skipped]
 
 
 def _condition_warnings(conditions: pd.DataFrame, lang: str) -> list[ReportWarning]:
