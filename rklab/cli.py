@@ -9,6 +9,7 @@ and exit with their code (2 for bad input); ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import pkgutil
 import sys
@@ -52,6 +53,15 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"rklab: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # a write outside rklab.records (a notebook, a manifest) hit a full disk: one line, not a traceback
+        if debug:
+            traceback.print_exc()
+        print(f"rklab: error: the disk is full: cannot write {exc.filename or 'a result file'} ({exc.strerror}); "
+              "free some space, then run again (a sweep continues with --resume)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("rklab: interrupted", file=sys.stderr)
         return 130

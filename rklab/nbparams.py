@@ -203,6 +203,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Param]] = {
     "01_feasibility": {
         "board": Param("str", example="'rk3588-8gb'"),
         "context": Param("int", lo=1, hi=INT32_MAX, example="4096"),
+        "dtype": Param("str", example="'w8a8'"),
         "lang": LANG,
     },
     "02_llm_bench": {

@@ -254,7 +254,7 @@ def _plan_cases() -> list[Case]:
         Case("plan-check-unknown-board", lambda ctx: (models_check(ctx, plan_file(ctx, f"plan: bad\nboard: rk3599-16gb\nentries:\n{DEMO_LLM_ENTRY}")),
                                                       "unknown board 'rk3599-16gb'")),
         Case("plan-check-absurd-context", lambda ctx: (models_check(ctx, plan_with(ctx, entry_extra="    max_context: 3000000000\n")),
-                                                       "max_context 3000000000 is over SmolLM2-135M-Instruct's maximum of 8192")),
+                                                       "context 3000000000 is over SmolLM2-135M-Instruct's limit of 8,192 positions")),
         Case("plan-prompt-longer-than-context", lambda ctx: (sweep(ctx, plan_with(ctx, entry_extra="    max_context: 256\n", entry=DEMO_LLM_ENTRY.replace("[[16, 4]]", "[[1024, 64]]"))), "1024")),
     ]
 
@@ -268,10 +268,10 @@ def _number_cases() -> list[Case]:
         Case("bench-zero-reps", lambda ctx: (bench_llm(ctx, "--reps", "0"), ("--reps", "reps"))),
         Case("bench-negative-reps", lambda ctx: (bench_llm(ctx, "--reps", "-3"), ("--reps", "reps"))),
         Case("bench-context-wraps-int32", lambda ctx: (bench_llm(ctx, "--context", str(10**12)),
-                                                       "--context 1000000000000 is over SmolLM2-135M-Instruct's maximum of 8192")),
+                                                       "context 1000000000000 is over SmolLM2-135M-Instruct's limit of 8,192 positions")),
         # `rklab estimate --model SmolLM2-135M-Instruct --context 100000` refuses it with the same line
         Case("bench-context-over-model-limit", lambda ctx: (bench_llm(ctx, "--context", "100000"),
-                                                            "--context 100000 is over SmolLM2-135M-Instruct's maximum of 8192")),
+                                                            "context 100000 is over SmolLM2-135M-Instruct's limit of 8,192 positions")),
         Case("bench-prompt-longer-than-context", lambda ctx: (bench_llm(ctx, "--prompt-tokens", "600", "--context", "512"), "--context")),
         Case("vlm-zero-reps", lambda ctx: (bench_vlm(ctx, "--reps", "0"), ("--reps", "reps=0"))),
         Case("vlm-zero-new-tokens", lambda ctx: (bench_vlm(ctx, "--new-tokens", "0"), ("--new-tokens", "new_tokens=0"))),

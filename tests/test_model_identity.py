@@ -116,8 +116,17 @@ def test_context_limits_match_estimate(demo_gguf, tmp_path):
             estimate("SmolLM2-135M-Instruct", max_context=ctx)
         with pytest.raises(RklabError) as bench:
             check_context(ctx, "SmolLM2-135M-Instruct", demo_gguf, "gguf")
-        assert str(est.value) == str(bench.value) == \
-            f"--context {ctx} is over SmolLM2-135M-Instruct's maximum of 8192 positions; lower --context"
+        assert str(est.value) == str(bench.value)
+        assert str(bench.value).startswith(f"context {ctx} is over SmolLM2-135M-Instruct's limit of 8,192 positions")
+        assert str(bench.value).endswith("use --context 8192 or less")
+    # .rkllm: all of RKLLM's rules, as estimate applies them (a multiple of 32, at most 16384)
+    for ctx in (4100, 32768):
+        with pytest.raises(RklabError) as est:
+            estimate("Qwen3-0.6B", max_context=ctx)
+        with pytest.raises(RklabError) as bench:
+            check_context(ctx, "Qwen3-0.6B", tmp_path / "q.rkllm", "rkllm")
+        assert str(est.value) == str(bench.value)
+    check_context(4100, "Qwen3-0.6B", tmp_path / "q.gguf", "gguf")  # llama.cpp takes any context up to 40960
     check_context(8192, "SmolLM2-135M-Instruct", demo_gguf, "gguf")
     # not in the catalog: the GGUF's trained context; and never more than a C int
     other = tmp_path / "mine.gguf"

@@ -155,3 +155,28 @@ def test_every_skipped_line_is_kept_with_file_and_line(tmp_path):
                                          f"{path}:4: not an rklab record"]
     with pytest.raises(RklabError, match=rf"{path}:3 has records of schema rklab.record/2, which rklab .* does not know"):
         check_schemas(scan_records(path)[1])
+
+
+def test_any_full_disk_error_is_one_cli_line(monkeypatch, capsys):
+    """ENOSPC from a write outside rklab.records (papermill's notebook, the manifest) is one line too."""
+    import errno as _errno
+
+    from rklab import cli
+
+    def boom(args):
+        raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC), "/runs/x/sweep.json")
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_running(boom))
+    assert cli.main(["whatever"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("rklab: error: the disk is full: cannot write /runs/x/sweep.json (No space left on device); "
+                   "free some space, then run again (a sweep continues with --resume)\n")
+
+
+def _parser_running(func):
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.add_argument("command")
+    p.set_defaults(func=func)
+    return p

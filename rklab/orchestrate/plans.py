@@ -34,7 +34,8 @@ from rklab.errors import RklabError
 from rklab.measure.runtimes.factory import BACKENDS
 from rklab.measure.vision.encoder import VISION_BACKENDS
 from rklab.predict.boards import load_board
-from rklab.predict.catalog import check_context_limit, get_model
+from rklab.predict.catalog import get_model
+from rklab.predict.feasibility import check_context, check_positions
 
 PLACEHOLDER_PREFIX = "FILL_ME"
 DEMO = "demo"
@@ -273,8 +274,9 @@ def _check_model_and_context(model: Any, kind: str, settings: dict, where: tuple
         raise marks.error(where + ("model",), str(exc)) from None
     ctx = settings.get("max_context", NOTEBOOK_DEFAULT_CONTEXT)
     key = where + ("max_context",) if "max_context" in settings else where
-    try:
-        check_context_limit(spec, ctx, option="max_context")
+    rkllm = settings.get("backend" if kind == "llm" else "llm_backend", "rkllm") == "rkllm"
+    try:  # RKLLM's own rules for an NPU entry, the model's maximum positions for llama.cpp
+        (check_context if rkllm else check_positions)(spec, ctx, option="max_context")
     except RklabError as exc:
         raise marks.error(key, str(exc)) from None
     if kind == "llm":
