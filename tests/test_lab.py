@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -313,10 +314,8 @@ def test_sigkill_of_the_wrapper_stops_jupyterlab_and_leaves_no_token(tmp_path):
         assert _wait_closed(port), "JupyterLab still serving after rklab lab was SIGKILLed"
         assert not config.exists() and not config.parent.exists(), "the token config was left behind"
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of its process group
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_second_sigterm_during_shutdown_still_removes_the_token_config(tmp_path):
@@ -329,7 +328,5 @@ def test_second_sigterm_during_shutdown_still_removes_the_token_config(tmp_path)
         assert not config.exists() and not config.parent.exists(), "the token config was left behind"
         assert _wait_closed(port)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of its process group
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

@@ -6,6 +6,7 @@ against 110 alone); a corrupt line in the middle of records.jsonl vanished from 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -53,10 +54,8 @@ def test_a_second_sweep_on_the_same_folder_is_refused_naming_the_holder(tmp_path
         with sweep_lock(out, "--resume"):  # ... and its lock died with it
             pass
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of its process group
             os.killpg(first.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_lock_is_per_folder_and_released_on_exit(tmp_path):
