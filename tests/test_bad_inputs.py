@@ -343,6 +343,8 @@ def _run_folder_cases() -> list[Case]:
 
     return [
         Case("sweep-out-holds-bench-records", lambda ctx: (sweep(ctx, demo), "already holds records")),
+        Case("bench-out-is-a-sweep", lambda ctx: (bench_llm(ctx, "--out", str(a_sweep_folder(ctx, demo.read_text(encoding="utf-8")))),
+                                                  "is a sweep folder")),
         Case("sweep-resume-other-plan", lambda ctx: (["sweep", str(other_plan(ctx)), "--resume", str(ctx.results),
                                                       "--no-progress", "--no-report"], "was started with another plan")),
         Case("sweep-timeout-zero", lambda ctx: (sweep(ctx, demo, "--timeout", "0"), "--timeout 0 is not allowed")),

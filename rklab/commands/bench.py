@@ -15,6 +15,7 @@ import time
 from rklab.errors import RklabError
 from rklab.paths import ensure_writable_dir
 from rklab.records import ensure_free_space, json_default
+from rklab.runfolder import is_sweep
 
 
 def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
@@ -106,6 +107,9 @@ def _bench_llm(args) -> int:
             raise context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
     out_dir = ensure_writable_dir(args.out) if args.out else None
     if out_dir is not None:
+        if is_sweep(out_dir):
+            raise RklabError(f"--out {out_dir} is a sweep folder: its report would mix these runs with the plan's; "
+                             "give another folder")
         ensure_free_space(out_dir)
     model_file = resolve_model_path(args.backend, args.model)
     fmt = BACKENDS[args.backend]
