@@ -15,19 +15,17 @@ The content hash is fast on multi-GB files: sha256 over the size plus the first 
 from __future__ import annotations
 
 import hashlib
-import mmap
 import os
-import struct
 from pathlib import Path
 
 from rklab.errors import ModelFileError, RklabError
 from rklab.nbparams import INT32_MAX
 from rklab.predict.catalog import get_model
 from rklab.predict.feasibility import check_context as check_rkllm_context, check_positions
+from rklab.predict.gguf_file import GGUF_FILE_TYPE_NAMES, GGUF_MAGIC, file_type_name, read_gguf_header
 from rklab.predict.memory import DTYPES, weight_bytes
 from rklab.predict.params import count
 
-GGUF_MAGIC = b"GGUF"
 RKNN_MAGIC = b"RKNN"
 ZIP_MAGIC = b"PK\x03\x04"
 HASH_BLOCK = 1 << 20
@@ -119,102 +117,21 @@ def describe(path: str | os.PathLike) -> dict:
 
 
 # --------------------------------------------------------------------------- GGUF metadata
-# Value types of a GGUF key/value pair (llama.cpp's gguf.h, GGUF v2/v3): struct format per scalar type.
-_GGUF_SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
-_GGUF_STRING, _GGUF_ARRAY = 8, 9
-# llama.cpp's ``general.file_type`` (enum llama_ftype in llama.h; tests/test_model_identity.py
-# checks the numbers against llama-cpp-python's LLAMA_FTYPE_* constants).
-GGUF_FILE_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k",
-                   11: "q3_k_s", 12: "q3_k_m", 13: "q3_k_l", 14: "q4_k_s", 15: "q4_k_m", 16: "q5_k_s",
-                   17: "q5_k_m", 18: "q6_k", 32: "bf16"}
-
-
-class _GGUFCursor:
-    """Reads the GGUF header from a memory map; running past the end is a ModelFileError."""
-
-    def __init__(self, path: Path, buf):
-        self.path, self.buf, self.pos = path, buf, 0
-
-    def take(self, fmt: str):
-        size = struct.calcsize(fmt)
-        if self.pos + size > len(self.buf):
-            raise ModelFileError(f"model file {self.path} ends inside its GGUF header (byte {self.pos}); "
-                                 f"download it again ({WHERE_TO_GET['gguf']})")
-        value = struct.unpack_from(fmt, self.buf, self.pos)[0]
-        self.pos += size
-        return value
-
-    def string(self) -> str:
-        n = self.take("<Q")
-        if self.pos + n > len(self.buf):
-            self.take(f"<{n}s")  # raises the ModelFileError above
-        raw = bytes(self.buf[self.pos:self.pos + n])
-        self.pos += n
-        return raw.decode("utf-8", errors="replace")
-
-    def value(self, vtype: int):
-        if vtype in _GGUF_SCALAR:
-            return self.take(_GGUF_SCALAR[vtype])
-        if vtype == _GGUF_STRING:
-            return self.string()
-        if vtype == _GGUF_ARRAY:  # only the length is kept (token lists are long and not needed)
-            etype, n = self.take("<I"), self.take("<Q")
-            if etype in _GGUF_SCALAR:
-                self.pos += n * struct.calcsize(_GGUF_SCALAR[etype])
-            else:
-                for _ in range(n):
-                    self.value(etype)
-            return {"array_of": n}
-        raise ModelFileError(f"model file {self.path} has an unknown GGUF value type {vtype}; "
-                             "it is damaged or newer than rklab's reader")
-
-
-def read_gguf_header(path: str | os.PathLike) -> dict:
-    """The metadata of a GGUF file and its parameter count, read from the header only (fast on a
-    multi-GB file; no tensor data is touched). Returns ``{"metadata": {key: value}, "n_params",
-    "n_tensors", "version"}``; arrays appear as ``{"array_of": n}``."""
-    p = Path(path)
-    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        cur = _GGUFCursor(p, buf)
-        if cur.take("4s") != GGUF_MAGIC:
-            raise ModelFileError(f"model file {p} is not a GGUF file; {WHERE_TO_GET['gguf']}")
-        version = cur.take("<I")
-        if version not in (2, 3):
-            raise ModelFileError(f"model file {p} is GGUF version {version}, which llama.cpp no longer reads "
-                                 "(v2/v3 are); convert it again with a current llama.cpp")
-        n_tensors, n_kv = cur.take("<Q"), cur.take("<Q")
-        meta = {}
-        for _ in range(n_kv):
-            key = cur.string()
-            meta[key] = cur.value(cur.take("<I"))
-        n_params = 0
-        for _ in range(n_tensors):
-            cur.string()
-            dims = [cur.take("<Q") for _ in range(cur.take("<I"))]
-            cur.take("<I")  # ggml type
-            cur.take("<Q")  # data offset
-            n = 1
-            for d in dims:
-                n *= d
-            n_params += n
-    return {"metadata": meta, "n_params": n_params, "n_tensors": n_tensors, "version": version}
-
-
 def gguf_summary(path: str | os.PathLike) -> dict:
     """What identifies a GGUF model: architecture, name, size label, block count, width, trained
     context, file type and parameter count."""
     h = read_gguf_header(path)
-    m = h["metadata"]
-    arch = str(m.get("general.architecture", ""))
+    m = h.metadata
+    file_type = m.get("general.file_type")
     return {
-        "architecture": arch,
+        "architecture": h.architecture or "",
         "name": m.get("general.name"),
         "size_label": m.get("general.size_label"),
-        "block_count": m.get(f"{arch}.block_count"),
-        "embedding_length": m.get(f"{arch}.embedding_length"),
-        "context_length": m.get(f"{arch}.context_length"),
-        "file_type": GGUF_FILE_TYPES.get(m.get("general.file_type"), m.get("general.file_type")),
-        "n_params": h["n_params"],
+        "block_count": h.arch_value("block_count"),
+        "embedding_length": h.arch_value("embedding_length"),
+        "context_length": h.arch_value("context_length"),
+        "file_type": file_type_name(file_type) or file_type,
+        "n_params": h.n_params,
     }
 
 
@@ -258,7 +175,7 @@ def check_identity(path: str | os.PathLike, fmt: str, model: str, dtype: str | N
             problems.append(f"width {found['embedding_length']}, {spec.name} has {spec.hidden}")
         if abs(found["n_params"] - c.llm) > PARAMS_TOLERANCE * c.llm:
             problems.append(f"{_fmt_params(found['n_params'])} parameters, {spec.name} has {_fmt_params(c.llm)}")
-        if dtype and dtype.lower() in GGUF_FILE_TYPES.values() and isinstance(found["file_type"], str) \
+        if dtype and dtype.lower() in GGUF_FILE_TYPE_NAMES and isinstance(found["file_type"], str) \
                 and found["file_type"] != dtype.lower():
             problems.append(f"quantisation {found['file_type']}, expected {dtype}")
         what = f"architecture {found['architecture'] or '?'}" + (f", '{found['name']}'" if found["name"] else "")

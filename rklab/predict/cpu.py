@@ -40,6 +40,7 @@ import gguf
 
 from rklab.errors import RklabError
 from rklab.predict.catalog import ModelSpec
+from rklab.predict.gguf_file import read_gguf_header
 from rklab.predict.params import count
 
 MIB = 1 << 20
@@ -83,19 +84,14 @@ class GgufFacts:
         return self.tensor_bytes - (0 if self.tied else self.input_table_bytes)
 
 
-def _field(reader: gguf.GGUFReader, key: str, default=None):
-    f = reader.fields.get(key)
-    if f is None:
-        return default
-    try:
-        return f.contents()
-    except (ValueError, IndexError, TypeError):
-        return default
+def _largest(value):
+    """A per-layer value stored as an array (some architectures vary heads or FFN width by layer)
+    counts at its largest."""
+    return max(value) if isinstance(value, list) else value
 
 
 def read_gguf(path: str | os.PathLike) -> GgufFacts:
-    """The facts of a GGUF file (header and tensor table only; the weights are not read). Cached per file
-    version: the gguf package parses every tokenizer string, which takes seconds for a large vocabulary."""
+    """The facts of a GGUF file (header and tensor table only; the weights are not read)."""
     p = Path(path)
     if not p.is_file():
         raise RklabError(f"GGUF file {p} does not exist; give the path of a .gguf model")
@@ -105,46 +101,40 @@ def read_gguf(path: str | os.PathLike) -> GgufFacts:
 
 @functools.lru_cache(maxsize=16)
 def _read_gguf(path: str, size: int, mtime_ns: int) -> GgufFacts:
+    """Cached per file version (path, size, mtime): the report asks for the same file once per run."""
     p = Path(path)
-    try:
-        r = gguf.GGUFReader(str(p), "r")
-    except (ValueError, OSError, KeyError) as exc:
-        raise RklabError(f"{p} is not a readable GGUF file ({exc.__class__.__name__}); check the download") from None
-    arch = _field(r, "general.architecture")
+    h = read_gguf_header(p)
+    arch = h.architecture
     if not arch:
         raise RklabError(f"GGUF file {p} lacks key 'general.architecture'; is it a model file?")
 
     def need(key):
-        v = _field(r, f"{arch}.{key}")
+        v = h.arch_value(key)
         if v is None:
             raise RklabError(f"GGUF file {p} lacks key '{arch}.{key}'; rklab cannot predict its memory")
         return v
 
     heads = int(need("attention.head_count"))
     hidden = int(need("embedding_length"))
-    kv_heads = _field(r, f"{arch}.attention.head_count_kv", heads)
-    kv_heads = int(max(kv_heads) if isinstance(kv_heads, list) else kv_heads)
+    kv_heads = int(_largest(h.arch_value("attention.head_count_kv", heads)))
     head_dim = hidden // heads
     types: dict[str, int] = {}
     embd = 0
-    names = set()
-    for t in r.tensors:
-        types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + int(t.n_bytes)
-        names.add(t.name)
+    for t in h.tensors:
+        types[t.type.name] = types.get(t.type.name, 0) + t.n_bytes
         if t.name == "token_embd.weight":
-            embd = int(t.n_bytes)
-    tokens = _field(r, "tokenizer.ggml.tokens") or []
-    ffn = _field(r, f"{arch}.feed_forward_length", 0)
+            embd = t.n_bytes
+    tokens = h.metadata.get("tokenizer.ggml.tokens") or {"array_of": 0}
     return GgufFacts(
-        name=str(_field(r, "general.name", p.stem)), architecture=str(arch),
+        name=str(h.metadata.get("general.name", p.stem)), architecture=str(arch),
         layers=int(need("block_count")), hidden=hidden,
-        ffn=int(max(ffn) if isinstance(ffn, list) else ffn), heads=heads, kv_heads=kv_heads,
-        key_length=int(_field(r, f"{arch}.attention.key_length", head_dim)),
-        value_length=int(_field(r, f"{arch}.attention.value_length", head_dim)),
-        vocab=int(_field(r, f"{arch}.vocab_size", len(tokens)) or len(tokens)),
-        context_length=int(_field(r, f"{arch}.context_length", 0) or 0),
+        ffn=int(_largest(h.arch_value("feed_forward_length", 0))), heads=heads, kv_heads=kv_heads,
+        key_length=int(h.arch_value("attention.key_length", head_dim)),
+        value_length=int(h.arch_value("attention.value_length", head_dim)),
+        vocab=int(h.arch_value("vocab_size", 0) or tokens["array_of"]),
+        context_length=int(h.arch_value("context_length", 0) or 0),
         file_bytes=size, tensor_bytes=sum(types.values()), input_table_bytes=embd,
-        tied="output.weight" not in names, types=types, source=f"gguf file {p}",
+        tied=all(t.name != "output.weight" for t in h.tensors), types=types, source=f"gguf file {p}",
     )
 
 
