@@ -24,7 +24,7 @@ demo: setup
 	$(RKLAB) models fetch-demo
 	$(RKLAB) sweep data/plans/demo.yaml
 
-# Headless Chromium for the HTML report check (Debian packages; skipped when present).
+# Headless Chromium and a CJK font (fonts-noto-cjk) for the browser tests (Debian packages; skipped when present).
 browser:
 	@bash scripts/ensure-chromium.sh
 

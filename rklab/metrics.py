@@ -150,12 +150,20 @@ def fmt(name: str, value, digits: int | None = None) -> str:
 
 
 def format_number(value, digits: int) -> str:
-    """``value`` rounded to ``digits`` decimals; ``-`` for None, NaN, infinities and non-numbers."""
+    """``value`` rounded to ``digits`` decimals with thousands separators (``14,768``); ``-`` for None,
+    NaN, infinities, flags and non-numbers; never ``-0``. The one number format of rklab's tables
+    (:mod:`rklab.display` uses it)."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return "-"
     try:
         f = float(value)
     except (TypeError, ValueError):
         return "-"
-    return "-" if not math.isfinite(f) else f"{f:.{digits}f}"
+    if not math.isfinite(f):
+        return "-"
+    if round(f, digits) == 0:
+        f = 0.0
+    return f"{f:,.{digits}f}"
 
 
 def _plain(value) -> Any:

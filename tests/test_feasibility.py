@@ -118,16 +118,34 @@ def test_seed_comparison_flags_and_reasons():
     assert not s.loc["Qwen3-0.6B", "flag"]                 # 774 quoted vs predicted within 15 %
     assert s.loc["InternVL3.5-4B", "flag"]                 # seed fits, engine tight
     assert s.loc["Qwen3-32B", "verdict"] == "infeasible" and not s.loc["Qwen3-32B", "flag"]
-    for _, r in s[s["flag"]].iterrows():
-        assert r["reason"]
+    # every row says why: flagged or not
+    assert s["reason"].map(lambda r: isinstance(r, str) and r.strip() != "").all()
+    # a seed lower bound (">16,000") the prediction is above: not a 97 % difference, an agreement
+    q32 = s.loc["Qwen3-32B"]
+    assert q32["reason"] == (f"the seed gives only a lower bound (~16,000+ MB); the engine's {q32['memory_mb']:,.0f} MB "
+                             "is above it, so they agree")
+    # below the seed's ">10,000" but within 15 % of it: agrees, and says it is not above the bound
+    assert s.loc["Qwen3-VL-8B", "reason"].startswith("agrees: memory within ±15 % (-11 %)")
+    assert s.loc["Qwen3-0.6B", "reason"] == "agrees: memory within ±15 % (+1 %), same verdict"
     zh = fz.seed_comparison(lang="zh").set_index("model")
-    assert "不支持" in zh.loc["Qwen3-8B", "reason"]
+    assert "不支持" in zh.loc["Qwen3-8B", "reason"] and "下限" in zh.loc["Qwen3-VL-30B-A3B", "reason"]
+    assert not zh["reason"].str.contains("memory|verdict|engine:").any()  # no English in zh
 
 
 def test_seed_performance_says_08s_is_load_time():
     p = fz.seed_performance_comparison(lang="en").set_index("model")
     assert "load" in p.loc["InternVL3.5-1B", "reason"].lower()
     assert abs(p.loc["Qwen3-0.6B", "decode_diff_pct"]) < 10
+
+
+def test_seed_performance_explains_every_decode_difference():
+    p = fz.seed_performance_comparison(lang="en").set_index("model")
+    for model in ("InternVL3.5-1B", "InternVL3.5-2B", "InternVL3.5-4B"):  # 29-37 % off: a community board
+        assert p.loc[model, "decode_diff_pct"] > 15
+        assert p.loc[model, "reason"].startswith("decode differs by +") and "community board" in p.loc[model, "reason"]
+    assert p.loc["Qwen3-0.6B", "reason"] == "agrees: decode within ±15 % (+0 %)"
+    zh = fz.seed_performance_comparison(lang="zh").set_index("model")
+    assert zh.loc["InternVL3.5-1B", "reason"].startswith("解码相差 +30%；社区板子")
 
 
 def test_context_sweep_and_largest_context():

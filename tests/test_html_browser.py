@@ -6,57 +6,16 @@ records (tests/fixtures/report_records.py) through the real notebook 04 + nbconv
 
 from __future__ import annotations
 
-import shutil
-import time
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-         "--window-size=1280,2000"]
+from tests.fixtures.browser import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, open_page as _open
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="chromium/chromedriver missing: run `make browser` (scripts/ensure-chromium.sh)",
-)
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=BROWSER_MISSING)
 
 
 @pytest.fixture(scope="module")
-def report_html(fake_report) -> Path:
+def report_html(fake_report):
     return fake_report[1]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for f in FLAGS:
-        opts.add_argument(f)
-    opts.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _open(driver, path: Path, n_plots_min: int = 1, timeout_s: float = 30.0):
-    driver.get(path.resolve().as_uri())
-    t_end = time.monotonic() + timeout_s
-    while time.monotonic() < t_end:
-        done = driver.execute_script(
-            "const d=[...document.querySelectorAll('.plotly-graph-div')];"
-            "return d.length >= arguments[0] && d.every(x => x.querySelector('.main-svg'));", n_plots_min)
-        if done:
-            return
-        time.sleep(0.2)
 
 
 def test_every_plot_renders_an_svg_without_console_errors(browser, report_html):

@@ -9,11 +9,8 @@ from rklab.paths import notebooks_dir
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nb01") / "01_out.ipynb"
-    pm.execute_notebook(str(notebooks_dir() / "01_feasibility.ipynb"), str(out), kernel_name="python3",
-                        parameters={"board": "rk3588-8gb", "context": 4096, "lang": "en"}, progress_bar=False)
-    return json.loads(out.read_text())
+def executed(executed_01):
+    return json.loads(executed_01("en").read_text())  # shared with the browser test of the exported page
 
 
 def _text(nb):
@@ -37,7 +34,7 @@ def test_outputs(executed):
     assert not any(o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
     text = _text(executed)
     for needle in ["Qwen3-VL-4B", "tight", "w4a16 is not available", "total used memory", "load time",
-                   "calibration row", "runtime_fixed_mb", "RV1126B", "w4a16_grouped", "decode_mean_abs_pct"]:
+                   "calibration row", "runtime_fixed_mb", "RV1126B", "w4a16_grouped", "decode mean |residual| (%)"]:
         assert needle in text, needle
     figures = [o for c in executed["cells"] for o in c.get("outputs", [])
                if "application/vnd.plotly.v1+json" in o.get("data", {})]

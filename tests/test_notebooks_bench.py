@@ -135,7 +135,10 @@ def test_03_demo_records_are_labelled_synthetic(nb03_demo):
     assert m["image_tokens"] == 196 and m["generated_tokens"] == 8 and m["image"] == "shapes.png"
     text = _texts(nb)
     assert "视觉编码器为合成模型" in text  # zh default: the synthetic label
-    assert "encoder outputs: [[196, 576]]" in text
+    assert "编码器输出形状：196×576" in text  # zh default: rklab's own words in Chinese
+    for english in ("no measured runs", "no reference rows", "encoder outputs", "records.jsonl 2 records",
+                    "measured on", "SYNTHETIC"):
+        assert english not in text, english
     titles = _figure_titles(nb)
     assert any("VLM 各阶段耗时" in t and "合成编码器" in t for t in titles)
 
@@ -178,7 +181,7 @@ def test_02_rkllm_path_against_the_fake_library(rk_env, tmp_path):
     assert recs[0]["preflight"]["predicted_mb"] > 0  # the engine's prediction for Qwen3-0.6B w8a8
     text = _texts(nb)
     assert "memory pre-flight (predicted)" in text
-    assert "cache_suspected" in text  # the summary's count of flagged repetitions per case
+    assert "runs flagged cache suspected" in text  # the summary's count of flagged repetitions per case
     # Qwen3-0.6B has official rows: the comparison table and the ratio figure are shown
     assert "airockchip/rknn-llm benchmark.md" in text
     assert any("Measured / reference" in t for t in _figure_titles(nb))
@@ -209,9 +212,9 @@ def test_03_rkllm_and_rknnlite_paths(rk_env, fake_rknnlite, fake_qwen3vl_rknn, t
         ["run.cached_tokens=0"] * 4  # warm-up, text-only baseline, 2 repetitions: none served from the cache
     assert recs[0]["runtime"]["reported_runtime_version"] == "1.3.0"
     text = _texts(nb)
-    assert "encoder outputs: [[196, 2048], [196, 2048], [196, 2048], [196, 2048]]" in text
+    assert "encoder outputs: 196×2048, 196×2048, 196×2048, 196×2048" in text
     # Qwen3-VL-2B reference rows (official multimodal table: vision encoder 2.08 s, an encode time)
-    assert "encoder_ms" in text and "official" in text
+    assert "encoder (ms)" in text and "official (quoted)" in text  # the metric and the source in words
 
 
 # --------------------------------------------------------------------------- library behaviour
@@ -457,7 +460,7 @@ def test_bench_figures():
     assert list(f5.data[0].y) == [0.5]
     assert pb.reference_ratio_figure(pd.DataFrame()) is None
     t = pb.summary_table(pd.DataFrame([{"case": "pp8/tg4", "decode_tps": 12.345}]), lang="zh")
-    assert list(t.data[0].header.values) == ["用例", "解码 (tok/s)"] and list(t.data[0].cells.values[1]) == ["12.3"]
+    assert list(t.data[0].header.values) == ["用例", "解码 (tok/s)"] and list(t.data[0].cells.values[1]) == ["12.35"]
 
 
 def test_progress_bars_follow_the_parameter_then_the_environment(monkeypatch):

@@ -114,10 +114,11 @@ def test_warnings(rep):
     assert any(w.kind == "clocks" and "DDR" in w.message for w in rep.warnings)
     # 25.0 vs official 32.16 (v1.2.3, same runtime) = -22 %: > 20 %
     dev = [w for w in rep.warnings if w.kind == "deviation"]
-    assert len(dev) == 1 and "decode_tps" in dev[0].message and "-22 %" in dev[0].message
+    assert len(dev) == 1 and "decode (tok/s)" in dev[0].message and "-22 %" in dev[0].message
+    assert "decode_tps" not in dev[0].message  # words for people, not column names
     # TTFT 600/900/1200 ms on pp512: RSD 33 % > 10 %; decode RSD there is 2 %: no warning
     var = [w.message for w in rep.warnings if w.kind == "variance"]
-    assert var == ["pp512/tg128 ttft_ms varies a lot (RSD 33 % > 10 %)"]
+    assert var == ["pp512/tg128 TTFT (ms) varies a lot (RSD 33 % > 10 %)"]
     assert ("limit_test", "qwen3-vl-4b-npu-limit") in kinds
     assert not [w for w in rep.warnings if w.kind in ("throttling", "host", "synthetic", "cache")]
 
@@ -255,7 +256,8 @@ def test_figures(rep):
     bw = rp.bandwidth_figure(rep)
     assert "33.8 GB/s" in bw.data[0].name
     mem = rp.memory_budget_figure(rep)
-    assert any("5361 MB" in (a.text or "") for a in mem.layout.annotations)
+    assert "usable budget 5,361 MB" in [t.name for t in mem.data]  # the board's lines are named in the legend
+    assert [s.x0 for s in mem.layout.shapes] == [pytest.approx(rep.board.budget_mb), pytest.approx(rep.board.physical_mb)]
 
 
 def test_rklab_report_cli_writes_offline_html_and_the_log(fake_report):
@@ -422,7 +424,7 @@ def test_display_tables_have_localized_headers(fake_sweep):
     assert "说明" in rr.predicted_display(r).columns and "解释" in rr.predicted_display(r).columns
     assert any("DDR 平均 1,560 MHz" in x for x in rr.predicted_display(r)["解释"])
     e = rr.entries_display(r).set_index("测试项")
-    assert e.loc["qwen3-vl-4b-npu-limit", "状态"] == "内存耗尽被终止 (oom)"
+    assert e.loc["qwen3-vl-4b-npu-limit", "状态"] == "内存耗尽被终止"
     md = rr.benchmark_log_markdown(r)
     assert "| 测试项 | 主机 |" in md and "clocks_pinned" not in md
     en = rr.conditions_display(rr.build_report([fake_sweep], lang="en"))
@@ -454,3 +456,79 @@ def test_write_report_logs_targets(tmp_path, fake_sweep):
     written = rr.write_report_logs(rep, [tmp_path], tmp_path / "results" / "benchmark_log.md")
     assert written == [tmp_path / "results" / "benchmark_log.md", tmp_path / "benchmark_log.md"]
     assert all(p.read_text(encoding="utf-8").startswith("#") for p in written)
+
+
+@pytest.mark.parametrize("lang, measured_words", [("en", "measured peak 792 MB"), ("zh", "实测峰值 792 MB")])
+def test_every_verdict_row_says_why_in_the_report_language(fake_sweep, lang, measured_words):
+    v = rr.build_report([fake_sweep], lang=lang).verdicts.set_index("model")
+    assert v["verdict_reason"].map(lambda s: isinstance(s, str) and s.strip() != "").all()
+    assert measured_words in v.loc["Qwen3-0.6B", "verdict_reason"]  # measured: the peak against the budget
+    assert "TEST: OOM on 8 GB" in v.loc["Qwen3-8B", "verdict_reason"]  # excluded: the plan's reason
+    assert "7,921" in v.loc["Qwen3-32B", "verdict_reason"]  # predicted: the engine's reason
+
+
+def test_a_model_of_the_sweep_the_seed_does_not_list_gets_a_row(fake_sweep):
+    import json
+
+    f = fake_sweep / "qwen3-0.6b-cpu" / "attempt-1" / "records.jsonl"
+    lines = [json.loads(x) for x in f.read_text().splitlines()]
+    for rec in lines:
+        rec["model"]["name"] = "SmolLM2-135M-Instruct"
+    f.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    v = rr.build_report([fake_sweep], lang="en").verdicts.set_index("model")
+    assert len(v) == 18 and v.loc["SmolLM2-135M-Instruct", "verdict_source"] == "predicted"
+    assert "measured on the CPU (llama.cpp) only" in v.loc["SmolLM2-135M-Instruct", "verdict_reason"]
+
+
+def test_the_answer_first(rep):
+    from rklab.report.answer import answer_lines, answer_rows
+    from rklab.report.plots import report as rp
+
+    lines = answer_lines(rep)
+    assert len(lines) == 4
+    assert lines[0].startswith("On the RK3588 8 GB (usable budget 5,361 MB), 7 of 17 models fit: InternVL3.5-1B")
+    assert "excluded by the plan, not tested: Qwen3-8B" in lines[1] and "Qwen3-VL-4B" in lines[1]  # measured OOM
+    from rklab.predict.feasibility import feasibility_table
+
+    pred = feasibility_table(lang="en").set_index("model")["predicted_decode_tps"]
+    assert "Qwen3-0.6B 25.0 tok/s (TTFT 221 ms)" in lines[2]  # measured on the NPU, then the others predicted
+    assert f"predicted at {pred['Qwen3-1.7B']:.1f} tok/s (Qwen3-1.7B)" in lines[2]
+    assert lines[3].startswith("Measured peak memory: InternVL3.5-1B 1,600 MB, Qwen3-0.6B 792 MB")
+    a = answer_rows(rep).set_index("model")
+    assert a.loc["Qwen3-0.6B", "memory_source"] == "measured" and a.loc["Qwen3-4B", "memory_source"] == "predicted"
+    fig = rp.answer_figure(rep)
+    bars = {t.name: t for t in fig.data if t.type == "bar"}
+    assert set(bars) == {"fits", "tight", "infeasible", "OOM (measured)", "excluded (not tested)"}
+    fits = bars["fits"]
+    shapes = dict(zip(fits.y, fits.marker.pattern.shape))
+    assert shapes["Qwen3-0.6B"] == "" and shapes["Qwen3-4B"] == "/"  # solid measured, hatched predicted
+    labels = [a.text for a in fig.layout.annotations]
+    assert any("792 MB · measured 25.0 tok/s" in s for s in labels)
+    assert any(s.endswith("MB ▶ · predicted 0.9 tok/s") for s in labels)  # Qwen3-32B: cut at the edge, marked
+
+
+def test_an_empty_section_says_why_and_what_fills_it(rep, tmp_path):
+    assert rr.why_empty(rep, "pred_vs_meas") == ""  # predictions to show: the section says nothing more
+    cpu_only = rr.build_report([rep.run_dirs[0]], lang="en")
+    cpu_only.measured = cpu_only.measured[cpu_only.measured["backend"] == "llamacpp"]
+    cpu_only.predicted = cpu_only.predicted[cpu_only.predicted["backend"] == "llamacpp"]
+    why = rr.why_empty(cpu_only, "pred_vs_meas")  # TEST DATA records carry no GGUF path: nothing predicted
+    assert why.startswith("Nothing to compare: no GGUF path in the record.") and "fill this section" in why
+    (tmp_path / "empty").mkdir()
+    empty = rr.build_report([tmp_path / "empty"], lang="zh")
+    assert "没有成功的实测运行" in rr.why_empty(empty, "vlm_stages")
+    assert "没有测试计划" in rr.why_empty(empty, "npu_cpu")  # no plan: no model to predict
+    assert "kind: vlm" in rr.why_empty(cpu_only, "vlm_stages")
+
+
+def test_why_not_pinned_in_one_phrase():
+    from rklab.report.conditions import clock_reasons_summary
+
+    unreadable = ["policy0: cpufreq not readable", "policy4: cpufreq not readable",
+                  "NPU devfreq /sys/class/devfreq/fdab0000.npu not readable",
+                  "DDR devfreq /sys/class/devfreq/dmc not readable"]
+    assert clock_reasons_summary(unreadable, "Intel Xeon", "en") == "CPU/NPU/DDR clock files not readable: not a Rockchip board"
+    assert clock_reasons_summary("; ".join(unreadable), None, "zh") == "CPU/NPU/DDR 频率文件不可读：不是 Rockchip 板子"
+    failed = ["DDR governor dmc_ondemand (pinned needs userspace/performance)", "policy4 at 1800 MHz < max 2352 MHz"]
+    assert clock_reasons_summary(failed, "RK3588", "zh") == ("DDR 调频策略为 dmc_ondemand（固定频率需要 userspace 或 "
+                                                              "performance）；policy4 运行在 1800 MHz，低于 2352 MHz")

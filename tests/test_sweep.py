@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import json
-import textwrap
 from pathlib import Path
 
 import psutil
@@ -189,34 +188,16 @@ def test_cli_bad_plan_is_one_line(tmp_path, capsys):
     assert err.startswith(f"rklab: error: {p}:1: entries:") and "\n" not in err
 
 
-def test_real_notebooks_end_to_end(tmp_path, demo_gguf, capsys):
-    """01 + 02 (SmolLM2 on llama.cpp, one tiny case) + 04 + HTML, through the CLI."""
-    from rklab.cli import main
-
-    plan = tmp_path / "tiny.yaml"
-    plan.write_text(textwrap.dedent("""\
-        plan: tiny
-        entries:
-          - name: tiny-llm
-            kind: llm
-            model: SmolLM2-135M-Instruct
-            backend: llamacpp
-            dtype: q4_1
-            model_path: demo
-            max_context: 256
-            cases: [[16, 8]]
-            reps: 2
-            warmup: 0
-            adaptive: false
-    """))
-    out = tmp_path / "run"
-    md = tmp_path / "results" / "benchmark_log.md"
-    rc = main(["sweep", str(plan), "--out", str(out), "--results-md", str(md), "--lang", "en", "--no-progress"])
-    stdout = capsys.readouterr().out
+def test_real_notebooks_end_to_end(demo_sweep):
+    """01 + 02 (SmolLM2 on llama.cpp, one tiny case) + 03 (synthetic encoder) + 04 + HTML, through the CLI
+    (the demo sweep of tests/fixtures/browser.py, whose report the browser tests read too)."""
+    out, md, stdout, rc = demo_sweep
     assert rc == 0, stdout
     assert f"HTML report: {out / 'report.html'}" in stdout
     rec = entry_outcome_record(completed_attempt(out / "tiny-llm"))
     assert rec["status"] == "ok"
+    vlm = [r for r in read_records(completed_attempt(out / "tiny-vlm") / "records.jsonl") if r["kind"] == "vlm"]
+    assert len(vlm) == 1 and vlm[0]["synthetic"] is True
     runs = [r for r in read_records(completed_attempt(out / "tiny-llm") / "records.jsonl") if r["kind"] == "llm"]
     assert len(runs) == 2 and all(r["metrics"]["decode_tps"] > 0 for r in runs)
     assert (out / "_feasibility" / "attempt-1" / "01_feasibility.ipynb").exists()

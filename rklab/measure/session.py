@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from rklab import i18n, metrics
 from rklab.measure.cachecheck import suspected_count
 from rklab.measure.demo_model import DEMO_DTYPE
 from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_LLM
@@ -82,20 +83,21 @@ class BenchOutcome:
 
     @property
     def measured_on(self) -> str:
-        """'measured on <board or machine>, <backend/runtime>' for captions."""
+        """'measured on <board or machine>, <backend/runtime>' for captions, in the notebook's ``lang``."""
+        return self.measured_on_in(self.params.get("lang") or "en")
+
+    def measured_on_in(self, lang: str) -> str:
+        """:attr:`measured_on` in ``lang``."""
+        t = lambda key, **kw: i18n.text(f"session.{key}", lang, **kw)  # noqa: E731
         h = self.host or {}
-        where = h.get("board_model") or f"{h.get('machine') or platform.machine()} host {h.get('hostname') or ''}".strip()
-        cpu = h.get("cpu_model")
-        rt = self.runtime.get("version") or self.runtime.get("name") or ""
-        parts = [f"measured on {where}"]
-        if cpu:
-            parts.append(cpu)
-        if rt:
-            parts.append(rt)
+        where = h.get("board_model") or t("host", machine=h.get("machine") or platform.machine(),
+                                          hostname=h.get("hostname") or "").strip()
+        parts = [t("measured_on", where=where)]
+        parts += [x for x in (h.get("cpu_model"), self.runtime.get("version") or self.runtime.get("name")) if x]
         if self.encoder:
-            parts.append(f"encoder {self.encoder.get('backend')} ({self.encoder.get('runtime_version') or ''})".strip())
-        text = ", ".join(parts)
-        return text + (" — SYNTHETIC encoder" if self.synthetic else "")
+            parts.append(t("encoder_runtime", backend=self.encoder.get("backend"),
+                           version=self.encoder.get("runtime_version") or "-"))
+        return ", ".join(parts) + (f" — {t('synthetic_mark')}" if self.synthetic else "")
 
 
 # --------------------------------------------------------------------------- progress bars
@@ -590,6 +592,7 @@ def reference_comparison(outcome: BenchOutcome, reference: pd.DataFrame | None =
     soc = str((outcome.host or {}).get("soc") or "RK3588").upper()
     if "platform" in reference.columns:
         reference = reference[reference["platform"].astype(str).str.upper() == soc]
+    lang = outcome.params.get("lang") or "en"  # the conditions in the notebook's language
     ref = reference[reference["model"] == outcome.model.get("name")]
     runs = pd.DataFrame(outcome.runs)
     rows = []
@@ -600,13 +603,10 @@ def reference_comparison(outcome: BenchOutcome, reference: pd.DataFrame | None =
         sel = _nearest_case(runs, r.get("prompt_tokens")) if outcome.kind == "llm" else runs
         measured_case = ", ".join(sorted(map(str, sel["case"].unique()))) if "case" in sel else ""
         cond = []
-        for k, lab in (("prompt_tokens", "prompt"), ("new_tokens", "new"), ("max_context", "context"),
-                       ("image_tokens", "image tokens")):
+        for k in ("prompt_tokens", "new_tokens", "max_context", "image_tokens", "memory_kind"):
             v = r.get(k)
-            if v is not None and not pd.isna(v):
-                cond.append(f"{lab} {int(v)}")
-        if r.get("memory_kind") and not pd.isna(r.get("memory_kind")):
-            cond.append(f"memory = {r['memory_kind']}")
+            if v is not None and not pd.isna(v) and v != "":
+                cond.append(i18n.text(f"session.cond.{k}", lang, value=v if k == "memory_kind" else int(v)))
         pairs = [("ttft_ms", "ttft_ms", 1.0), ("decode_tps", "decode_tps", 1.0), ("prefill_tps", "prefill_tps", 1.0),
                  ("vmhwm_mb", "memory_mb", 1.0)]
         if outcome.kind == "vlm":
@@ -688,55 +688,37 @@ def vlm_summary_view(outcome: BenchOutcome) -> pd.DataFrame:
     return view
 
 
-def host_frame(outcome: BenchOutcome) -> pd.DataFrame:
-    """The host snapshot as a two-column table (nested values as JSON text)."""
-    rows = []
-    for k, v in (outcome.host or {}).items():
-        rows.append({"key": k, "value": json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (dict, list)) else v})
-    return pd.DataFrame(rows, columns=["key", "value"])
-
-
-def answers_frame(outcome: BenchOutcome) -> pd.DataFrame:
-    return pd.DataFrame(outcome.answers, columns=["image", "text"])
-
-
-STATUS_TEXT = {
-    "ok": ("测试完成", "measured"),
-    "skipped_predicted_oom": ("已跳过：预测内存不足 (未加载模型)", "skipped: predicted out of memory (nothing loaded)"),
-    "aborted_memory": ("已中止：可用内存低于下限", "aborted: MemAvailable fell below the floor"),
-    "failed": ("失败", "failed"),
-}
-
-
 def status_markdown(outcome: BenchOutcome, lang: str = "zh") -> str:
-    """A short Markdown block: status, where it was measured, pre-flight, records path."""
-    zh = lang == "zh"
-    st = STATUS_TEXT.get(outcome.status, (outcome.status, outcome.status))[0 if zh else 1]
-    lines = [f"**{'状态' if zh else 'Status'}: {st}**" + (f" — {outcome.message}" if outcome.message else "")]
-    lines.append(f"- {'模型' if zh else 'model'}: `{outcome.model.get('name')}` ({outcome.model.get('dtype')}), "
+    """A short Markdown block in ``lang``: status, where it was measured, pre-flight, records path."""
+    t = lambda key, **kw: i18n.text(f"session.{key}", lang, **kw)  # noqa: E731
+    st = t(f"status.{outcome.status}") if i18n.has_text(f"session.status.{outcome.status}") else outcome.status
+    lines = [f"**{t('status')}: {st}**" + (f" — {outcome.message}" if outcome.message else "")]
+    lines.append(f"- {t('model')}: `{outcome.model.get('name')}` ({outcome.model.get('dtype')}), "
                  f"`{outcome.model.get('path')}` [{outcome.model.get('hash')}]")
-    lines.append(f"- {outcome.measured_on}")
+    lines.append(f"- {outcome.measured_on_in(lang)}")
     pf = outcome.preflight or {}
     if pf.get("skipped"):
-        lines.append(f"- {'内存预检：无预测' if zh else 'memory pre-flight: no prediction'} ({pf.get('why')})")
+        lines.append(f"- {t('preflight_none')} ({pf.get('why')})")
     elif pf:
-        lines.append(f"- {'内存预检 (预测)' if zh else 'memory pre-flight (predicted)'}: {pf.get('predicted_mb')} MB "
-                     f"{'vs 可用' if zh else 'vs available'} {pf.get('available_mb')} MB"
-                     + (" — forced" if pf.get("forced") else ""))
+        lines.append(f"- {t('preflight')}: {_mb(pf.get('predicted_mb'))} MB {t('vs_available')} "
+                     f"{_mb(pf.get('available_mb'))} MB" + (f" — {t('forced')}" if pf.get("forced") else ""))
     if outcome.load_ms:
-        lines.append("- " + ", ".join(f"{k} = {v:.0f} ms" for k, v in outcome.load_ms.items() if v is not None)
-                     + (" (实测)" if zh else " (measured)"))
-    lines.append(f"- {'记录' if zh else 'records'}: `{outcome.records_path}` ({len(outcome.runs)} "
-                 f"{'次实测运行' if zh else 'measured runs'})")
+        loads = [f"{metrics.label(k, lang) if k in metrics.METRICS else k}: {v:,.0f}"
+                 for k, v in outcome.load_ms.items() if v is not None]
+        lines.append("- " + ("；" if lang == "zh" else "; ").join(loads) + f" {t('measured')}")
+    lines.append(f"- {t('records')}: `{outcome.records_path}` ({len(outcome.runs)} {t('measured_runs')})")
     flagged = [r for r in outcome.runs if r.get("cache_suspected") is True]
     if flagged:
-        lines.append("- **" + (f"{len(flagged)} 次运行疑似命中缓存：prefill 比之前各次的中位数快 30% 以上"
-                               if zh else f"{len(flagged)} run(s) flagged cache suspected: prefill more than 30 % "
-                               "faster than the median of the earlier repetitions") + "** ("
+        lines.append(f"- **{t('cache_flagged', n=len(flagged))}** ("
                      + "; ".join(f"{r.get('case') or r.get('image')}#{r.get('rep')}: {r.get('cache_check')}"
                                  for r in flagged[:3]) + ")")
     if outcome.synthetic:
-        lines.append("- **" + ("视觉编码器为合成模型（随机权重）：耗时是真实测量，回答没有意义"
-                               if zh else "the vision encoder is SYNTHETIC (random weights): timings are real "
-                               "measurements, the answer is meaningless") + "**")
+        lines.append(f"- **{t('synthetic_note')}**")
     return "\n".join(lines)
+
+
+def _mb(v) -> str:
+    try:
+        return f"{float(v):,.0f}"
+    except (TypeError, ValueError):
+        return "-"

@@ -61,7 +61,7 @@ def build_html_report(
         raise RklabError(f"notebook 04 failed on {run_dir} ({err.get('type')}: {err.get('message')}); "
                          f"see {nb_tmp} and {run.log}")
     os.replace(nb_tmp, nb_out)
-    return export_html(nb_out, html_path, title=text("report.html_title", lang))
+    return export_html(nb_out, html_path, title=text("report.html_title", lang), lang=lang)
 
 
 HTML_MARKER = 'id="rklab-plotlyjs"'  # rklab.report.html.plotlyjs_html: in every report rklab exported

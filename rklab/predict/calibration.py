@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from rklab import i18n
 from rklab.predict.boards import Board, load_board
 from rklab.predict.catalog import get_model
 from rklab.predict.memory import (MIB, SCALE_BYTES, MemoryConstants, breakdown, dtype_class, is_grouped,
@@ -81,6 +82,26 @@ class Calibration:
         }
 
 
+    def summary_frame(self, lang: str = "en") -> pd.DataFrame:
+        """:meth:`summary` as a table for people: what each constant means (in ``lang``), its name in code,
+        its value as text (per-SoC and per-class values as ``RK3588 173.0; RK3576 ...``)."""
+        rows = []
+        for name, value in self.summary().items():
+            if name == "rows":
+                value = i18n.text("calib.rows", lang, **value)
+            meaning = i18n.text(f"calib.c.{name}", lang) if i18n.has_text(f"calib.c.{name}") else name
+            rows.append({"meaning": meaning, "constant": name, "value": _plain(value)})
+        return pd.DataFrame(rows, columns=["meaning", "constant", "value"])
+
+
+def _plain(value) -> str:
+    """A constant as text: nested per-SoC / per-class values as ``key value`` pairs, never a raw dict."""
+    if isinstance(value, dict):
+        sep = "; " if any(isinstance(v, dict) for v in value.values()) else ", "
+        return sep.join(f"{k}: {_plain(v)}" if isinstance(v, dict) else f"{k} {_plain(v)}" for k, v in value.items())
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def soc_board(soc: str) -> Board:
     """The board profile the reference rows of ``soc`` are predicted with (its bus, clocks, cores)."""
     return load_board(CALIBRATION_BOARDS[str(soc).upper()])
@@ -95,6 +116,18 @@ def _tokens(row) -> tuple[int, int, bool]:
     p, n = _num(row["prompt_tokens"]), _num(row["new_tokens"])
     assumed = p is None or n is None
     return int(p if p is not None else DEFAULT_TOKENS[0]), int(n if n is not None else DEFAULT_TOKENS[1]), assumed
+
+
+def _tokens_text(p: int, n: int, assumed: bool, lang: str) -> str:
+    return f"{p}+{n}" + (i18n.text("calib.assumed", lang) if assumed else "")
+
+
+# The columns of the residual tables in the order a reader wants them: the numbers and why, then where from.
+MEMORY_RESIDUAL_VIEW = ["source", "soc", "model", "dtype", "memory_kind", "tokens", "quoted_mb", "predicted_mb",
+                        "residual_pct", "used_in_fit", "explanation", "reference", "runtime"]
+SPEED_RESIDUAL_VIEW = ["source", "soc", "model", "dtype", "tokens", "quoted_decode_tps", "predicted_decode_tps",
+                       "decode_residual_pct", "quoted_ttft_ms", "predicted_ttft_ms", "ttft_residual_pct", "used_in_fit",
+                       "explanation", "reference", "runtime"]
 
 
 def _official(df: pd.DataFrame) -> pd.Series:
@@ -318,37 +351,35 @@ def _pct(pred, quoted) -> float | None:
     return None if pred is None or quoted is None else round(100 * (pred - quoted) / quoted, 1)
 
 
-def _explain_memory(r, pred, used_in_fit, assumed, spec) -> str:
+def _explain_memory(r, pred, used_in_fit, assumed, spec, lang: str = "en") -> str:
+    t = lambda key, **kw: i18n.text(f"calib.why.{key}", lang, **kw)  # noqa: E731
     if spec is None:
-        return "model shape not known to the engine: no prediction"
+        return t("no_shape")
     kind = str(r["memory_kind"])
     if "RKLLM log" in kind:
-        return ("runtime log 'Peak Memory Usage' of one process holding encoder + LLM (runtime 1.2.2), not documented "
-                "as VmHWM: not used in the fit; a gap this size is worth measuring on the board")
+        return t("rkllm_log")
     if kind != "VmHWM" and kind != "as quoted":
-        return f"not comparable: '{kind}' is not the process VmHWM (may count page cache and other processes)"
+        return t("not_comparable", kind=kind)
     if kind == "as quoted":
-        return f"seed copy, not a new measurement: {r['notes']}"
+        return t("seed_copy", notes=r["notes"])
     if used_in_fit:
-        return "calibration row"
+        return t("calibration_row")
     if "b" in str(r["runtime"]):
         if not r["in_catalog"]:
             low = pred < r["memory_mb"] * 0.95
-            return ("older runtime 1.2.1b1 (beta) and an older conversion: not used in the fit" + (
-                "; comes out low by about an embedding table, as if that runtime also held the input table in RAM "
-                "(socs.md: the v1.1-era tables probably count an fp32 embedding table)" if low else ""))
-        return ("older runtime 1.2.1b1 (beta): its runtime buffers were smaller than 1.2.1+; the residual is that "
-                "difference, within 10 % anyway")
+            return t("older_conversion") + (t("older_conversion_low") if low else "")
+        return t("beta_runtime")
     if assumed and _num(r["max_context"]) and r["max_context"] >= 8192:
         gap = r["memory_mb"] - pred
         n = gap * MIB / kv_bytes_per_token(spec)
-        return (f"context {int(r['max_context'])} with used tokens not stated (192 assumed): the gap equals the "
-                f"resident KV of ~{n:,.0f} more tokens")
+        return t("long_context", context=int(r["max_context"]), tokens=n)
+    if pred is not None and abs(pred / r["memory_mb"] - 1) <= 0.10:
+        return t("close")
     return ""
 
 
-def memory_residuals() -> pd.DataFrame:
-    """Predicted vs quoted memory for every reference row with a memory figure, with an explanation.
+def memory_residuals(lang: str = "en") -> pd.DataFrame:
+    """Predicted vs quoted memory for every reference row with a memory figure, with an explanation (in ``lang``).
     Rows of official VmHWM and of runtime-log kind are the language model alone; other kinds (seed copies,
     community totals) are predicted with the vision encoder and one image for VLMs, as they were measured."""
     df = load_reference()
@@ -370,16 +401,21 @@ def memory_residuals() -> pd.DataFrame:
         out.append({
             "source": r["source"], "reference": r["reference"], "runtime": r["runtime"], "soc": r["platform"],
             "model": r["model"], "dtype": r["dtype"], "memory_kind": r["memory_kind"],
-            "tokens": f"{p}+{n}" + (" (assumed)" if assumed else ""),
+            "tokens": _tokens_text(p, n, assumed, lang),
             "quoted_mb": r["memory_mb"], "predicted_mb": None if pred is None else round(pred, 1),
             "residual_pct": _pct(pred, r["memory_mb"]), "used_in_fit": bool(fit_rows[i]),
-            "explanation": _explain_memory(r, pred, bool(fit_rows[i]), assumed, spec),
+            "explanation": _explain_memory(r, pred, bool(fit_rows[i]), assumed, spec, lang),
         })
     return pd.DataFrame(out)
 
 
-def speed_residuals() -> pd.DataFrame:
-    """Predicted vs quoted decode tok/s and TTFT for every reference row with a speed figure."""
+def speed_residuals(lang: str = "en") -> pd.DataFrame:
+    """Predicted vs quoted decode tok/s and TTFT for every reference row with a speed figure.
+
+    The predictions are for the language model alone with a text prompt, as Rockchip's tables measure
+    them; a VLM's full-pipeline prediction (image included) is :func:`rklab.predict.feasibility.estimate`'s.
+    ``explanation`` is in ``lang``."""
+    t = lambda key, **kw: i18n.text(f"calib.why.{key}", lang, **kw)  # noqa: E731
     df = load_reference()
     cal = calibrate()
     dec_fit, ttft_fit = decode_fit_rows(df), ttft_fit_rows(df)
@@ -388,22 +424,21 @@ def speed_residuals() -> pd.DataFrame:
         base = {"source": r["source"], "reference": r["reference"], "runtime": r["runtime"], "soc": r["platform"],
                 "model": r["model"], "dtype": r["dtype"]}
         if not r["has_spec"]:
-            out.append({**base, "explanation": "model shape not known to the engine: no prediction"})
+            out.append({**base, "explanation": t("no_shape")})
             continue
         p, n, assumed = _tokens(r)
         pr, q = _predict_row(r, cal), _quoted(r)
         note = ""
         if r["source"] == "community":
-            note = ("community board: clocks and DDR frequency not stated as pinned (issue 409: 11.29 -> 16.02 tok/s "
-                    "after fixing frequencies)")
+            note = i18n.text("engine.why.community_clocks", lang)
             if _num(r["max_context"]) and r["max_context"] >= 8192:
-                note += "; long context, KV read per token not known"
+                note += "; " + t("long_context_speed")
         elif r["source"] == "seed":
-            note = "seed copy of a published figure"
+            note = t("seed_copy_speed")
         elif bool(dec_fit[i]) or bool(ttft_fit[i]):
-            note = "calibration row"
+            note = t("calibration_row")
         out.append({
-            **base, "tokens": f"{p}+{n}" + (" (assumed)" if assumed else ""),
+            **base, "tokens": _tokens_text(p, n, assumed, lang),
             "quoted_decode_tps": q["decode_tps"], "predicted_decode_tps": round(pr["decode_tps"], 2),
             "decode_residual_pct": _pct(pr["decode_tps"], q["decode_tps"]),
             "quoted_ttft_ms": q["ttft_ms"], "predicted_ttft_ms": round(pr["ttft_ms"], 1),

@@ -254,6 +254,13 @@ def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "
 TABLE_COLUMNS = ["model", "kind", "dtype", "params", "weights_mb", "kv_mb", "runtime_mb", "vision_mb",
                  "image_embed_mb", "memory_mb", "available_drop_mb", "budget_mb", "physical_mb", "predicted_decode_tps",
                  "predicted_ttft_ms", "bandwidth_pct", "verdict", "verdict_label", "reason"]
+# Column labels for the two kinds of predicted speed, where both can appear (rklab.display): a VLM's
+# full pipeline (vision encoder + image prefill in the TTFT, image tokens in the KV cache) here, the
+# language model alone with a text prompt in rklab.predict.calibration.speed_residuals.
+FULL_PIPELINE_LABELS = {"predicted_decode_tps": "engine.predicted_decode_tps_full",
+                        "predicted_ttft_ms": "engine.predicted_ttft_ms_full"}
+LLM_ONLY_LABELS = {"predicted_decode_tps": "engine.predicted_decode_tps_llm",
+                   "predicted_ttft_ms": "engine.predicted_ttft_ms_llm"}
 # An Estimate's speed fields as table columns: named "predicted_" so a table never shows a predicted
 # TTFT under the name of a measured one (records' ttft_ms, decode_tps).
 PREDICTED_COLUMNS = {"decode_tps": "predicted_decode_tps", "ttft_ms": "predicted_ttft_ms"}
@@ -378,7 +385,10 @@ def _seed(name: str) -> pd.DataFrame:
 def seed_comparison(board: str | Board = "rk3588-8gb", context: int = 4096, lang: str = "zh",
                     threshold_pct: float = 15.0) -> pd.DataFrame:
     """The seed's feasibility tables (quoted) recomputed by the engine (predicted), with a difference column
-    and a flag + reason wherever they differ by more than ``threshold_pct`` or the verdict differs."""
+    and a flag wherever they differ by more than ``threshold_pct`` or the verdict differs.
+
+    Every row has a ``reason`` in ``lang``: why it is flagged, or why it is not (within the threshold;
+    a seed lower bound such as ">16,000" that the prediction is above)."""
     i18n.check_lang(lang)
     b = load_board(board)
     rows = []
@@ -389,27 +399,26 @@ def seed_comparison(board: str | Board = "rk3588-8gb", context: int = 4096, lang
         e8 = e if dtype == "w8a8" else table_estimate(spec, "w8a8", b, context)
         seed_mb = float(s["seed_ram_mb"])
         diff = 100 * (e.memory_mb - seed_mb) / seed_mb
-        reasons_en, reasons_zh = [], []
-        if s["seed_ram_kind"] == "lower_bound":
-            big = e.memory_mb < seed_mb * (1 - threshold_pct / 100)
-        else:
-            big = abs(diff) > threshold_pct
-        if big:
-            reasons_en.append(f"memory differs by {diff:+.0f} %")
-            reasons_zh.append(f"内存相差 {diff:+.0f}%")
+        lower_bound = s["seed_ram_kind"] == "lower_bound"
+        above_bound = lower_bound and e.memory_mb >= seed_mb
+        big = e.memory_mb < seed_mb * (1 - threshold_pct / 100) if lower_bound else abs(diff) > threshold_pct
         vdiff = s["seed_verdict"] != e.verdict
+        why = functools.partial(_why, lang)
+        reasons = []
+        if big:
+            reasons.append(why("memory_differs", diff=round(diff)))
         if vdiff:
-            reasons_en.append(f"verdict: seed {s['seed_verdict']}, engine {e.verdict}")
-            reasons_zh.append(f"结论：种子 {s['seed_verdict_zh']}，引擎 {i18n.verdict_label(e.verdict, 'zh')}")
+            seed_v = s["seed_verdict_zh"] if lang == "zh" else s["seed_verdict"]
+            reasons.append(why("verdict_differs", seed=seed_v, engine=i18n.verdict_label(e.verdict, lang)))
+        if not (big or vdiff):
+            reasons.append(why("lower_bound", seed=s["seed_ram_text"], predicted=e.memory_mb) if above_bound
+                           else why("agrees", diff=round(diff), limit=threshold_pct))
         if s["known_issue_en"]:
-            reasons_en.append(s["known_issue_en"])
-            reasons_zh.append(s["known_issue_zh"])
+            reasons.append(s["known_issue_zh"] if lang == "zh" else s["known_issue_en"])
         if (vdiff or big) and not (e.verdict == "unsupported" and s["known_issue_en"]):
-            reasons_en.append(f"engine: {e.reason}")
-            reasons_zh.append(f"引擎：{e.reason_zh}")
+            reasons.append(why("engine", reason=e.reason_in(lang)))
         if e.verdict != e8.verdict or dtype != "w8a8":
-            reasons_en.append(f"with w8a8: {e8.memory_mb:,.0f} MB, {e8.verdict}")
-            reasons_zh.append(f"改用 w8a8：{e8.memory_mb:,.0f} MB，{i18n.verdict_label(e8.verdict, 'zh')}")
+            reasons.append(why("with_w8a8", mb=e8.memory_mb, verdict=i18n.verdict_label(e8.verdict, lang)))
         rows.append({
             "model": s["model"], "section": s["section"], "seed_dtype": s["seed_dtype"] or "-",
             "seed_ram_text": s["seed_ram_text"], "seed_ram_mb": seed_mb,
@@ -418,25 +427,46 @@ def seed_comparison(board: str | Board = "rk3588-8gb", context: int = 4096, lang
             "verdict": e.verdict, "verdict_label": i18n.verdict_label(e.verdict, lang),
             "w8a8_memory_mb": round(e8.memory_mb, 0), "w8a8_verdict": e8.verdict,
             "flag": bool(big or vdiff),
-            "reason": "; ".join(reasons_zh if lang == "zh" else reasons_en),
+            "reason": _join(reasons, lang),
         })
     return pd.DataFrame(rows)
 
 
-def seed_performance_comparison(board: str | Board = "rk3588-8gb", lang: str = "zh") -> pd.DataFrame:
-    """The seed's section-3 performance table (quoted) beside the engine's predicted decode and TTFT."""
+def _why(lang: str, key: str, **values) -> str:
+    return i18n.text(f"engine.why.{key}", lang, **values)
+
+
+def _join(reasons: list[str], lang: str) -> str:
+    return ("；" if lang == "zh" else "; ").join(r for r in reasons if r)
+
+
+def seed_performance_comparison(board: str | Board = "rk3588-8gb", lang: str = "zh",
+                                threshold_pct: float = 15.0) -> pd.DataFrame:
+    """The seed's section-3 performance table (quoted) beside the engine's predicted decode and TTFT.
+
+    VLMs are predicted with their image (the seed's VLM speeds come from image + text runs), so a VLM's
+    number here is the full pipeline's, not the language model's alone (see
+    :func:`rklab.predict.calibration.speed_residuals`). ``reason`` says why the decode rates agree or
+    differ (more than ``threshold_pct``), plus the seed's known caveats."""
     i18n.check_lang(lang)
     rows = []
     for _, s in _seed("seed_performance.csv").iterrows():
-        # the seed's VLM speeds come from image + text runs, so VLMs are predicted with the image
         e = estimate(s["model"], s["seed_dtype"], board, 4096)
         q = s["seed_decode_tps"]
+        diff = 100 * (e.decode_tps - q) / q
+        if abs(diff) <= threshold_pct:
+            reasons = [_why(lang, "decode_agrees", diff=round(diff), limit=threshold_pct)]
+        else:
+            reasons = [_why(lang, "decode_differs", diff=round(diff))]
+            if not str(s["seed_source"]).startswith("official"):
+                reasons.append(_why(lang, "community_clocks"))
+        reasons.append(s["known_issue_zh"] if lang == "zh" else s["known_issue_en"])
         rows.append({
             "model": s["model"], "seed_decode_tps": q, "predicted_decode_tps": round(e.decode_tps, 2),
-            "decode_diff_pct": round(100 * (e.decode_tps - q) / q, 1),
+            "decode_diff_pct": round(diff, 1),
             "seed_ttft_ms": s["seed_ttft_ms"], "predicted_ttft_ms": round(e.ttft_ms, 1),
             "seed_vision_encoder_s": s["seed_vision_encoder_s"], "seed_source": s["seed_source"],
-            "reason": s["known_issue_zh"] if lang == "zh" else s["known_issue_en"],
+            "reason": _join(reasons, lang),
         })
     return pd.DataFrame(rows)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from rklab import i18n
 from rklab.errors import RklabError
 from rklab.predict.boards import Board, Clocks, load_board
 from rklab.predict.catalog import ModelSpec, get_model
@@ -180,7 +181,7 @@ def run_prediction(row, board: str | Board, lang: str = "en") -> dict:
         if _get(row, "backend") == "llamacpp":
             path = _get(row, "model.path", "model_path")
             if not path:
-                out["note"] = "no GGUF path in the record"
+                out["note"] = i18n.text("engine.note.no_gguf_path", lang)
                 return out
             p = llamacpp_run_prediction(path, n_ctx=int(ctx or 4096), prompt_tokens=pp, new_tokens=tg,
                                         rss_before_load_mb=_get(row, "rss_before_load_mb"),
@@ -191,10 +192,10 @@ def run_prediction(row, board: str | Board, lang: str = "en") -> dict:
                        pct_of_ceiling=p["pct_of_ceiling"])
             if _get(row, "kind") == "vlm":   # the process also holds the vision encoder, which is not predicted here
                 out["predicted_memory_mb"] = None
-                out["note"] = "VLM: the vision encoder's memory is not predicted for llama.cpp runs"
+                out["note"] = i18n.text("engine.note.vlm_cpu_memory", lang)
             elif not p["predicted_memory_mb"]:
-                out["note"] = "no RSS before load in the record (older record)"
-            out["explanation"] = p["basis"]
+                out["note"] = i18n.text("engine.note.no_rss_before_load", lang)
+            out["explanation"] = i18n.text("engine.note.from_gguf", lang, file=Path(str(path)).name)
             return out
         clocks = observed_clocks(row)
         known = any(getattr(clocks, k) is not None for k in ("ddr_mhz", "npu_mhz", "cpu_mhz"))
@@ -209,5 +210,5 @@ def run_prediction(row, board: str | Board, lang: str = "en") -> dict:
                    predicted_ttft_ms=p["predicted_ttft_ms_observed"], predicted_memory_mb=p["predicted_memory_mb"],
                    explanation=p["explanation"])
     except RklabError as exc:
-        out["note"] = f"no prediction: {exc}"
+        out["note"] = i18n.text("engine.note.no_prediction", lang, error=exc)
     return out

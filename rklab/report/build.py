@@ -66,7 +66,7 @@ def build_report(run_dirs: RunDirs, board: str = "rk3588-8gb", lang: str = "zh",
     b = load_board(board)
     reference = load_reference()
     reference = reference[reference["platform"] == b.soc]      # the board's SoC only (the tables hold four)
-    comparison = comparison_table(measured, reference, models)
+    comparison = comparison_table(measured, reference, models, lang)
     predicted = predicted_vs_measured(measured, board, lang)
     npu_cpu = npu_vs_cpu_table(plan_entries(run_dirs), measured, board)
     conditions = conditions_table(runs)

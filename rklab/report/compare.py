@@ -15,6 +15,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from rklab import i18n
 from rklab.errors import RklabError
 from rklab.predict.boards import load_board
 from rklab.predict.catalog import get_model
@@ -23,7 +24,7 @@ from rklab.report.frames import as_int, host_label, int_text, residual_pct, yes_
 from rklab.report.summary import headline_cases
 
 SOURCE_ORDER = ("official", "seed", "community", "measured")
-COMPARISON_COLUMNS = ["model", "source", "reference", "label", "runtime", "dtype", "decode_tps", "decode_tps_err",
+COMPARISON_COLUMNS = ["model", "source", "reference", "label", "bar_label", "runtime", "dtype", "decode_tps", "decode_tps_err",
                       "ttft_ms", "ttft_ms_err", "memory_mb", "memory_kind", "conditions", "synthetic",
                       "prompt_tokens", "new_tokens", "entry"]
 PREDICTION_KEYS = ("predicted_decode_tps", "predicted_decode_tps_pinned", "predicted_ttft_ms", "predicted_memory_mb",
@@ -42,43 +43,55 @@ RESIDUALS = (("measured_decode_tps", "predicted_decode_tps", "decode_residual_pc
              ("measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct"))
 
 
-def comparison_table(measured: pd.DataFrame, reference: pd.DataFrame, models: Iterable[str]) -> pd.DataFrame:
-    """Quoted rows for ``models`` plus the measured headline case of each entry (tidy)."""
+def comparison_table(measured: pd.DataFrame, reference: pd.DataFrame, models: Iterable[str],
+                     lang: str = "en") -> pd.DataFrame:
+    """Quoted rows for ``models`` plus the measured headline case of each entry (tidy).
+
+    ``label`` is a short English key of the row (tests and code use it); ``bar_label`` and
+    ``conditions`` are in ``lang`` (the quoted sources' own notes stay as written)."""
     models = list(dict.fromkeys(models))
+    c = lambda key, **kw: i18n.text(f"report.cmp.{key}", lang, **kw)  # noqa: E731
     rows: list[dict] = []
     if reference is not None and not reference.empty:
         ref = reference[reference["model"].isin(models)]
         for _, r in ref.iterrows():
-            conds = [f"runtime {r['runtime']}", f"board: {r.get('board', '')}"]
+            board = r.get("board")
+            if not isinstance(board, str) or not board or board == "not stated":
+                board = c("not_stated")
+            conds = [c("runtime", runtime=r["runtime"]), c("board", board=board)]
             if pd.notna(r.get("prompt_tokens")) or pd.notna(r.get("new_tokens")):
-                conds.append(f"tokens {int_text(r.get('prompt_tokens'))}/{int_text(r.get('new_tokens'))}")
+                conds.append(c("tokens", prompt=int_text(r.get("prompt_tokens")), new=int_text(r.get("new_tokens"))))
             if pd.notna(r.get("max_context")):
-                conds.append(f"context {int(r['max_context'])}")
+                conds.append(c("context", context=int(r["max_context"])))
             if isinstance(r.get("notes"), str) and r["notes"]:
                 conds.append(r["notes"])
             rows.append({
                 "model": r["model"], "source": r["source"], "reference": r["reference"],
-                "label": short_label(r),
+                "label": short_label(r), "bar_label": short_label(r, lang),
                 "runtime": str(r["runtime"]), "dtype": r.get("dtype"),
                 "decode_tps": r.get("decode_tps"), "decode_tps_err": np.nan,
                 "ttft_ms": r.get("ttft_ms"), "ttft_ms_err": np.nan,
                 "memory_mb": r.get("memory_mb"), "memory_kind": r.get("memory_kind"),
-                "conditions": "; ".join(str(c) for c in conds), "synthetic": False,
+                "conditions": "; ".join(str(x) for x in conds), "synthetic": False,
                 "prompt_tokens": r.get("prompt_tokens"), "new_tokens": r.get("new_tokens"), "entry": None,
             })
     for _, m in headline_cases(measured).iterrows():
-        conds = [f"{m['case']}", f"context {int_text(m.get('max_context'))}", f"n={m['n']}",
-                 f"host {host_label(m)}", f"clocks pinned: {yes_no_unknown(m.get('clocks_pinned'))}"]
+        conds = [f"{m['case']}", c("context", context=int_text(m.get("max_context"))), f"n={m['n']}",
+                 c("host", host=host_label(m)),
+                 c("pinned", pinned=i18n.text(f"report.{yes_no_unknown(m.get('clocks_pinned'))}", lang))]
         if m.get("synthetic"):
-            conds.append("synthetic vision encoder")
+            conds.append(c("synthetic"))
+        synthetic = bool(m.get("synthetic"))
         rows.append({
-            "model": m["model_name"], "source": "measured", "reference": f"rklab sweep entry {m['entry']}",
-            "label": f"measured {m['backend']}" + (" (synthetic)" if m.get("synthetic") else ""),
+            "model": m["model_name"], "source": "measured", "reference": c("entry", entry=m["entry"]),
+            "label": f"measured {m['backend']}" + (" (synthetic)" if synthetic else ""),
+            "bar_label": c("measured", backend=m["backend"]) + (i18n.text("report.synthetic_mark", lang) if synthetic
+                                                                 else ""),
             "runtime": str(m.get("runtime_version") or ""), "dtype": m.get("dtype"),
             "decode_tps": m["decode_tps"], "decode_tps_err": m["decode_tps_std"],
             "ttft_ms": m["ttft_ms"], "ttft_ms_err": m["ttft_ms_std"],
             "memory_mb": m.get("vmhwm_mb"), "memory_kind": "VmHWM",
-            "conditions": "; ".join(conds), "synthetic": bool(m.get("synthetic")),
+            "conditions": "; ".join(conds), "synthetic": synthetic,
             "prompt_tokens": m.get("prompt_tokens"), "new_tokens": m.get("new_tokens"), "entry": m["entry"],
         })
     df = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
@@ -90,12 +103,12 @@ def comparison_table(measured: pd.DataFrame, reference: pd.DataFrame, models: It
     return df
 
 
-def short_label(r) -> str:
-    """A bar label that fits under a bar: 'official v1.2.3', 'seed', 'Qengineering v1.2.3'."""
+def short_label(r, lang: str = "en") -> str:
+    """A bar label that fits under a bar: 'official v1.2.3', 'seed', 'Qengineering v1.2.3' (in ``lang``)."""
     if r["source"] == "seed":
-        return "seed"
+        return i18n.text("report.cmp.seed", lang)
     if r["source"] == "official":
-        return f"official v{r['runtime']}"
+        return i18n.text("report.cmp.official", lang, runtime=r["runtime"])
     owner = str(r["reference"]).split(" ")[0].split("/")[0]
     return f"{owner} v{r['runtime']}"
 

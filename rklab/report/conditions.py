@@ -5,8 +5,11 @@ Raw keys here; :func:`rklab.report.tables.conditions_display` gives the localize
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
+from rklab.i18n import text
 from rklab.report.frames import any_true, col, first, num
 
 CONDITION_COLUMNS = ["entry", "host", "soc", "board_model", "kernel", "runtime", "npu_driver", "clocks_pinned",
@@ -27,7 +30,9 @@ def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
     for entry, g in runs.groupby("entry", sort=False):
         reasons = first(col(g, "host.clocks_pinned_reasons"))
         cpu_freq = {k.split(".")[-1]: first(col(g, k)) for k in g.columns if k.startswith("host.cpu_freq_mhz.")}
-        runtime = f"{first(col(g, 'runtime.name')) or first(col(g, 'backend'))} {first(col(g, 'runtime.version')) or ''}"
+        name, version = first(col(g, "runtime.name")) or first(col(g, "backend")), first(col(g, "runtime.version"))
+        # "llama-cpp-python 0.3.36" names itself; "1.2.3" needs "rkllm" in front
+        runtime = str(version) if version and re.search(r"[a-zA-Z]", str(version)) else f"{name} {version or ''}"
         rows.append({
             "entry": entry,
             "host": first(col(g, "host.hostname")),
@@ -48,3 +53,40 @@ def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
             "when": first(col(g, "created_at")),
         })
     return pd.DataFrame(rows, columns=CONDITION_COLUMNS)
+
+
+_UNREADABLE = re.compile(r"not readable|unknown", re.IGNORECASE)
+# the failed checks of rklab.measure.hostinfo.clock_check
+_GOVERNOR = re.compile(r"^(?P<clock>\S+) governor (?P<governor>\S+) \(pinned needs userspace/performance\)$")
+_BELOW = re.compile(r"^(?P<clock>\S+) at (?P<mhz>[\d.]+) MHz < (?:max )?(?P<target>[\d.]+) MHz$")
+
+
+def _failed_check(reason: str, lang: str) -> str:
+    """A failed clock check in ``lang`` (as recorded when it is not one of hostinfo's phrases)."""
+    m = _GOVERNOR.match(reason.strip())
+    if m:
+        return text("cond.reasons.governor", lang, **m.groupdict())
+    m = _BELOW.match(reason.strip())
+    if m:
+        return text("cond.reasons.below", lang, **m.groupdict())
+    return reason
+
+
+def clock_reasons_summary(reasons, soc, lang: str = "zh") -> str:
+    """``clocks_pinned_reasons`` (a list, or the "; "-joined text) in one short phrase for a table cell.
+
+    The checks that could not be read collapse into one phrase naming the clocks and why (not a
+    Rockchip board, or not readable on this host); the checks that failed are kept as they are
+    (they say which governor or frequency is off).
+    """
+    items = reasons if isinstance(reasons, list) else [r for r in str(reasons or "").split("; ") if r.strip()]
+    failed = [_failed_check(r, lang) for r in items if not _UNREADABLE.search(r)]
+    unreadable = [r for r in items if _UNREADABLE.search(r)]
+    parts = list(failed)
+    if unreadable:
+        clocks = [name for name, pat in (("CPU", r"policy|cpufreq"), ("NPU", r"NPU"), ("DDR", r"DDR"))
+                  if any(re.search(pat, r) for r in unreadable)]
+        rockchip = "RK35" in str(soc or "").upper()
+        parts.append(text("cond.reasons.unreadable", lang, clocks="/".join(clocks) or "?",
+                          why=text("cond.reasons.on_board" if rockchip else "cond.reasons.not_rockchip", lang)))
+    return ("；" if lang == "zh" else "; ").join(parts)

@@ -13,16 +13,19 @@ carries the library itself. :func:`check_self_contained` enforces all of it on t
 
 from __future__ import annotations
 
+import html as _html
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+from rklab.display import FONT_STACK, TABLE_CSS
 from rklab.errors import RklabError
 from rklab.i18n import text
 
 MAX_HTML_BYTES = 8 * 1024 * 1024
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 REPORT_TEMPLATE = r"""
 {%- extends 'lab/index.html.j2' -%}
@@ -32,16 +35,30 @@ REPORT_TEMPLATE = r"""
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
 <style type="text/css">
-  body.jp-Notebook { max-width: 1200px; margin: 0 auto; padding: 1em 2em; }
-  .jp-RenderedHTMLCommon table { border-collapse: collapse; margin: 0.5em 0 1em 0; font-size: 13px; }
-  .jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td { border: 1px solid #ccc; padding: 3px 8px; }
-  .jp-RenderedHTMLCommon thead th { background: #f2f2f2; }
+  :root { --jp-content-font-family: @FONTS@; --jp-ui-font-family: @FONTS@; }
+  body, body.jp-Notebook, .jp-RenderedHTMLCommon { font-family: @FONTS@; }
+  body.jp-Notebook { max-width: 1240px; margin: 0 auto; padding: 1em 2em; overflow-x: hidden; }
+  .jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon { max-width: 100%; min-width: 0; }
+  .jp-OutputArea-output pre { white-space: pre-wrap; word-break: break-word; }
+  .jp-RenderedHTMLCommon h1 { font-size: 1.9em; margin-top: 0.4em; }
+  .jp-RenderedHTMLCommon h2 { margin-top: 1.6em; border-bottom: 1px solid #e5e5e5; padding-bottom: 0.2em; }
+  ul.rklab-answer { font-size: 15px; line-height: 1.6; }
   .rklab-warn { background: #fff4e5; border-left: 4px solid #f0a000; padding: 4px 10px; margin: 4px 0; }
   .rklab-ok { background: #eef8ee; border-left: 4px solid #3a3; padding: 4px 10px; margin: 4px 0; }
-  .rklab-note { color: #555; font-size: 12px; }
+  .rklab-note { color: #555; font-size: 13px; }
+  .rklab-empty { color: #555; font-size: 14px; background: #f6f6f6; border-left: 4px solid #bbb;
+                 padding: 6px 10px; margin: 6px 0 1em 0; }
+  .plotly-graph-div { max-width: 100%; }
+@TABLE_CSS@
 </style>
 {%- endblock extra_css -%}
 """
+
+
+def report_template() -> str:
+    """:data:`REPORT_TEMPLATE` with rklab's font stack and table styles filled in."""
+    return REPORT_TEMPLATE.replace("@FONTS@", FONT_STACK).replace("@TABLE_CSS@", TABLE_CSS)
+
 
 # A reference to the network in a tag that the browser loads by itself (not <a href>).
 _NETWORK_RE = re.compile(
@@ -82,21 +99,28 @@ def figure_html(fig, *, div_id: str | None = None) -> str:
     )
 
 
-def show_figure(fig, lang: str = "zh") -> None:
+def show_figure(fig, lang: str = "zh", empty: str | None = None) -> None:
     """Display a figure in notebook 04: plotly's JSON (JupyterLab) + offline HTML (export).
 
-    ``fig`` None (nothing to draw) shows a one-line note instead.
+    ``fig`` None (nothing to draw) shows one line instead: ``empty`` (why, and what would fill the
+    section; :func:`rklab.report.render.why_empty`), else "no data"; ``empty=""`` shows nothing.
     """
     from IPython.display import display
 
     if fig is None:
-        show_html('<p class="rklab-note">' + text("report.no_data", lang) + "</p>")
+        if empty != "":  # "": the section shows its table, nothing to say
+            show_html(empty_html(empty or text("report.no_data", lang)))
         return
     bundle = {
         "application/vnd.plotly.v1+json": json.loads(fig.to_json()),
         "text/html": figure_html(fig),
     }
     display(bundle, raw=True)
+
+
+def empty_html(line: str) -> str:
+    """The one line of a section with nothing to show."""
+    return f'<p class="rklab-empty">{_html.escape(line)}</p>'
 
 
 def show_html(html: str) -> None:
@@ -125,8 +149,13 @@ def check_self_contained(html: str, *, max_bytes: int = MAX_HTML_BYTES) -> dict[
     return {"bytes": size, "plotlyjs_copies": copies, "plot_divs": divs}
 
 
-def export_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, title: str | None = None) -> Path:
-    """Executed notebook -> one offline HTML file without code, prompts or stderr noise."""
+def export_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, title: str | None = None,
+                lang: str | None = None) -> Path:
+    """Executed notebook -> one offline HTML file without code, prompts or stderr noise.
+
+    Works for any rklab notebook whose headings come from code output (01 and 04): markdown cells
+    are developer notes and stay out. ``lang`` sets ``<html lang>`` (zh-CN lets the browser pick
+    Chinese glyph shapes for Han characters)."""
     import jinja2
     import nbformat
     from nbconvert import HTMLExporter
@@ -140,7 +169,7 @@ def export_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, ti
             ]
     exporter = HTMLExporter(
         template_name="lab",
-        extra_loaders=[jinja2.DictLoader({"rklab_report.html.j2": REPORT_TEMPLATE})],
+        extra_loaders=[jinja2.DictLoader({"rklab_report.html.j2": report_template()})],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_markdown=True,  # the notebook's developer notes; headings come from code output
@@ -148,6 +177,8 @@ def export_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, ti
     )
     exporter.template_file = "rklab_report.html.j2"
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or "rklab report"}})
+    if lang:
+        body = re.sub(r"<html\b[^>]*>", f'<html lang="{HTML_LANG.get(lang, lang)}">', body, count=1)
     check_self_contained(body)
     out = Path(html_path)
     out.parent.mkdir(parents=True, exist_ok=True)

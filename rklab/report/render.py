@@ -12,13 +12,15 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from rklab import display
 from rklab.i18n import text
 from rklab.metrics import format_number
+from rklab.report.answer import answer_lines
 from rklab.report.build import Report
 from rklab.report.frames import host_label
 from rklab.report.summary import headline_cases
-from rklab.report.tables import (comparison_display, conditions_display, entries_display, measured_display,
-                                 predicted_display, verdicts_display)
+from rklab.report.tables import (comparison_display, conditions_display, entries_display, has_predictions,
+                                 measured_display, predicted_display, verdicts_display)
 from rklab.runfolder import REPORT_MD, Status
 
 
@@ -38,7 +40,7 @@ def summary_lines(report: Report) -> list[str]:
     for _, m in headline_cases(report.measured).iterrows():
         lines.append(text("report.summary.line", lang, model=m["model_name"], backend=m["backend"],
                           synthetic=text("report.synthetic_mark", lang) if m["synthetic"] else "",
-                          decode=m["decode_tps"], ttft=m["ttft_ms"], memory=format_number(m.get("vmhwm_mb"), 0),
+                          decode=m["decode_tps"], ttft=m["ttft_ms"], memory=display.number_text(m.get("vmhwm_mb"), 0),
                           case=m["case"], host=host_label(m)))
     return lines
 
@@ -73,12 +75,52 @@ def prediction_lines(report: Report) -> list[str]:
     return out
 
 
-def table_html(df: pd.DataFrame, lang: str = "zh") -> str:
-    """A display table as escaped HTML (no index); a note when empty."""
-    if df is None or df.empty:
-        return '<p class="rklab-note">' + text("report.no_data", lang) + "</p>"
-    shown = df.map(lambda v: "-" if v is None or (isinstance(v, str) and v in ("None", "nan")) else v)
-    return shown.to_html(index=False, escape=True, na_rep="-", float_format=lambda v: f"{v:.2f}", border=0)
+def table_html(df: pd.DataFrame, lang: str = "zh", *, name: str = "", empty: str | None = None) -> str:
+    """A display table (:mod:`rklab.report.tables`) as escaped HTML in its own scroll container, no index.
+
+    ``name`` marks the table (``data-table``) for readers and tests; ``empty`` is the one line shown
+    when there are no rows (default: "no data"; ``""``: show nothing, the section said why already).
+    """
+    if (df is None or df.empty) and empty == "":
+        return ""
+    return display.table_html(df, name=name, empty=text("report.no_data", lang) if empty is None else empty)
+
+
+def answer_html(report: Report) -> str:
+    """The answer first: a heading and the three or four sentences of :func:`rklab.report.answer.answer_lines`."""
+    lang = report.lang
+    lines = "".join(f"<li>{html.escape(s)}</li>" for s in answer_lines(report))
+    return (f'<h2 id="rklab-answer">{html.escape(text("report.answer.heading", lang))}</h2>'
+            f'<ul class="rklab-answer">{lines}</ul>')
+
+
+def why_empty(report: Report, section: str) -> str:
+    """One line for a section with nothing to show: why, and what would fill it ("" when the section's
+    table has rows although its figure has nothing to draw).
+
+    ``section``: speed | pred_vs_meas | memory_budget | bandwidth | npu_cpu | vlm_stages |
+    measured_table | conditions | entries.
+    """
+    lang = report.lang
+    m = report.measured
+    if section == "entries":
+        return text("report.empty.entries", lang)
+    if section == "speed":
+        return text("report.empty.speed", lang)
+    if section == "npu_cpu":  # predicted for every plan model, measured or not
+        return text("report.empty.npu_cpu", lang)
+    if m.empty:
+        return text("report.empty.nothing_measured", lang)
+    if section == "pred_vs_meas":
+        if has_predictions(report):
+            return ""  # the table below has the predictions the figure cannot draw (llama.cpp ceilings)
+        notes = sorted({n for n in report.predicted.get("note", pd.Series(dtype=str)) if isinstance(n, str) and n})
+        return text("report.empty.no_prediction", lang, notes=("；" if lang == "zh" else "; ").join(notes) or "-")
+    if section == "vlm_stages":
+        return text("report.empty.vlm_stages", lang)
+    if section == "bandwidth":
+        return text("report.empty.bandwidth", lang)
+    return text("report.no_data", lang)
 
 
 def warnings_html(report: Report) -> str:
@@ -87,8 +129,8 @@ def warnings_html(report: Report) -> str:
     if not report.warnings:
         return head + f'<div class="rklab-ok">{html.escape(text("report.no_warnings", lang))}</div>'
     return head + "".join(
-        f'<div class="rklab-warn"><b>[{html.escape(w.kind)}] {html.escape(str(w.entry))}</b>: {html.escape(w.message)}</div>'
-        for w in report.warnings)
+        f'<div class="rklab-warn"><b>[{html.escape(w.kind_label(lang))}] {html.escape(str(w.entry))}</b>: '
+        f'{html.escape(w.message)}</div>' for w in report.warnings)
 
 
 def md_table(df: pd.DataFrame) -> str:
@@ -116,9 +158,10 @@ def benchmark_log_markdown(report: Report) -> str:
     parts = [f"# {text('report.title', lang)} — benchmark_log\n",
              text("report.log.generated", lang, now=now) + ", ".join(f"`{d}`" for d in report.run_dirs) + "\n",
              text("report.log.kinds", lang) + "\n",
+             h("report.answer.heading"), "\n".join(f"- {s}" for s in answer_lines(report)) + "\n",
              h("report.summary"), "\n".join(f"- {s}" for s in summary_lines(report)) + "\n",
              h("report.warnings"),
-             ("\n".join(f"- [{w.kind}] {w.entry}: {w.message}" for w in report.warnings) + "\n")
+             ("\n".join(f"- [{w.kind_label(lang)}] {w.entry}: {w.message}" for w in report.warnings) + "\n")
              if report.warnings else text("report.no_warnings", lang) + "\n",
              h("report.measured_table"), md_table(measured_display(report)),
              h("report.speed"), md_table(comparison_display(report)),

@@ -1,79 +1,68 @@
-"""The report's tables as the reader sees them: headers in the report's language, numbers rounded.
+"""The report's tables as the reader sees them, through the one formatter :mod:`rklab.display`.
 
-Metric columns take their header and digits from :mod:`rklab.metrics` (the same words and
-rounding as the notebooks); report columns take theirs from :mod:`rklab.i18n` (``report.*``,
-``cond.*``). Each function returns an empty DataFrame when there is nothing to show.
+Each function picks the columns of one table from the :class:`~rklab.report.build.Report` (raw keys,
+with words in the report's language where a cell is a word) and returns
+:func:`rklab.display.format_table`'s result: text cells, headers in the report's language with
+units, the metrics registry's digits, ``-`` for missing, 是/否 for flags, no index. An empty
+DataFrame when there is nothing to show. A column added to the report's frames later needs no
+change here to be formatted; to be shown it is added to a column list.
 """
 
 from __future__ import annotations
+
+import datetime as _dt
 
 import numpy as np
 import pandas as pd
 
 from rklab import metrics
-from rklab.i18n import has_text, text
-from rklab.metrics import format_number
+from rklab.display import Column, format_table, number_text
+from rklab.i18n import text
 from rklab.report.build import Report
-from rklab.report.frames import col, yes_no_unknown
+from rklab.report.conditions import clock_reasons_summary
+from rklab.report.frames import col
 
 FLAG_CONDITIONS = ("clocks_pinned", "throttled", "clocks_below_max")
-NUMBER_CONDITIONS = ("temp_start_c", "temp_max_c", "npu_freq_mhz", "ddr_freq_mhz")
-MB_DIGITS = metrics.get("vmhwm_mb").digits
-PCT_DIGITS = 0
 
 
 def plus_minus(value, std, digits: int) -> str:
     """``25.00 ± 0.20``; the value alone when there is no spread; ``-`` when there is no value."""
     if value is None or not np.isfinite(value):
         return "-"
-    return f"{value:.{digits}f} ± {std:.{digits}f}" if std and np.isfinite(std) else f"{value:.{digits}f}"
-
-
-def _metric_column(values: pd.Series, name: str) -> pd.Series:
-    return values.map(lambda v: metrics.fmt(name, v))
+    return f"{value:,.{digits}f} ± {std:,.{digits}f}" if std and np.isfinite(std) else f"{value:,.{digits}f}"
 
 
 def measured_display(report: Report) -> pd.DataFrame:
     """The measured table (one row per entry and case): medians ± std, peaks."""
-    lang = report.lang
     m = report.measured
     if m.empty:
         return pd.DataFrame()
     dec, ttft = metrics.get("decode_tps"), metrics.get("ttft_ms")
     df = pd.DataFrame({
-        text("report.entry", lang): m["entry"],
-        text("report.model", lang): m["model_name"] + np.where(m["synthetic"], " *", ""),
-        text("report.backend", lang): m["backend"],
-        text("report.dtype", lang): m["dtype"],
-        text("report.case", lang): m["case"],
-        text("report.n", lang): m["n"],
-        dec.label(lang): [plus_minus(a, b, dec.digits) for a, b in zip(m["decode_tps"], m["decode_tps_std"])],
-        ttft.label(lang): [plus_minus(a, b, ttft.digits) for a, b in zip(m["ttft_ms"], m["ttft_ms_std"])],
-        metrics.label("vmhwm_mb", lang): _metric_column(m["vmhwm_mb"], "vmhwm_mb"),
-        metrics.label("mem_available_drop_mb", lang): _metric_column(m["mem_available_drop_mb"], "mem_available_drop_mb"),
+        "entry": m["entry"], "model_name": m["model_name"] + np.where(m["synthetic"], " *", ""),
+        "backend": m["backend"], "dtype": m["dtype"], "case": m["case"], "n": m["n"],
+        "decode_tps": [plus_minus(a, b, dec.digits) for a, b in zip(m["decode_tps"], m["decode_tps_std"])],
+        "ttft_ms": [plus_minus(a, b, ttft.digits) for a, b in zip(m["ttft_ms"], m["ttft_ms_std"])],
+        "vmhwm_mb": m["vmhwm_mb"], "mem_available_drop_mb": m["mem_available_drop_mb"],
     })
     if m["encoder_ms"].notna().any():
-        df[metrics.label("encoder_ms", lang)] = _metric_column(m["encoder_ms"], "encoder_ms")
-    return df
+        df["encoder_ms"] = m["encoder_ms"]
+    return format_table(df, report.lang, labels={
+        "case": "report.case",
+        # text cells "25.00 ± 0.20", right-aligned as numbers
+        "decode_tps": Column("decode_tps", "metric.decode_tps", "tok/s", "number"),
+        "ttft_ms": Column("ttft_ms", "metric.ttft_ms", "ms", "number")})
 
 
 def comparison_display(report: Report) -> pd.DataFrame:
     """Quoted and measured numbers per model, with reference, runtime and conditions."""
-    lang = report.lang
     c = report.comparison
     if c.empty:
         return pd.DataFrame()
-    return pd.DataFrame({
-        text("report.model", lang): c["model"],
-        text("report.source", lang): c["source"],
-        text("report.reference", lang): c["reference"],
-        text("report.runtime", lang): c["runtime"],
-        metrics.label("decode_tps", lang): _metric_column(c["decode_tps"], "decode_tps"),
-        metrics.label("ttft_ms", lang): _metric_column(c["ttft_ms"], "ttft_ms"),
-        text("report.memory_mb", lang): c["memory_mb"].map(lambda v: format_number(v, MB_DIGITS)),
-        text("report.memory_kind", lang): c["memory_kind"].fillna(""),
-        text("report.conditions_col", lang): c["conditions"],
-    })
+    return format_table(c, report.lang, ["model", "source", "reference", "runtime", "decode_tps", "ttft_ms",
+                                          "memory_mb", "memory_kind", "conditions"],
+                        labels={"memory_mb": Column("memory_mb", "report.memory_mb", "MB", digits=0),
+                                "model": "report.model"})
 
 
 def verdicts_display(report: Report) -> pd.DataFrame:
@@ -82,95 +71,99 @@ def verdicts_display(report: Report) -> pd.DataFrame:
     v = report.verdicts
     if v.empty:
         return pd.DataFrame()
-    src = {s: text(f"report.{s}", lang) for s in ("measured", "predicted", "excluded")}
-    return pd.DataFrame({
-        text("report.model", lang): v["model"],
-        text("report.seed_ram", lang): col(v, "seed_ram_mb").map(
-            lambda x: x if isinstance(x, str) else format_number(x, MB_DIGITS)),
-        text("report.seed_verdict", lang): col(v, "seed_verdict").fillna(""),
-        text("report.pred_memory", lang): col(v, "predicted_mb").map(lambda x: format_number(x, MB_DIGITS)),
-        text("report.meas_memory", lang): _metric_column(v["measured_mb"], "vmhwm_mb"),
-        text("report.meas_decode", lang): _metric_column(v["measured_decode_tps"], "decode_tps"),
-        text("report.verdict", lang): v["verdict_label"],
-        text("report.verdict_source", lang): v["verdict_source"].map(src),
-        text("report.verdict_reason", lang): col(v, "verdict_reason", "").fillna(""),
-    })
+    df = v.assign(seed_verdict=col(v, "seed_verdict"), verdict_reason=col(v, "verdict_reason", ""))
+    return format_table(df, lang, ["model", "seed_ram_mb", "seed_verdict", "predicted_mb", "measured_mb",
+                                   "measured_decode_tps", "verdict_label", "verdict_source", "verdict_reason"],
+                        labels={"model": "report.model", "seed_ram_mb": Column("seed_ram_mb", "report.seed_ram",
+                                                                               "MB", "any", 0),
+                                "seed_verdict": "report.seed_verdict",
+                                "predicted_mb": Column("predicted_mb", "report.pred_memory", "MB", digits=0),
+                                "verdict_label": "report.verdict"})
+
+
+def has_predictions(report: Report) -> bool:
+    p = report.predicted
+    cols = [c for c in ("predicted_decode_tps", "predicted_memory_mb", "ceiling_tps") if c in p.columns]
+    return bool(len(p)) and bool(p[cols].notna().any().any())
 
 
 def predicted_display(report: Report) -> pd.DataFrame:
     """Measured against predicted (NPU: at the observed clocks and at the pinned ones; llama.cpp: memory
-    from the GGUF file and % of the decode ceiling), with the residuals and the explaining sentence."""
-    lang = report.lang
+    from the GGUF file and % of the decode ceiling), with the residuals and the explaining sentence.
+    Empty when nothing was predicted: the section then says why, in one line."""
     p = report.predicted
-    if p.empty:
+    if p.empty or not has_predictions(report):
         return pd.DataFrame()
-    pct = lambda s: s.map(lambda x: format_number(x, PCT_DIGITS))  # noqa: E731
-    return pd.DataFrame({
-        text("report.entry", lang): p["entry"], text("report.case", lang): p["case"],
-        text("report.meas_decode", lang): _metric_column(p["measured_decode_tps"], "decode_tps"),
-        text("report.pred_decode", lang): _metric_column(p["predicted_decode_tps"], "decode_tps"),
-        text("report.residual", lang): pct(p["decode_residual_pct"]),
-        text("report.pred_decode_pinned", lang): _metric_column(p["predicted_decode_tps_pinned"], "decode_tps"),
-        text("report.pct_of_ceiling", lang): pct(p["pct_of_ceiling"]),
-        text("report.meas_memory", lang): _metric_column(p["measured_vmhwm_mb"], "vmhwm_mb"),
-        text("report.pred_memory", lang): p["predicted_memory_mb"].map(lambda x: format_number(x, MB_DIGITS)),
-        text("report.residual", lang) + " ": pct(p["memory_residual_pct"]),
-        text("report.explanation", lang): p["explanation"].fillna(""),
-        text("report.note", lang): p["note"].fillna(""),
-    })
+    return format_table(p, report.lang, [
+        "entry", "case", "measured_decode_tps", "predicted_decode_tps", "decode_residual_pct",
+        "predicted_decode_tps_pinned", "pct_of_ceiling", "measured_vmhwm_mb", "predicted_memory_mb",
+        "memory_residual_pct", "explanation", "note"], labels={
+        "case": "report.case",
+        "predicted_decode_tps": Column("predicted_decode_tps", "report.pred_decode_observed", "tok/s", digits=2),
+        "decode_residual_pct": Column("decode_residual_pct", "report.residual_decode", "%", digits=0),
+        "predicted_decode_tps_pinned": Column("predicted_decode_tps_pinned", "report.pred_decode_pinned", "tok/s",
+                                              digits=2),
+        "pct_of_ceiling": Column("pct_of_ceiling", "report.pct_of_ceiling", "%", digits=0),
+        "predicted_memory_mb": Column("predicted_memory_mb", "report.pred_memory", "MB", digits=0),
+        "memory_residual_pct": Column("memory_residual_pct", "report.residual_memory", "%", digits=0),
+        "explanation": Column("explanation", "report.explanation", kind="text", long=True)})
 
 
 def npu_cpu_display(report: Report) -> pd.DataFrame:
     """Every plan model on the NPU and on the CPU: predicted (always) and measured (where a run did)."""
-    lang = report.lang
     t = report.npu_cpu
     if t is None or t.empty:
         return pd.DataFrame()
-    num = lambda s, d: s.map(lambda x: format_number(x, d))  # noqa: E731
-    return pd.DataFrame({
-        text("report.model", lang): t["model"], text("report.in_plan", lang): t["in_plan"],
-        text("report.npu_dtype", lang): t["npu_dtype"],
-        text("report.npu_pred_decode", lang): num(t["npu_decode_tps"], 1),
-        text("report.npu_pred_ttft", lang): num(t["npu_ttft_ms"], 0),
-        text("report.npu_pred_memory", lang): num(t["npu_memory_mb"], MB_DIGITS),
-        text("report.npu_meas_decode", lang): num(t["measured_npu_decode_tps"], 2),
-        text("report.cpu_type", lang): t["cpu_type"],
-        text("report.cpu_pred_ceiling", lang): num(t["cpu_decode_ceiling_tps"], 1),
-        text("report.cpu_pred_memory", lang): num(t["cpu_memory_mb"], MB_DIGITS),
-        text("report.cpu_meas_decode", lang): num(t["measured_cpu_decode_tps"], 2),
-        text("report.cpu_bandwidth", lang): [f"{format_number(g, 1)} GB/s ({src})" if src else "-"
-                                             for g, src in zip(t["cpu_bandwidth_gbs"], t["cpu_bandwidth_source"].fillna(""))],
-        text("report.note", lang): t["npu_verdict"].where(t["npu_verdict"].astype(str).str.startswith("no prediction"), ""),
-    })
+    df = t.assign(cpu_bandwidth=[f"{number_text(g, 1)} GB/s ({src})" if src else "-"
+                                 for g, src in zip(t["cpu_bandwidth_gbs"], t["cpu_bandwidth_source"].fillna(""))],
+                  note=t["npu_verdict"].where(t["npu_verdict"].astype(str).str.startswith("no prediction"), ""))
+    n = lambda name, key, unit, digits: Column(name, key, unit, digits=digits)  # noqa: E731
+    return format_table(df, report.lang, [
+        "model", "in_plan", "npu_dtype", "npu_decode_tps", "npu_ttft_ms", "npu_memory_mb", "measured_npu_decode_tps",
+        "cpu_type", "cpu_decode_ceiling_tps", "cpu_memory_mb", "measured_cpu_decode_tps", "cpu_bandwidth", "note"],
+        labels={"model": "report.model", "in_plan": "report.in_plan", "npu_dtype": "report.npu_dtype",
+                "npu_decode_tps": n("npu_decode_tps", "report.npu_pred_decode", "tok/s", 1),
+                "npu_ttft_ms": n("npu_ttft_ms", "report.npu_pred_ttft", "ms", 0),
+                "npu_memory_mb": n("npu_memory_mb", "report.npu_pred_memory", "MB", 0),
+                "measured_npu_decode_tps": n("measured_npu_decode_tps", "report.npu_meas_decode", "tok/s", 2),
+                "cpu_type": "report.cpu_type",
+                "cpu_decode_ceiling_tps": n("cpu_decode_ceiling_tps", "report.cpu_pred_ceiling", "tok/s", 1),
+                "cpu_memory_mb": n("cpu_memory_mb", "report.cpu_pred_memory", "MB", 0),
+                "measured_cpu_decode_tps": n("measured_cpu_decode_tps", "report.cpu_meas_decode", "tok/s", 2),
+                "cpu_bandwidth": Column("cpu_bandwidth", "report.cpu_bandwidth", kind="text")})
 
 
 def entries_display(report: Report) -> pd.DataFrame:
-    """How each sweep entry ended; in zh the status is explained, the raw status kept in brackets."""
-    lang = report.lang
+    """How each sweep entry ended, the status in words."""
     e = report.entries
     if e.empty:
         return pd.DataFrame()
-
-    def status(s) -> str:
-        return f"{text(f'status.{s}', lang)} ({s})" if lang == "zh" and has_text(f"status.{s}") else s
-
-    return pd.DataFrame({text("report.entry", lang): e["entry"], text("report.model", lang): e["model"],
-                         text("report.backend", lang): e["backend"], text("report.status", lang): e["status"].map(status),
-                         text("report.error", lang): e["message"].fillna("")})
+    df = e.assign(message=e["message"].fillna(""))
+    return format_table(df, report.lang, ["entry", "model", "backend", "status", "message"],
+                        labels={"model": "report.model"})
 
 
 def conditions_display(report: Report) -> pd.DataFrame:
-    """The conditions table with localized headers; yes/no/unknown (是/否/未知) for the flags."""
+    """The conditions table: yes/no/unknown (是/否/未知) for the flags, why-not-pinned in one phrase."""
     lang = report.lang
     c = report.conditions
     if c.empty:
         return pd.DataFrame()
-    df = pd.DataFrame(index=c.index)
-    for key in c.columns:
-        values = c[key]
-        if key in FLAG_CONDITIONS:
-            values = values.map(lambda v: text(f"report.{yes_no_unknown(v)}", lang))
-        elif key in NUMBER_CONDITIONS:
-            values = values.map(lambda v: format_number(v, 0))
-        df[text(f"cond.{key}", lang)] = values
-    return df.reset_index(drop=True)
+    df = c.assign(clocks_reasons=[clock_reasons_summary(r, s, lang) for r, s in zip(c["clocks_reasons"], c["soc"])],
+                  when=c["when"].map(_when))
+    labels = {k: Column(k, f"cond.{k}", kind="bool" if k in FLAG_CONDITIONS else "any", digits=0)
+              for k in c.columns}
+    labels["clocks_reasons"] = Column("clocks_reasons", "cond.clocks_reasons", kind="text", long=True)
+    labels["cpu_freq_mhz"] = Column("cpu_freq_mhz", "cond.cpu_freq_mhz", kind="text")
+    return format_table(df, lang, list(c.columns), labels=labels)
+
+
+def _when(v) -> str:
+    """An ISO time stamp as ``2026-12-01 11:37 UTC`` (as it is when it is not one)."""
+    try:
+        t = _dt.datetime.fromisoformat(str(v))
+    except (TypeError, ValueError):
+        return "" if v is None else str(v)
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M") + (" UTC" if t.tzinfo is not None else "")

@@ -10,6 +10,10 @@ Rules, per model of the seed's tables:
 * not measured, but an entry of the model ran out of memory: that outcome;
 * excluded by the plan: ``excluded`` with the plan's reason;
 * else the engine's predicted verdict (w8a8, the family RK3588 runs).
+
+Every row says why in ``verdict_reason`` (the report's language): the measured peak against the
+budget, the guard's outcome, the plan's reason for excluding, or the engine's reason for its
+prediction. Models of the sweep that the seed does not list are added after the seed's rows.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ import pandas as pd
 
 from rklab import i18n
 from rklab.predict.boards import load_board
-from rklab.predict.feasibility import seed_comparison
+from rklab.errors import RklabError
+from rklab.predict.catalog import get_model
+from rklab.predict.feasibility import feasibility_table, seed_comparison
+from rklab.report.frames import col
 from rklab.report.summary import headline_cases
 from rklab.runfolder import ABORTED_OR_OOM, Status
 
@@ -29,11 +36,22 @@ VERDICT_SOURCES = ("measured", "predicted", "excluded")
 def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "rk3588-8gb",
                   context: int = 4096, lang: str = "zh", excluded: list[dict] | None = None) -> pd.DataFrame:
     """Columns (raw keys): model, section, seed_ram_mb, seed_verdict, predicted_mb, predicted_verdict,
-    measured_mb, measured_decode_tps, verdict, verdict_source (measured | predicted | excluded),
-    verdict_reason, verdict_label (the verdict in ``lang``)."""
+    predicted_decode_tps, predicted_reason, measured_mb, measured_decode_tps, measured_case, verdict,
+    verdict_source (measured | predicted | excluded), verdict_reason (never empty, in ``lang``),
+    verdict_label (the verdict in ``lang``).
+
+    Rows: the seed's models, then the models of the sweep's entries that the seed does not list
+    (the demo's SmolLM2, a model a plan adds)."""
     b = load_board(board)
     base = feasibility_rows(board, context, lang)
+    seed_models = {r["model"] for r in base}
+    plan_models = list(dict.fromkeys(
+        [m for m in col(entries, "model").dropna().tolist()]
+        + ([m for m in measured["model_name"].dropna().tolist()] if len(measured) else [])))
+    base += [_extra_row(m) for m in plan_models if m not in seed_models]
+    engine = engine_rows([r["model"] for r in base], board, context, lang)
     meas_rk = headline_cases(measured[measured["backend"] == "rkllm"]) if len(measured) else measured
+    measured_models = set(measured["model_name"]) if len(measured) else set()
     excluded_models = {e.get("model"): e.get("reason", "") for e in (excluded or [])}
     outcome_by_entry: dict[str, tuple[str, str]] = {}
     outcome_by_model: dict[str, tuple[str, str]] = {}
@@ -47,14 +65,20 @@ def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "r
     rows = []
     for r in base:
         model = r["model"]
+        pred = engine.get(model, {})
+        if r.get("predicted_mb") is None or (isinstance(r.get("predicted_mb"), float) and np.isnan(r["predicted_mb"])):
+            r = {**r, "predicted_mb": pred.get("memory_mb", np.nan),
+                 "predicted_verdict": r.get("predicted_verdict") or pred.get("verdict")}
         m = meas_rk[meas_rk["model_name"] == model] if len(meas_rk) else pd.DataFrame()
-        row = {**r, "measured_mb": np.nan, "measured_decode_tps": np.nan, "verdict_source": "predicted",
-               "verdict_reason": ""}
-        row["verdict"] = r.get("predicted_verdict")
+        row = {**r, "predicted_decode_tps": pred.get("predicted_decode_tps", np.nan),
+               "predicted_reason": pred.get("reason") or "", "measured_mb": np.nan, "measured_decode_tps": np.nan,
+               "measured_case": "", "verdict_source": "predicted", "verdict_reason": ""}
+        row["verdict"] = row.get("predicted_verdict")
         if len(m):
             mm = m.iloc[0]
             row["measured_mb"] = mm.get("vmhwm_mb")
             row["measured_decode_tps"] = mm["decode_tps"]
+            row["measured_case"] = mm.get("case") or ""
             row["verdict_source"] = "measured"
             status, message = outcome_by_entry.get(mm["entry"], (Status.OK, ""))
             mem = mm.get("vmhwm_mb")
@@ -63,9 +87,10 @@ def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "r
                 row["verdict"] = guard_verdict(status)
                 row["verdict_reason"] = guard_reason(status, message, lang)
             elif mem is not None and np.isfinite(mem):
-                row["verdict"] = "tight" if mem > b.budget_mb * b.tight_fraction else "fits"
-                if mem > b.budget_mb:
-                    row["verdict"] = "exceeds"
+                row["verdict"] = measured_verdict(mem, b)
+                row["verdict_reason"] = measured_reason(mem, b, row["verdict"], row["measured_case"], lang)
+            else:  # measured speed, but no memory figure in the records: the memory verdict stays predicted
+                row["verdict_reason"] = i18n.text("verdict.reason.no_memory", lang, reason=row["predicted_reason"])
         elif outcome_by_model.get(model, ("",))[0] in ABORTED_OR_OOM:
             status, message = outcome_by_model[model]
             row["verdict"] = guard_verdict(status)
@@ -74,12 +99,29 @@ def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "r
         elif model in excluded_models:
             row["verdict"] = "excluded"
             row["verdict_source"] = "excluded"
-            row["verdict_reason"] = excluded_models[model] or ""
+            row["verdict_reason"] = i18n.text("verdict.reason.excluded", lang,
+                                              reason=excluded_models[model] or i18n.text("verdict.reason.no_reason", lang))
+        if not row["verdict_reason"]:
+            row["verdict_reason"] = row["predicted_reason"] or i18n.text("verdict.reason.no_prediction", lang)
+            if model in measured_models and row["verdict_source"] == "predicted":
+                row["verdict_reason"] += ("；" if lang == "zh" else "; ") + i18n.text("verdict.reason.cpu_only", lang)
         rows.append(row)
     df = pd.DataFrame(rows)
     if not df.empty:
         df["verdict_label"] = df["verdict"].map(lambda v: i18n.verdict_label(v, lang))
     return df
+
+
+def measured_verdict(mem: float, b) -> str:
+    """fits / tight (above ``tight_fraction`` of the budget) / exceeds (above the budget)."""
+    if mem > b.budget_mb:
+        return "exceeds"
+    return "tight" if mem > b.budget_mb * b.tight_fraction else "fits"
+
+
+def measured_reason(mem: float, b, verdict: str, case: str, lang: str) -> str:
+    return i18n.text("verdict.reason.measured", lang, mb=mem, budget=b.budget_mb, pct=100 * mem / b.budget_mb,
+                     case=case, verdict=i18n.verdict_label(verdict, lang))
 
 
 def guard_verdict(status: str) -> str:
@@ -91,6 +133,28 @@ def guard_verdict(status: str) -> str:
 def guard_reason(status: str, message: str, lang: str) -> str:
     head = i18n.text("verdict.reason.oom" if status == Status.OOM else "verdict.reason.aborted_memory", lang)
     return f"{head}: {message}" if message else head
+
+
+def engine_rows(models: list[str], board: str, context: int, lang: str) -> dict[str, dict]:
+    """The engine's w8a8 prediction per model (memory, verdict, decode, reason in ``lang``); a model the
+    catalog does not know gets its one-line error as the reason."""
+    out: dict[str, dict] = {}
+    known = []
+    for model in dict.fromkeys(models):
+        try:
+            get_model(model)
+            known.append(model)
+        except RklabError as exc:
+            out[model] = {"verdict": "unsupported", "reason": str(exc)}
+    if known:
+        out.update({r["model"]: r for r in feasibility_table(board, context, lang, models=known).to_dict("records")})
+    return out
+
+
+def _extra_row(model: str) -> dict:
+    """A model of the sweep that the seed's tables do not list: no quoted numbers."""
+    return {"model": model, "section": "", "seed_ram_mb": None, "seed_verdict": None, "predicted_mb": None,
+            "predicted_verdict": None}
 
 
 def feasibility_rows(board: str, context: int, lang: str = "zh") -> list[dict]:

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rklab.i18n import text
+from rklab import metrics
+from rklab.i18n import has_text, text
+from rklab.report.conditions import clock_reasons_summary
 from rklab.report.frames import residual_pct
 from rklab.report.summary import matched_case
 from rklab.runfolder import Status
@@ -37,6 +39,15 @@ class ReportWarning:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "entry": self.entry, "message": self.message}
 
+    def kind_label(self, lang: str = "zh") -> str:
+        """The kind in ``lang`` (频率 / clocks, ...)."""
+        return text(f"warning.kind.{self.kind}", lang) if has_text(f"warning.kind.{self.kind}") else self.kind
+
+
+def quantity_label(name: str, lang: str) -> str:
+    """A compared quantity in words: a metric's label, or the report's (memory of any kind)."""
+    return metrics.label(name, lang) if name in metrics.METRICS else text(f"report.{name}", lang)
+
 
 def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.DataFrame,
                   comparison: pd.DataFrame, lang: str = "zh") -> list[ReportWarning]:
@@ -49,8 +60,9 @@ def find_warnings(measured: pd.DataFrame, conditions: pd.DataFrame, entries: pd.
     for _, e in entries.iterrows():
         if e["status"] != Status.OK:
             kind = "limit_test" if e.get("limit_test") else "failed"
-            out.append(ReportWarning(kind, e["entry"], text("warning.status", lang, status=e["status"],
-                                                            message=e["message"])))
+            status = text(f"status.{e['status']}", lang) if has_text(f"status.{e['status']}") else e["status"]
+            out.append(ReportWarning(kind, e["entry"], text("warning.status", lang, status=status,
+                                                            message=e["message"] or "-")))
     if len(measured) and measured["synthetic"].any():
         out.append(ReportWarning("synthetic", ", ".join(measured[measured["synthetic"]]["entry"].unique()),
                                  text("warning.synthetic", lang)))
@@ -73,8 +85,9 @@ def _condition_warnings(conditions: pd.DataFrame, lang: str) -> list[ReportWarni
         if pinned is False or pinned == "False":
             # clocks_below_max is expected then (ondemand governors): the column shows it, no extra warning
             ddr = text("warning.clocks_unpinned.ddr", lang) if "DDR" in str(c["clocks_reasons"]) else ""
+            reasons = clock_reasons_summary(c["clocks_reasons"], c.get("soc"), lang)
             out.append(ReportWarning("clocks", c["entry"], text("warning.clocks_unpinned", lang, ddr=ddr,
-                                                                reasons=c["clocks_reasons"])))
+                                                                reasons=reasons)))
         elif pinned is None or (isinstance(pinned, float) and math.isnan(pinned)):
             out.append(ReportWarning("clocks", c["entry"], text("warning.clocks_unreadable", lang)))
         elif c.get("clocks_below_max") is True:  # pinned at the start, yet a clock ran below its maximum
@@ -92,7 +105,8 @@ def _variance_warnings(measured: pd.DataFrame, lang: str) -> list[ReportWarning]
         for metric, rsd in (("decode_tps", m.get("decode_rsd")), ("ttft_ms", m.get("ttft_rsd"))):
             if rsd is not None and np.isfinite(rsd) and rsd > HIGH_RSD:
                 out.append(ReportWarning("variance", m["entry"], text(
-                    "warning.variance", lang, case=m["case"], metric=metric, rsd=rsd * 100, limit=HIGH_RSD * 100)))
+                    "warning.variance", lang, case=m["case"], metric=quantity_label(metric, lang), rsd=rsd * 100,
+                    limit=HIGH_RSD * 100)))
     return out
 
 
@@ -119,6 +133,7 @@ def _deviation_warnings(measured: pd.DataFrame, comparison: pd.DataFrame, lang: 
             dev = residual_pct(case[measured_key], o[metric])
             if np.isfinite(dev) and abs(dev) > DEVIATION * 100:
                 out.append(ReportWarning("deviation", m["entry"], text(
-                    "warning.deviation", lang, model=m["model"], metric=metric, measured=float(case[measured_key]),
+                    "warning.deviation", lang, model=m["model"], metric=quantity_label(metric, lang),
+                    measured=float(case[measured_key]),
                     official=float(o[metric]), dev=dev, limit=DEVIATION * 100, reference=o["reference"])))
     return out

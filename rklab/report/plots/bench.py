@@ -13,8 +13,9 @@ from typing import Iterable
 
 import pandas as pd
 
-from rklab import metrics
+from rklab import display, metrics
 from rklab.i18n import has_text, text
+from rklab.report.plots.style import log_axis
 
 PHASE_COLOURS = {"load": "rgba(120,120,120,0.15)", "prefill": "rgba(255,165,0,0.18)",
                  "decode": "rgba(30,144,255,0.12)"}
@@ -36,27 +37,18 @@ def _title(key: str, lang: str, source: str = "", synthetic: bool = False) -> st
     return t
 
 
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.1f}" if abs(v) >= 10 else f"{v:.3g}"
-    return str(v)
-
-
 def summary_table(summary: pd.DataFrame, *, lang: str = "zh", source: str = "", synthetic: bool = False,
                   columns: Iterable[str] | None = None):
-    """The summary DataFrame as a plotly table with bilingual headers."""
+    """The summary DataFrame as a plotly table, through :func:`rklab.display.format_table` (the
+    headers, units and digits of every rklab table)."""
     import plotly.graph_objects as go
 
-    df = summary.copy() if summary is not None else pd.DataFrame()
-    if columns:
-        df = df[[c for c in columns if c in df]]
-    header = [L(c, lang) for c in df.columns]
-    cells = [[_fmt(v) for v in df[c].tolist()] for c in df.columns]
+    df = display.format_table(summary, lang, columns)
+    header = list(df.columns)
+    cells = [df[c].tolist() for c in df.columns]
     fig = go.Figure(go.Table(header={"values": header, "align": "left"}, cells={"values": cells, "align": "left"}))
     fig.update_layout(title=_title("summary_title", lang, source, synthetic), margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                      height=120 + 30 * max(len(df), 1))
+                      height=120 + 30 * max(len(df), 1), font=dict(family=display.FONT_STACK))
     return fig
 
 
@@ -182,21 +174,27 @@ def reference_ratio_figure(comparison: pd.DataFrame, *, lang: str = "zh", source
     df = comparison.dropna(subset=["ratio"]).copy()
     if df.empty:
         return None
-    df["who"] = df["source"].astype(str) + ": " + df["reference_by"].astype(str).str.slice(0, 40) + " (" + \
-        df["runtime"].astype(str) + ")"
+    kind = df["source"].map(lambda v: text(f"source.{v}", lang) if has_text(f"source.{v}") else str(v))
+    df["who"] = kind + ": " + df["reference_by"].astype(str).str.slice(0, 40) + " (" + df["runtime"].astype(str) + ")"
     fig = go.Figure()
     for who, g in df.groupby("who", sort=False):
         fig.add_trace(go.Bar(x=[L(m, lang) for m in g["metric"]], y=g["ratio"], name=who,
                              hovertext=g["conditions"], text=[f"{v:.2f}" for v in g["ratio"]]))
     fig.add_hline(y=1.0, line_dash="dash", line_color="black")
     fig.update_layout(title=_title("ratio_title", lang, source), yaxis_title=L("ratio", lang), barmode="group",
-                      yaxis_type="log", legend={"font": {"size": 9}})
+                      legend={"font": {"size": 9}})
+    fig.update_yaxes(**log_axis(list(df["ratio"]) + [1.0]))
     return fig
 
 
 def show(fig, *, lang: str = "zh", missing: str | None = None) -> None:
-    """``fig.show()``, or print why there is no figure (e.g. no NPU on this host)."""
+    """``fig.show()``, or print why there is no figure (e.g. no NPU on this host); ``missing=""``: say
+    nothing (the table below says it)."""
     if fig is None:
-        print(missing or text("bench.not_available", lang))
+        if missing != "":
+            print(missing or text("bench.not_available", lang))
     else:
+        fig.update_layout(font=dict(family=display.FONT_STACK))  # Chinese with a real font everywhere
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
         fig.show()

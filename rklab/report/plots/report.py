@@ -11,28 +11,60 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rklab import metrics
 from rklab.i18n import text
+from rklab.report.answer import answer_rows, decode_label
 from rklab.report.build import Report
+from rklab.report.plots.style import label_positions, reference_lines, style
 from rklab.report.summary import VLM_STAGES, headline_cases, vlm_stages
+from rklab.report.warnings import quantity_label
 
 COLORS = {"official": "#1f77b4", "seed": "#9467bd", "community": "#2ca02c", "measured": "#d62728",
           "predicted": "#7f7f7f"}
 HEIGHT = 460
+# verdicts of the answer figure, in legend order, with their colours
+VERDICT_COLORS = {"fits": "#2ca02c", "tight": "#e6a700", "exceeds": "#ff7f0e", "infeasible": "#d62728",
+                  "oom": "#8c1c13", "unsupported": "#9e9e9e", "excluded": "#c7c7c7", "failed": "#7f7f7f"}
 
 
 def _r(key: str, lang: str) -> str:
     return text(f"report.{key}", lang)
 
 
-def _quantity(name: str, lang: str) -> str:
-    """Axis title of a compared quantity: a metric's label, or the report's (memory of any kind)."""
-    return metrics.label(name, lang) if name in metrics.METRICS else _r(name, lang)
-
-
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
-    fig.update_layout(title=title, height=kw.pop("height", HEIGHT), template="plotly_white",
-                      margin=dict(l=60, r=20, t=60, b=60), legend=dict(orientation="h", y=-0.2), **kw)
+    return style(fig, title, height=kw.pop("height", HEIGHT), **kw)
+
+
+def answer_figure(report: Report) -> go.Figure | None:
+    """The answer in one chart: every model of the seed and the sweep, its peak memory against the usable
+    budget and physical RAM, coloured by verdict; solid bars measured, hatched bars predicted; the label
+    gives the memory and the decode rate (measured where measured, with its kind)."""
+    lang = report.lang
+    a = answer_rows(report)
+    a = a[a["memory_mb"].notna()]
+    if a.empty:
+        return None
+    b = report.board
+    cap = b.physical_mb * 1.12  # bars beyond are cut here and marked with an arrow
+    fig = go.Figure()
+    for verdict, color in VERDICT_COLORS.items():
+        g = a[a["verdict"] == verdict]
+        if g.empty:
+            continue
+        fig.add_bar(y=g["model"], x=[min(v, cap) for v in g["memory_mb"]], orientation="h",
+                    name=g["verdict_label"].iloc[0], marker_color=color,
+                    marker_pattern_shape=["" if s == "measured" else "/" for s in g["memory_source"]],
+                    marker_pattern_fgcolor="rgba(255,255,255,0.75)", marker_line=dict(color=color, width=1),
+                    customdata=np.stack([g["memory_mb"], g["verdict_reason"]], axis=-1),
+                    hovertemplate="%{y}: %{customdata[0]:,.0f} MB<br>%{customdata[1]}<extra></extra>")
+    for r in a.itertuples():  # the label on a white ground: a budget line never crosses it
+        decode = decode_label(r._asdict(), lang)
+        fig.add_annotation(x=min(r.memory_mb, cap), y=r.model, xanchor="left", showarrow=False, xshift=4,
+                           text=f"{r.memory_mb:,.0f} MB{' ▶' if r.memory_mb > cap else ''}" + (f" · {decode}" if decode else ""),
+                           font=dict(size=11), bgcolor="rgba(255,255,255,0.85)", borderpad=1)
+    _budget_lines(fig, b, lang)
+    style(fig, text("report.answer.chart_title", lang), height=120 + 26 * len(a), barmode="overlay",
+          xaxis=dict(title=text("report.answer.memory_axis", lang), range=[0, cap * 1.55], tickformat=",d"),
+          yaxis=dict(autorange="reversed", categoryorder="array", categoryarray=list(a["model"])))
     return fig
 
 
@@ -52,20 +84,27 @@ def comparison_figure(report: Report, metric: str = "decode_tps") -> go.Figure |
         if s.empty:
             continue
         hover = [f"<b>{r.model}</b><br>{r.reference}<br>{r.conditions}"
-                 + (f"<br>memory: {r.memory_kind}" if metric == "memory_mb" and isinstance(r.memory_kind, str) else "")
+                 + (f"<br>{_r('memory_kind', lang)}: {r.memory_kind}" if metric == "memory_mb"
+                    and isinstance(r.memory_kind, str) else "")
                  for r in s.itertuples()]
         err = None
         if err_col and source == "measured":
             err = dict(type="data", array=pd.to_numeric(s[err_col], errors="coerce").fillna(0).tolist(), visible=True)
         fig.add_bar(
-            x=[s["model"].tolist(), s["label"].tolist()],
+            x=[s["model"].tolist(), s["bar_label"].tolist()],
             y=pd.to_numeric(s[metric], errors="coerce").tolist(),
             name=text(f"source.{source}", lang), marker_color=COLORS[source], error_y=err,
             hovertext=hover, hoverinfo="text+y",
         )
-    _layout(fig, _quantity(metric, lang), yaxis_title=_quantity(metric, lang), barmode="group")
+    _layout(fig, quantity_label(metric, lang), yaxis_title=quantity_label(metric, lang), barmode="group")
     fig.update_xaxes(tickangle=-30, tickfont=dict(size=10))
     return fig
+
+
+def comparison_figures(report: Report) -> list[go.Figure]:
+    """The comparison bars of decode rate, TTFT and memory that have something to show."""
+    figures = [comparison_figure(report, metric) for metric in ("decode_tps", "ttft_ms", "memory_mb")]
+    return [f for f in figures if f is not None]
 
 
 def predicted_figure(report: Report) -> go.Figure | None:
@@ -79,21 +118,28 @@ def predicted_figure(report: Report) -> go.Figure | None:
         return None
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(_quantity("decode_tps", lang), _quantity("memory_mb", lang)))
-    for col, (mx, px, res) in enumerate((("measured_decode_tps", "predicted_decode_tps", "decode_residual_pct"),
-                                         ("measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct")), 1):
+    panels = [(mx, px, res, q) for mx, px, res, q in (
+        ("measured_decode_tps", "predicted_decode_tps", "decode_residual_pct", "decode_tps"),
+        ("measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct", "memory_mb"))
+        if (p[px].notna() & p[mx].notna()).any()]  # only the quantities with a prediction (llama.cpp: memory)
+    if not panels:
+        return None
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.12)
+    for col, (mx, px, res, q_name) in enumerate(panels, 1):
         q = p[p[px].notna() & p[mx].notna()]
-        if q.empty:
-            continue
-        fig.add_scatter(x=q[px], y=q[mx], mode="markers+text", text=q["entry"], textposition="top center",
+        multi = q["entry"].duplicated(keep=False)
+        fig.add_scatter(x=q[px], y=q[mx], mode="markers+text",
+                        text=[f"{e} {c}" if d else e for e, c, d in zip(q["entry"], q["case"], multi)],
+                        textposition=label_positions(q[px], q[mx]),
                         marker=dict(size=10, color=COLORS["measured"]), name=_r("measured", lang),
-                        hovertext=[f"{r.entry} {r.case}<br>{_r('residual', lang)}: {getattr(r, res):+.0f}"
+                        hovertext=[f"{r.entry} {r.case}<br>{_r('residual', lang)}: {getattr(r, res):+.0f} %"
                                    for r in q.itertuples()], hoverinfo="text", showlegend=col == 1, row=1, col=col)
         hi = float(np.nanmax([q[px].max(), q[mx].max()])) * 1.15
         fig.add_scatter(x=[0, hi], y=[0, hi], mode="lines", line=dict(dash="dash", color="#999"),
                         name="y = x", showlegend=col == 1, hoverinfo="skip", row=1, col=col)
-        fig.update_xaxes(title_text=_r("predicted", lang), row=1, col=col)
-        fig.update_yaxes(title_text=_r("measured", lang), row=1, col=col)
+        quantity = quantity_label(q_name, lang)
+        fig.update_xaxes(title_text=f"{_r('predicted', lang)} · {quantity}", row=1, col=col)
+        fig.update_yaxes(title_text=f"{_r('measured', lang)} · {quantity}", row=1, col=col)
     return _layout(fig, _r("pred_vs_meas", lang))
 
 
@@ -118,11 +164,16 @@ def memory_budget_figure(report: Report) -> go.Figure | None:
     if np.isfinite(np.array(pm, dtype=float)).any():
         fig.add_bar(y=m["entry"], x=pm, orientation="h", name=_r("predicted", lang),
                     marker=dict(color="rgba(0,0,0,0)", line=dict(color=COLORS["predicted"], width=2)))
-    for x, name, dash in ((board.budget_mb, _r("budget", lang), "dash"), (board.physical_mb, _r("physical", lang), "solid")):
-        fig.add_vline(x=x, line=dict(color="#444", dash=dash), annotation_text=f"{name} {x:.0f} MB ({board.name})",
-                      annotation_position="top")
+    _budget_lines(fig, board, lang)
     return _layout(fig, _r("memory_budget", lang), xaxis_title="MB", barmode="group",
-                   height=max(300, 80 + 60 * len(m)))
+                   height=max(320, 140 + 60 * len(m)), xaxis_tickformat=",d")
+
+
+def _budget_lines(fig: go.Figure, board, lang: str) -> go.Figure:
+    """The board's usable budget (dashed) and physical RAM (solid) as vertical lines named in the legend."""
+    return reference_lines(fig, [(board.budget_mb, f"{_r('budget', lang)} {board.budget_mb:,.0f} MB", "dash", "#444"),
+                                 (board.physical_mb, f"{_r('physical', lang)} {board.physical_mb:,.0f} MB", "solid",
+                                  "#444")])
 
 
 def bandwidth_figure(report: Report) -> go.Figure | None:
@@ -141,14 +192,16 @@ def bandwidth_figure(report: Report) -> go.Figure | None:
     xs = np.linspace(max(gb.min() * 0.5, 0.01), max(gb.max() * 1.5, 1.0), 100)
     fig.add_scatter(x=xs, y=board.bandwidth_gbs / xs, mode="lines", line=dict(color="#444", dash="dash"),
                     name=f"{_r('ceiling', lang)} {board.bandwidth_gbs:.1f} GB/s ({board.name})", hoverinfo="skip")
-    fig.add_scatter(x=gb, y=m["decode_tps"], mode="markers+text", text=m["entry"], textposition="top center",
+    top = float(max(m["decode_tps"].max(), board.bandwidth_gbs / max(float(gb.min()), 0.01))) * 1.2
+    y_top = min(top, float(m["decode_tps"].max()) * 3 + 1)
+    fig.add_scatter(x=gb, y=m["decode_tps"], mode="markers+text", text=m["entry"],
+                    textposition=label_positions(gb, m["decode_tps"], xspan=float(xs.max()), yspan=y_top),
                     marker=dict(size=11, color=COLORS["measured"]), name=_r("measured", lang),
                     hovertext=[f"{r.entry}: {r.decode_tps:.2f} tok/s x {g:.3f} GB = {r.decode_tps * g:.2f} GB/s<br>"
                                f"{_r('efficiency', lang)} {e:.0f} % ({_host(r)})"
                                for r, g, e in zip(m.itertuples(), gb, eff)], hoverinfo="text")
-    top = float(max(m["decode_tps"].max(), board.bandwidth_gbs / max(float(gb.min()), 0.01))) * 1.2
-    return _layout(fig, _r("bandwidth", lang), xaxis_title=_r("bytes_per_token", lang), yaxis_title=_quantity("decode_tps", lang),
-                   yaxis_range=[0, min(top, float(m["decode_tps"].max()) * 3 + 1)], xaxis_rangemode="tozero")
+    return _layout(fig, _r("bandwidth", lang), xaxis_title=_r("bytes_per_token", lang),
+                   yaxis_title=quantity_label("decode_tps", lang), yaxis_range=[0, y_top], xaxis_rangemode="tozero")
 
 
 def _host(r) -> str:
@@ -174,7 +227,7 @@ def npu_cpu_figure(report: Report) -> go.Figure | None:
             continue
         fig.add_bar(x=t["model"], y=y, name=name, marker_color=color, marker_pattern_shape=hatch,
                     marker_opacity=0.55 if hatch else 1.0)
-    return _layout(fig, _r("npu_cpu", lang), barmode="group", yaxis_title=_quantity("decode_tps", lang))
+    return _layout(fig, _r("npu_cpu", lang), barmode="group", yaxis_title=quantity_label("decode_tps", lang))
 
 
 def vlm_stage_figure(report: Report) -> go.Figure | None:
