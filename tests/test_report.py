@@ -514,8 +514,11 @@ def test_an_empty_section_says_why_and_what_fills_it(rep, tmp_path):
     cpu_only.predicted = cpu_only.predicted[cpu_only.predicted["backend"] == "llamacpp"]
     why = rr.why_empty(cpu_only, "pred_vs_meas")  # TEST DATA records carry no GGUF path: nothing predicted
     assert why.startswith("Nothing to compare: no GGUF path in the record.") and "fill this section" in why
-    (tmp_path / "empty").mkdir()
-    empty = rr.build_report([tmp_path / "empty"], lang="zh")
+    from rklab.records import RecordWriter
+    from tests.fixtures.report_records import _entry
+
+    RecordWriter(tmp_path / "failed-only").append(_entry("e", "Qwen3-0.6B", "rkllm", "failed", message="TEST"))
+    empty = rr.build_report([tmp_path / "failed-only"], lang="zh")  # records, but no measured run
     assert "没有成功的实测运行" in rr.why_empty(empty, "vlm_stages")
     assert "没有测试计划" in rr.why_empty(empty, "npu_cpu")  # no plan: no model to predict
     assert "kind: vlm" in rr.why_empty(cpu_only, "vlm_stages")
