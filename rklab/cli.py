@@ -15,6 +15,7 @@ import pkgutil
 import sys
 import traceback
 
+import rklab.commands as commands_pkg
 from rklab import __version__
 from rklab.errors import RklabError
 
@@ -27,8 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rklab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import rklab.commands as commands_pkg
-
     for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue

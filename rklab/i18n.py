@@ -4,6 +4,8 @@ zh is the default: the boss reads Chinese. Keys are ``<namespace>.<name>``:
 
 =============  ============================================================================
 ``engine.``    columns and titles of the feasibility engine's tables (all **predicted**)
+``reason.``    why the engine gave its verdict (the Estimate carries both languages)
+``clock.``     a prediction at the clocks a measured run saw, against the pinned clocks
 ``metric.``    a measured metric (one per entry of :data:`rklab.metrics.METRICS`)
 ``stage.``     a stage of a VLM run (image in -> last token out)
 ``verdict.``   a verdict of the feasibility table (engine verdicts + measured outcomes)
@@ -233,6 +235,45 @@ TEXT: dict[str, tuple[str, str]] = {
                                "KV of ~{tokens:,.0f} more tokens"),
     "calib.why.long_context_speed": ("长上下文，每 token 读取的 KV 未知", "long context, KV read per token not known"),
     "calib.why.close": ("预测与引用相差在 10% 以内", "prediction within 10 % of the quoted figure"),
+    "reason.unsupported": ("{soc} 不支持 {dtype}（支持：{supported}；{source}）",
+                           "{dtype} is not available on {soc} (supported: {supported}; {source})"),
+    "reason.fits": ("预测峰值 {mem:,.0f} MB，占可用预算 {budget:,.0f} MB 的 {pct:.0f}%",
+                    "predicted peak {mem:,.0f} MB = {pct:.0f} % of the {budget:,.0f} MB usable budget"),
+    "reason.tight": ("预测峰值 {mem:,.0f} MB，占可用预算 {budget:,.0f} MB 的 {pct:.0f}%，余量很小（超过 {tight:.0f}%）",
+                     "predicted peak {mem:,.0f} MB = {pct:.0f} % of the {budget:,.0f} MB budget: little headroom "
+                     "(over {tight:.0f} %)"),
+    "reason.exceeds": ("预测峰值 {mem:,.0f} MB 超出可用预算 {budget:,.0f} MB（物理内存 {physical:,.0f} MB 减去系统常驻）",
+                       "predicted peak {mem:,.0f} MB is over the {budget:,.0f} MB usable budget "
+                       "(physical {physical:,.0f} MB minus the system's resident memory)"),
+    "reason.infeasible": ("预测峰值 {mem:,.0f} MB 超过物理内存 {physical:,.0f} MB",
+                          "predicted peak {mem:,.0f} MB is over the board's physical RAM {physical:,.0f} MB"),
+    "reason.live": ("；当前 MemAvailable {available:,.0f} MB / MemTotal {total:,.0f} MB",
+                    "; live MemAvailable {available:,.0f} MB of MemTotal {total:,.0f} MB"),
+    "reason.context_raised": ("（上下文从 {context} 提高到 {needed} 以容纳 {img} 个图像 token）",
+                              " (context raised from {context} to {needed} to hold {img} image tokens)"),
+    "reason.npu_domain": ("{part} 需要 {mb:,.0f} MB，超过 NPU 单个 IOMMU 域的 {domain:,} MB；",
+                          "the {part} needs {mb:,.0f} MB, more than one {domain:,} MB NPU IOMMU domain "
+                          "(32-bit IOVA; 'failed to malloc npu memory'); "),
+    # ------------------------------------------------------------------ a prediction at the clocks a run saw
+    "clock.averaged": ("{label} 平均 {mhz:,.0f} MHz{governor}，固定频率为 {pin:,.0f}",
+                       "{label} averaged {mhz:,.0f} MHz{governor} (pinned {pin:,.0f})"),
+    "clock.governor": ("（{governor}）", " under {governor}"),
+    "clock.separator": ("；", "; "),
+    "clock.unknown": ("未读到运行时的频率：只能与固定频率下的预测 {pin:.1f} tok/s 比较",
+                      "clocks were not readable during the run: only the pinned-clock prediction ({pin:.1f} tok/s) applies"),
+    "clock.no_measurement": ("预测：实测频率下 {obs:.1f} tok/s，固定频率下 {pin:.1f} tok/s",
+                             "predicted {obs:.1f} tok/s at the observed clocks, {pin:.1f} at the pinned clocks"),
+    "clock.matched_pinned": ("频率与官方固定频率相同", "clocks matched the pinned official clocks"),
+    "clock.agrees": ("实测与预测一致", "the measurement agrees with the prediction"),
+    "clock.gap_not_clocks": ("差距不是频率造成的", "the gap is not the clocks'"),
+    "clock.pinned_line": ("{head}：预测 {pin:.1f} tok/s，实测 {measured:.1f}；{verdict}",
+                          "{head}: predicted {pin:.1f} tok/s, measured {measured:.1f}; {verdict}"),
+    "clock.explain_all": ("频率解释了差距", "the clocks explain the gap"),
+    "clock.explain_part": ("频率只解释了一部分差距", "the clocks explain part of the gap"),
+    "clock.explain_none": ("差距不是频率造成的", "the clocks do not explain the gap"),
+    "clock.observed_line": ("{head}：该频率下预测 {obs:.1f} tok/s，实测 {measured:.1f}；固定频率预测 {pin:.1f}（{tail}）",
+                            "{head}: predicted {obs:.1f} tok/s at that clock, measured {measured:.1f}; pinned clocks "
+                            "predict {pin:.1f} ({tail})"),
     # ------------------------------------------------------------------ measured metrics (rklab.metrics)
     "metric.case": ("用例", "case"),
     "metric.rep": ("第几次", "rep"),
@@ -619,6 +660,7 @@ TEXT: dict[str, tuple[str, str]] = {
                               "{n} run(s) flagged cache suspected: prefill more than 30 % faster than the median of "
                               "the earlier repetitions"),
     "session.forced": ("已强制运行", "forced"),
+    "session.separator": ("；", "; "),
     "session.host": ("{machine} 主机 {hostname}", "{machine} host {hostname}"),
     "session.measured_on": ("实测于 {where}", "measured on {where}"),
     "session.encoder_runtime": ("编码器 {backend} ({version})", "encoder {backend} ({version})"),
@@ -689,9 +731,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "plancheck.cat.disk": ("磁盘", "disk"),
     # ------------------------------------------------------------------ the board
     "board.describe": (
-        "{label}：MemTotal {physical:,.0f} MB，可用预算 {budget:,.0f} MB，DRAM 带宽上限 {bandwidth:.1f} GB/s，支持量化 {dtypes}",
-        "{label}: MemTotal {physical:,.0f} MB, usable budget {budget:,.0f} MB, DRAM ceiling {bandwidth:.1f} GB/s, "
+        "{label}：MemTotal {physical:,.0f} MB，可用预算 {budget:,.0f} MB，NPU {cores} 核，DRAM {bus} 位 @ {ddr:,.0f} MHz，"
+        "带宽上限 {bandwidth:.1f} GB/s，固定频率 NPU {npu:,.0f} / CPU {cpu:,.0f} MHz{inferred}，支持量化 {dtypes}",
+        "{label}: MemTotal {physical:,.0f} MB, usable budget {budget:,.0f} MB, {cores} NPU cores, DRAM {bus}-bit at "
+        "{ddr:,.0f} MHz = ceiling {bandwidth:.1f} GB/s, pinned NPU {npu:,.0f} / CPU {cpu:,.0f} MHz{inferred}, "
         "dtypes {dtypes}"),
+    "board.inferred": ("（推断：{items}）", " (inferred: {items})"),
 }
 
 

@@ -273,6 +273,7 @@ def _number_cases() -> list[Case]:
         Case("bench-context-over-model-limit", lambda ctx: (bench_llm(ctx, "--context", "100000"),
                                                             "context 100000 is over SmolLM2-135M-Instruct's limit of 8,192 positions")),
         Case("bench-prompt-longer-than-context", lambda ctx: (bench_llm(ctx, "--prompt-tokens", "600", "--context", "512"), "--context")),
+        Case("bench-negative-mem-floor", lambda ctx: (bench_llm(ctx, "--mem-floor-mb", "-1"), "--mem-floor-mb")),
         Case("vlm-zero-reps", lambda ctx: (bench_vlm(ctx, "--reps", "0"), ("--reps", "reps=0"))),
         Case("vlm-zero-new-tokens", lambda ctx: (bench_vlm(ctx, "--new-tokens", "0"), ("--new-tokens", "new_tokens=0"))),
         Case("estimate-negative-context", lambda ctx: (["estimate", "--model", "Qwen3-0.6B", "--context", "-1"], ("--context", "context"))),

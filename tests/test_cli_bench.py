@@ -107,6 +107,8 @@ def test_bad_out_dir_is_refused_before_loading(tmp_path, capsys):
     (["vlm", "--demo", "--reps", "0"], "--reps 0"),
     (["vlm", "--demo", "--new-tokens", "0"], "--new-tokens 0"),
     (["vlm", "--demo", "--image", "/nope/cat.png"], "/nope/cat.png"),
+    (["llm", "--model", "demo", "--mem-floor-mb", "-1"], "--mem-floor-mb -1"),
+    (["vlm", "--demo", "--mem-floor-mb", "-5"], "--mem-floor-mb -5"),
 ])
 def test_numbers_and_paths_named(args, match, capsys):
     assert main(["bench", *args]) == 2
@@ -114,24 +116,56 @@ def test_numbers_and_paths_named(args, match, capsys):
     assert match in err and err.count("\n") == 1
 
 
-def test_bench_vlm_delegates_to_run_demo_vlm(monkeypatch, capsys, tmp_path):
-    import rklab.measure.vlm
+def test_bench_vlm_runs_the_guarded_session(monkeypatch, capsys, tmp_path):
+    import pandas as pd
+
+    import rklab.measure.session as session
+    from rklab.measure.outcome import BenchOutcome
 
     img = tmp_path / "x.png"
     img.write_bytes(b"\x89PNG")
 
     seen = {}
 
-    def fake_run_demo_vlm(reps, image, new_tokens):
-        seen.update(reps=reps, image=image, new_tokens=new_tokens)
-        return {"encoder_ms": 12.5, "prefill_ms": 30.0, "ttft_ms": 31.0, "decode_tps": 90.0, "vmhwm_mb": 300.0,
-                "image_tokens": 64, "synthetic": True, "ci": float("nan")}
+    def fake_bench_vlm(**kw):
+        seen.update(kw)
+        return BenchOutcome(
+            kind="vlm", status="ok", message="", params={"reps": kw["reps"], "new_tokens": kw["new_tokens"]},
+            out_dir=tmp_path, model={"name": "SmolLM2-135M-Instruct"}, synthetic=True, recorded=False,
+            summary=pd.DataFrame([{"image": "x.png", "encoder_ms": 12.5, "prefill_ms": 30.0, "ttft_ms": 31.0,
+                                   "decode_tps": 90.0, "vmhwm_mb": 300.0, "ci": float("nan")}]),
+            runs=[{"image_tokens": 64, "generated_tokens": 9}])
 
-    monkeypatch.setattr(rklab.measure.vlm, "run_demo_vlm", fake_run_demo_vlm)
-    assert main(["bench", "vlm", "--demo", "--reps", "4", "--new-tokens", "9", "--image", str(img), "--json"]) == 0
+    monkeypatch.setattr(session, "bench_vlm", fake_bench_vlm)
+    assert main(["bench", "vlm", "--demo", "--reps", "4", "--new-tokens", "9", "--image", str(img), "--json",
+                 "--mem-floor-mb", "500"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert seen == {"reps": 4, "image": str(img), "new_tokens": 9}
+    assert (seen["reps"], seen["images"], seen["new_tokens"]) == (4, [str(img)], 9)
+    assert seen["mem_floor_mb"] == 500 and seen["record"] is False and seen["force"] is False
     assert d["synthetic"] is True and d["image_tokens"] == 64 and d["ci"] is None
     assert main(["bench", "vlm", "--demo"]) == 0
     out = capsys.readouterr().out
     assert "SYNTHETIC" in out and "12.5" in out
+
+
+def test_bench_llm_keeps_the_crash_safety_promises(demo_gguf, tmp_path, capsys, monkeypatch):
+    """`rklab bench llm` runs the notebooks' guarded session: OOM score, pre-load check, memory guard."""
+    import rklab.measure.session as session
+
+    scores = []
+    monkeypatch.setattr(session, "raise_oom_score", lambda: scores.append(1000) or True)
+    # the guard: a floor above any machine's MemAvailable stops the run, one line, exit 3, the record kept
+    out_dir = tmp_path / "run"
+    rc = main(["bench", "llm", "--model", "demo", *FAST, "--no-progress", "--mem-floor-mb", "100000000",
+               "--out", str(out_dir)])
+    err = capsys.readouterr().err
+    assert rc == 3 and scores == [1000]
+    assert err.startswith("rklab: error: aborted_memory: memory guard stopped") and err.count("\n") == 1
+    recs = [json.loads(x) for x in (out_dir / "records.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in recs] == ["aborted_memory"] and recs[0]["source"] == "rklab bench llm"
+    # the pre-load check: a prediction that cannot fit skips the run before anything is loaded
+    monkeypatch.setattr(session, "predicted_memory", lambda *a, **k: {"memory_mb": 10_000_000.0})
+    monkeypatch.setattr(session.factory, "open_backend", lambda *a, **k: pytest.fail("must not load"))
+    rc = main(["bench", "llm", "--model", "demo", *FAST, "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 3 and "skipped_predicted_oom" in err and "predicted to need" in err and err.count("\n") == 1

@@ -220,13 +220,13 @@ def test_03_rkllm_and_rknnlite_paths(rk_env, fake_rknnlite, fake_qwen3vl_rknn, t
 # --------------------------------------------------------------------------- library behaviour
 def test_rkllm_123_loads_once_per_distinct_consecutive_token_count(rk_env, tmp_path):
     """1.2.3 fixes max_new_tokens at load: load with the first case's count, reload only on a change."""
-    from rklab.measure.session import run_llm_notebook
+    from rklab.measure.session import bench_llm
 
     log = tmp_path / "rkllm.log"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RKLLM_LIB", str(rk_env["libs"]["1.2.3"]))
         mp.setenv("FAKE_RKLLM_LOG", str(log))
-        res = run_llm_notebook(model="Qwen3-0.6B", backend="rkllm", model_path=str(rk_env["model"]), dtype="w8a8",
+        res = bench_llm(model="Qwen3-0.6B", backend="rkllm", model_path=str(rk_env["model"]), dtype="w8a8",
                                cases=[[16, 4], [32, 8], [16, 8], [16, 4]], reps=1, warmup=0, adaptive=False,
                                max_context=256, force=True, force_model=True, out_dir=str(tmp_path / "out"),
                                progress=False)
@@ -243,7 +243,7 @@ def test_rkllm_123_loads_once_per_distinct_consecutive_token_count(rk_env, tmp_p
 def test_guard_trip_between_runs_stops_and_records_aborted_memory(kind, tmp_path, demo_gguf, monkeypatch):
     """The guard trips after run 1 ended and before run 2 starts (no generation for abort() to stop)."""
     from rklab.measure.guard import MemoryGuard
-    from rklab.measure.session import run_llm_notebook, run_vlm_notebook
+    from rklab.measure.session import bench_llm, bench_vlm
 
     records = tmp_path / "records.jsonl"
 
@@ -256,10 +256,10 @@ def test_guard_trip_between_runs_stops_and_records_aborted_memory(kind, tmp_path
 
     monkeypatch.setattr(MemoryGuard, "should_stop", trips_before_the_second_run)
     if kind == "llm":
-        res = run_llm_notebook(cases=[[16, 4]], reps=3, warmup=0, adaptive=False, max_context=256,
+        res = bench_llm(cases=[[16, 4]], reps=3, warmup=0, adaptive=False, max_context=256,
                                out_dir=str(tmp_path), progress=False)
     else:
-        res = run_vlm_notebook(new_tokens=2, reps=3, warmup=0, max_context=512, out_dir=str(tmp_path),
+        res = bench_vlm(new_tokens=2, reps=3, warmup=0, max_context=512, out_dir=str(tmp_path),
                                progress=False)
     assert res.status == "aborted_memory" and len(res.runs) == 1
     recs = read_records(tmp_path / "records.jsonl")
@@ -292,26 +292,26 @@ def test_vlm_core_mask_zero_is_kept_and_preflight_counts_image_tokens_once(monke
 
     monkeypatch.setattr(nr, "predicted_memory", record_prediction_args)
     monkeypatch.setattr(nr, "_preflight", refuse)
-    out = nr.run_vlm_notebook(out_dir=str(tmp_path), progress=False, new_tokens=4)
+    out = nr.bench_vlm(out_dir=str(tmp_path), progress=False, new_tokens=4)
     assert out.status == "skipped_predicted_oom"
     # estimate() adds the catalog's image tokens itself: only the prompt's text tokens are passed
     assert seen == {"prompt_tokens": nr.VLM_TEXT_TOKENS, "with_vision": True}
 
 
 def test_parameter_errors_are_one_line(tmp_path):
-    from rklab.measure.session import run_llm_notebook, run_vlm_notebook
+    from rklab.measure.session import bench_llm, bench_vlm
 
     cases = [
-        (run_llm_notebook, dict(cases="128,64"), "cases"),
-        (run_llm_notebook, dict(cases=[[128]]), "[prompt_tokens, new_tokens] pair"),
-        (run_llm_notebook, dict(cases=[[4000, 200]], max_context=4096), "max_context is 4096"),
-        (run_llm_notebook, dict(backend="npu"), "backend='npu'"),
-        (run_llm_notebook, dict(backend="rkllm"), "needs backend='llamacpp'"),
-        (run_llm_notebook, dict(reps=0), "reps=0"),
-        (run_llm_notebook, dict(lang="fr"), "lang='fr'"),
-        (run_vlm_notebook, dict(vision_backend="rknn"), "encoder_path='demo'"),
-        (run_vlm_notebook, dict(llm_path=str(tmp_path / "x.rkllm"), llm_backend="rkllm"), "parameter model"),
-        (run_vlm_notebook, dict(image_size="big"), "image_size"),
+        (bench_llm, dict(cases="128,64"), "cases"),
+        (bench_llm, dict(cases=[[128]]), "[prompt_tokens, new_tokens] pair"),
+        (bench_llm, dict(cases=[[4000, 200]], max_context=4096), "max_context is 4096"),
+        (bench_llm, dict(backend="npu"), "backend='npu'"),
+        (bench_llm, dict(backend="rkllm"), "needs backend='llamacpp'"),
+        (bench_llm, dict(reps=0), "reps=0"),
+        (bench_llm, dict(lang="fr"), "lang='fr'"),
+        (bench_vlm, dict(vision_backend="rknn"), "encoder_path='demo'"),
+        (bench_vlm, dict(llm_path=str(tmp_path / "x.rkllm"), llm_backend="rkllm"), "parameter model"),
+        (bench_vlm, dict(image_size="big"), "image_size"),
     ]
     for fn, kw, words in cases:
         with pytest.raises(RklabError) as exc:
@@ -322,29 +322,30 @@ def test_parameter_errors_are_one_line(tmp_path):
 
 def test_bad_image_fails_before_loading(tmp_path, bad_images, monkeypatch):
     from rklab.measure import vlm
-    from rklab.measure.session import run_vlm_notebook
+    from rklab.measure.session import bench_vlm
 
     monkeypatch.setattr(vlm, "open_vlm", lambda **k: pytest.fail("must not load models for a bad image"))
     with pytest.raises(RklabError, match="truncated or corrupt"):
-        run_vlm_notebook(images=[str(bad_images["good"]), str(bad_images["truncated"])], out_dir=str(tmp_path))
+        bench_vlm(images=[str(bad_images["good"]), str(bad_images["truncated"])], out_dir=str(tmp_path))
 
 
 def test_predicted_oom_is_recorded_and_nothing_loaded(tmp_path, monkeypatch, demo_gguf):
-    import rklab.measure.session as nr
     import rklab.measure.runtimes.factory as factory
+    import rklab.measure.session as nr
+    from rklab.measure.outcome import status_markdown
 
     real_open = factory.open_backend
     monkeypatch.setattr(nr, "predicted_memory", lambda *a, **k: {"memory_mb": 10_000_000.0})
     monkeypatch.setattr(factory, "open_backend", lambda *a, **k: pytest.fail("must not load"))
-    res = nr.run_llm_notebook(cases=[[8, 2]], reps=1, out_dir=str(tmp_path), progress=False)
+    res = nr.bench_llm(cases=[[8, 2]], reps=1, out_dir=str(tmp_path), progress=False)
     assert res.status == "skipped_predicted_oom" and not res.runs
     rec = read_records(tmp_path / "records.jsonl")
     assert [r["status"] for r in rec] == ["skipped_predicted_oom"]
     assert rec[0]["preflight"]["predicted_mb"] == 10_000_000.0 and rec[0]["kind"] == "llm"
-    assert "predicted" in nr.status_markdown(res, "en")
+    assert "predicted" in status_markdown(res, "en")
     # force runs it anyway (and records that the pre-flight was overridden)
     monkeypatch.setattr(factory, "open_backend", real_open)
-    res2 = nr.run_llm_notebook(cases=[[8, 2]], reps=1, warmup=0, adaptive=False, max_context=64, force=True,
+    res2 = nr.bench_llm(cases=[[8, 2]], reps=1, warmup=0, adaptive=False, max_context=64, force=True,
                                out_dir=str(tmp_path / "forced"), progress=False)
     assert res2.ok and res2.preflight["forced"] is True and len(res2.runs) == 1
     assert read_records(tmp_path / "forced" / "records.jsonl")[0]["preflight"]["forced"] is True
@@ -352,13 +353,13 @@ def test_predicted_oom_is_recorded_and_nothing_loaded(tmp_path, monkeypatch, dem
 
 @pytest.mark.parametrize("kind", ["llm", "vlm"])
 def test_memory_guard_abort_is_recorded(kind, tmp_path, demo_gguf):
-    from rklab.measure.session import run_llm_notebook, run_vlm_notebook
+    from rklab.measure.session import bench_llm, bench_vlm
 
     if kind == "llm":
-        res = run_llm_notebook(cases=[[16, 8]], reps=2, warmup=1, adaptive=False, max_context=256,
+        res = bench_llm(cases=[[16, 8]], reps=2, warmup=1, adaptive=False, max_context=256,
                                mem_floor_mb=10_000_000, out_dir=str(tmp_path), progress=False)
     else:
-        res = run_vlm_notebook(new_tokens=4, reps=1, warmup=0, max_context=512, mem_floor_mb=10_000_000,
+        res = bench_vlm(new_tokens=4, reps=1, warmup=0, max_context=512, mem_floor_mb=10_000_000,
                                out_dir=str(tmp_path), progress=False)
     assert res.status == "aborted_memory" and "mem_floor_mb" in res.message and not res.runs
     recs = read_records(tmp_path / "records.jsonl")
@@ -370,13 +371,13 @@ def test_memory_guard_abort_is_recorded(kind, tmp_path, demo_gguf):
 
 
 def nr_status(res):
-    from rklab.measure.session import status_markdown
+    from rklab.measure.outcome import status_markdown
 
     return status_markdown(res, "en")
 
 
 def test_reference_comparison_separates_encoder_load_from_encode(tmp_path):
-    from rklab.measure.session import BenchOutcome, reference_comparison
+    from rklab.measure.outcome import BenchOutcome, reference_comparison
 
     runs = [{"image": "a.png", "rep": i, "case": "img256/tg64", "prompt_tokens": 270, "encoder_ms": 400.0 + i,
              "encoder_load_ms": 600.0, "decode_tps": 12.0, "ttft_ms": 900.0, "prefill_tps": 300.0,
@@ -403,7 +404,7 @@ def test_reference_comparison_separates_encoder_load_from_encode(tmp_path):
 
 
 def test_reference_comparison_llm_uses_the_nearest_case(tmp_path):
-    from rklab.measure.session import BenchOutcome, reference_comparison
+    from rklab.measure.outcome import BenchOutcome, reference_comparison
 
     runs = [{"case": c, "prompt_tokens": pp, "rep": 0, "ttft_ms": t, "decode_tps": d, "vmhwm_mb": 800.0}
             for c, pp, t, d in (("pp128/tg64", 128, 250.0, 30.0), ("pp1024/tg128", 1024, 2000.0, 20.0))]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from tests.fixtures.reliability import FAKE_SECRETS
 
 TOKEN_IN_URL = re.compile(r"[?&]token=[A-Za-z0-9_\-]{16,}")
@@ -52,10 +50,10 @@ def test_host_snapshot_and_records_hold_no_environment(tmp_path, monkeypatch):
     """The host snapshot goes into every record: it must not copy the environment."""
     for k, v in FAKE_SECRETS.items():
         monkeypatch.setenv(k, v)
-    monitor = pytest.importorskip("rklab.measure.monitor")
+    from rklab.measure.monitor import host_snapshot
     from rklab.records import RecordWriter
 
-    snap = monitor.host_snapshot()
+    snap = host_snapshot()
     RecordWriter(tmp_path).append({"kind": "llm", "status": "ok", "host": snap})
     data = (tmp_path / "records.jsonl").read_text()
     for name, value in FAKE_SECRETS.items():

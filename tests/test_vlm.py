@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rklab.errors import RklabError
-from rklab.measure.vlm import (VlmConfig, VlmSpec, image_embeddings, open_vlm, run_demo_vlm, run_vlm_benchmark,
+from rklab.measure.vlm import (VlmConfig, VlmSpec, image_embeddings, open_vlm, run_vlm_benchmark,
                        summarize_vlm_runs, vlm_spec)
 from rklab.measure.vision.testimages import demo_image_path
 from tests.fixtures.fake_rkllm import read_fake_log
@@ -172,8 +172,14 @@ def fake_rkllm_abort_free(log) -> bool:
     return not any(line.startswith("abort") for line in log.read_text().splitlines())
 
 
-def test_run_demo_vlm_keys():
-    out = run_demo_vlm(reps=1, new_tokens=4)
+def test_demo_vlm_medians_keys():
+    """What `rklab bench vlm --demo` prints: the session's medians of the demo pair (nothing written)."""
+    from rklab.measure.outcome import vlm_medians
+    from rklab.measure.session import bench_vlm
+
+    outcome = bench_vlm(reps=1, new_tokens=4, warmup=1, max_context=1024, progress=False, record=False)
+    assert outcome.ok and not outcome.recorded
+    out = vlm_medians(outcome)
     for key in ("encoder_ms", "prefill_ms", "ttft_ms", "decode_tps", "vmhwm_mb", "image_tokens",
                 "encoder_load_ms", "ttft_e2e_ms", "preprocess_ms"):
         assert isinstance(out[key], (int, float)) and out[key] > 0, key
@@ -181,11 +187,13 @@ def test_run_demo_vlm_keys():
     assert "synthetic" in out["note"]
 
 
-def test_run_demo_vlm_bad_image_before_loading(tmp_path):
+def test_demo_vlm_bad_image_before_loading(tmp_path):
+    from rklab.measure.session import bench_vlm
+
     bad = tmp_path / "x.png"
     bad.write_bytes(b"")
     with pytest.raises(RklabError, match="empty"):
-        run_demo_vlm(reps=1, new_tokens=2, image=bad)
+        bench_vlm(reps=1, new_tokens=2, images=[bad], record=False)
 
 
 def _rk_env(monkeypatch, fake_rkllm_libs, tmp_path, abi="1.3.0"):

@@ -1,7 +1,10 @@
 """``rklab bench llm ...`` (LLM protocol on llama.cpp or RKLLM) and ``rklab bench vlm --demo``.
 
-Thin shell: :func:`rklab.measure.protocol.run_llm_benchmark` does the work. Progress bars go to
-stderr, so ``--json`` output on stdout stays clean.
+Thin shell over the benchmark session notebooks 02/03 run (:func:`rklab.measure.session.bench_llm`,
+:func:`~rklab.measure.session.bench_vlm`), so the CLI keeps the same promises: the pre-load memory
+check, the OOM score, the memory guard (``--mem-floor-mb``). Progress bars go to stderr, so
+``--json`` output on stdout stays clean. A guard outcome (predicted out of memory, memory abort) is
+one line on stderr and exit status 3.
 """
 
 from __future__ import annotations
@@ -10,18 +13,18 @@ import json
 import math
 import os
 import sys
-import time
 
 from rklab.errors import RklabError
+from rklab.measure.guard import DEFAULT_FLOOR_MB
+from rklab.measure.protocol import DEFAULT_CASES, BenchConfig, context_error
+from rklab.measure.runtimes import factory
 from rklab.paths import ensure_writable_dir
-from rklab.records import ensure_free_space, json_default
+from rklab.records import json_default
 from rklab.runfolder import is_sweep
 
 
 def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
     """Pair --prompt-tokens with --new-tokens (a single value on either side is broadcast)."""
-    from rklab.measure.protocol import DEFAULT_CASES
-
     if not prompt_tokens and not new_tokens:
         return list(DEFAULT_CASES)
     pps = prompt_tokens or [128]
@@ -92,113 +95,50 @@ def format_llm_table(result, load: dict | None = None) -> str:
 
 
 def _bench_llm(args) -> int:
-    from rklab.measure.modelfiles import check_context, check_model_file, describe, require_identity
-    from rklab.measure.monitor import Monitor, read_memory
-    from rklab.measure.protocol import BenchConfig, run_llm_benchmark
-    from rklab.measure.runtimes.factory import BACKENDS, open_backend, resolve_model_path
+    # the session (pandas, the engine, the runtimes) is imported when the command runs: start-up cost
+    from rklab.measure import session
 
-    _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0)
+    _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0,
+                   mem_floor_mb=0)
     cases = _cases(args.prompt_tokens, args.new_tokens)
-    config = BenchConfig(cases=cases, warmup=args.warmup, reps=args.reps, adaptive=not args.no_adaptive).validate()
-    from rklab.measure.protocol import context_error
-
+    BenchConfig(cases=cases, warmup=args.warmup, reps=args.reps, adaptive=not args.no_adaptive).validate()
     for pp, tg in cases:
         if pp + tg >= args.context:  # checked before the model is loaded
             raise context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
+    if args.model == "demo":
+        factory.resolve_model_path(args.backend, args.model)  # the demo GGUF is for llama.cpp only: say so first
+    kwargs = {"n_threads": args.threads} if args.backend == "llamacpp" and args.threads else {}
     out_dir = ensure_writable_dir(args.out) if args.out else None
-    if out_dir is not None:
-        if is_sweep(out_dir):
-            raise RklabError(f"--out {out_dir} is a sweep folder: its report would mix these runs with the plan's; "
-                             "give another folder")
-        ensure_free_space(out_dir)
-    model_file = resolve_model_path(args.backend, args.model)
-    fmt = BACKENDS[args.backend]
-    check_model_file(model_file, fmt)
-    name, dtype = _name_and_dtype(args, model_file)
-    check_context(args.context, name, model_file, fmt)
-    identity = require_identity(model_file, fmt, name, dtype, force=args.force_model, how="cli")
-    kwargs = {"max_context": args.context}
-    if args.backend == "llamacpp" and args.threads:
-        kwargs["n_threads"] = args.threads
-    if args.backend == "rkllm":
-        # 1.2.3 fixes it at load: the first case's count; the protocol reloads when it changes
-        kwargs["max_new_tokens"] = cases[0][1]
-    monitor = Monitor(interval_s=1.0 / args.hz) if args.hz > 0 else None
-    baseline = read_memory()
-    if monitor:
-        monitor.start()
-        monitor.mark("load")
-    try:
-        t0 = time.perf_counter_ns()
-        backend = open_backend(args.backend, model_file, **kwargs)
-        load_ms = (time.perf_counter_ns() - t0) / 1e6
-        after = read_memory()
-        load = {
-            "load_ms": load_ms,
-            "vmhwm_mb": after.get("vmhwm_mb"),
-            "mem_available_drop_mb": (baseline["mem_available_mb"] - after["mem_available_mb"])
-            if baseline.get("mem_available_mb") is not None and after.get("mem_available_mb") is not None else None,
-            "shmem_rise_mb": (after["shmem_mb"] - baseline["shmem_mb"])
-            if baseline.get("shmem_mb") is not None and after.get("shmem_mb") is not None else None,
-        }
-        if monitor:
-            monitor.mark("idle")
-        with backend:
-            model_info = describe(backend.model_path)
-            recorder = None
-            if out_dir is not None:
-                model = {"name": name, "dtype": dtype, "kind": "llm", **model_info, "identity": identity}
-                recorder = _recorder(args, backend, model, load, out_dir)
-
-            def on_run(run: dict) -> None:
-                if recorder is not None:
-                    recorder.run({**run, "llm_load_ms": load["load_ms"]})
-
-            result = run_llm_benchmark(backend, config, monitor=monitor, progress=not args.no_progress,
-                                       on_run=on_run, baseline=baseline)
-    finally:
-        if monitor:
-            monitor.stop()
+    if out_dir is not None and is_sweep(out_dir):
+        raise RklabError(f"--out {out_dir} is a sweep folder: its report would mix these runs with the plan's; "
+                         "give another folder")
+    outcome = session.bench_llm(model_path=args.model, backend=args.backend, max_context=args.context, cases=cases,
+                                reps=args.reps, warmup=args.warmup, adaptive=not args.no_adaptive,
+                                out_dir=str(out_dir) if out_dir else None, record=out_dir is not None,
+                                mem_floor_mb=args.mem_floor_mb, force=args.force, force_model=args.force_model,
+                                progress=not args.no_progress, backend_kwargs=kwargs, monitor_hz=args.hz,
+                                source="rklab bench llm", cli=True)
+    _raise_guard_outcome(outcome)
+    result = outcome.result
     if args.json:
         out = result.to_dict()
-        out["load"] = load
-        out["model"] = model_info
-        if monitor:
-            out["monitor"] = {"interval_s": monitor.interval_s, "samples": len(monitor.samples),
-                              "cpu_time_s": monitor.cpu_time_s, "errors": monitor.errors}
+        out["load"] = outcome.load_memory
+        out["model"] = outcome.model
+        out["preflight"] = outcome.preflight
+        if outcome.monitor:
+            out["monitor"] = outcome.monitor
         json.dump(out, sys.stdout, default=json_default, allow_nan=False, indent=None)
         sys.stdout.write("\n")
     else:
-        print(format_llm_table(result, load))
+        print(format_llm_table(result, outcome.load_memory))
     return 3 if result.aborted else 0
 
 
-def _name_and_dtype(args, model_file) -> tuple[str, str | None]:
-    """The catalog name and dtype the records give the model (from the file name; the demo's own)."""
-    from rklab.measure.session import DEMO_DTYPE, DEMO_LLM, catalog_name_for
-
-    if args.model == "demo":
-        return DEMO_LLM, DEMO_DTYPE
-    return catalog_name_for(model_file), ("w8a8" if args.backend == "rkllm" else _gguf_dtype(model_file))
-
-
-def _recorder(args, backend, model: dict, load: dict, out_dir):
-    """Records with the same conditions as notebook 02 writes (rklab.measure.session.record_base)."""
-    from rklab.measure.session import RunRecorder, record_base, runtime_block
-
-    params = {k: v for k, v in vars(args).items() if k != "func"}
-    base = record_base(kind="llm", backend=args.backend, model=model, max_context=args.context, params=params,
-                       runtime=runtime_block(args.backend, backend), load_ms={"llm_load_ms": load["load_ms"]},
-                       source="rklab bench llm")
-    return RunRecorder(out_dir, base)
-
-
-def _gguf_dtype(path: str) -> str | None:
-    """The quantisation a GGUF file name states (``...-Q4_K_M.gguf`` -> ``q4_k_m``), else None."""
-    import re
-
-    m = re.search(r"(?i)[-_.](q\d(?:_[a-z0-9]+)*|f16|bf16|f32)(?=\.gguf$)", str(path))
-    return m.group(1).lower() if m else None
+def _raise_guard_outcome(outcome) -> None:
+    """A predicted OOM or a memory abort as the CLI's one line (exit status 3); records, if any, are kept."""
+    if not outcome.ok:
+        where = f" (records: {outcome.records_path})" if outcome.recorded else ""
+        raise RklabError(f"{outcome.status}: {outcome.message}{where}", exit_code=3)
 
 
 def _bench_vlm(args) -> int:
@@ -206,12 +146,18 @@ def _bench_vlm(args) -> int:
         raise RklabError(
             "rklab bench vlm runs the demo pair only (use --demo); benchmark a real VLM with notebook 03 or `rklab sweep`"
         )
-    _check_numbers(args, reps=1, new_tokens=1)
+    _check_numbers(args, reps=1, new_tokens=1, mem_floor_mb=0)
     if args.image is not None and not os.path.isfile(args.image):
         raise RklabError(f"--image {args.image} does not exist or is not a file; give an image file (PNG/JPEG)")
-    from rklab.measure.vlm import run_demo_vlm
+    # imported when the command runs, as in _bench_llm
+    from rklab.measure import outcome, session
 
-    out = run_demo_vlm(reps=args.reps, image=args.image, new_tokens=args.new_tokens)
+    result = session.bench_vlm(encoder_path="demo", llm_path="demo", images=[args.image] if args.image else [],
+                               new_tokens=args.new_tokens, reps=args.reps, warmup=1, max_context=1024,
+                               mem_floor_mb=args.mem_floor_mb, force=args.force, progress=False, record=False,
+                               source="rklab bench vlm")
+    _raise_guard_outcome(result)
+    out = outcome.vlm_medians(result)
     if args.json:
         json.dump(_nan_to_none(out), sys.stdout, default=json_default, allow_nan=False)
         sys.stdout.write("\n")
@@ -260,6 +206,7 @@ def register(subparsers) -> None:
     llm.add_argument("--no-adaptive", action="store_true", help="exactly --reps runs, no extra runs for noisy cases")
     llm.add_argument("--hz", type=float, default=10.0, help="monitor sampling rate (default 10; 0 = off)")
     llm.add_argument("--out", metavar="DIR", help="also append one record per run to DIR/records.jsonl")
+    _guard_options(llm)
     llm.add_argument("--json", action="store_true", help="print a JSON object (runs, summary, host) instead of a table")
     llm.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     llm.add_argument("--force-model", action="store_true",
@@ -273,4 +220,13 @@ def register(subparsers) -> None:
     vlm.add_argument("--new-tokens", type=int, default=32, help="tokens to generate (default 32)")
     vlm.add_argument("--image", metavar="PATH", help="image file (default: the bundled test image)")
     vlm.add_argument("--json", action="store_true", help="print a JSON object")
+    _guard_options(vlm)
     vlm.set_defaults(func=_bench_vlm)
+
+
+def _guard_options(p) -> None:
+    """The memory options notebooks 02/03 have as parameters (mem_floor_mb, force)."""
+    p.add_argument("--mem-floor-mb", type=float, default=DEFAULT_FLOOR_MB, metavar="MB",
+                   help=f"memory guard: stop the run when MemAvailable falls below this (default {DEFAULT_FLOOR_MB:g})")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the pre-load check predicts the model does not fit in MemAvailable")

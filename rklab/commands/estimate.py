@@ -4,38 +4,33 @@ from __future__ import annotations
 
 import json
 
+from rklab.errors import RklabError
+
 
 def _run(args) -> int:
-    from rklab.errors import RklabError
-    from rklab.predict.boards import Clocks
-    from rklab.predict.feasibility import estimate
+    # the engine (pandas, the catalog, the calibration) is imported when the command runs: start-up cost
+    from rklab.predict import boards, catalog, explain, feasibility
 
     if args.calibration:
-        from rklab.texttable import calibration_report
-
-        print(calibration_report(args.lang))
+        print(explain.calibration_report(args.lang))
         return 0
     if args.new_tokens < 1:
         raise RklabError(f"--new-tokens {args.new_tokens} is not allowed; generate at least 1 token")
     if not args.model and not args.hf_config:
         raise RklabError("give --model NAME (see data/models.yaml) or --hf-config PATH/config.json")
     if args.hf_config:
-        from rklab.predict.catalog import ModelSpec
-
-        model = ModelSpec.from_hf_config(args.hf_config)
+        model = catalog.ModelSpec.from_hf_config(args.hf_config)
     else:
         model = args.model
     with_vision = False if args.no_vision else None
-    clocks = Clocks(args.ddr_mhz, args.npu_mhz, args.cpu_mhz)
-    e = estimate(model, dtype=args.dtype, board=args.board, max_context=args.context,
-                 prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens, with_vision=with_vision,
-                 embed_flash=args.embed_flash, clocks=clocks)
+    clocks = boards.Clocks(args.ddr_mhz, args.npu_mhz, args.cpu_mhz)
+    e = feasibility.estimate(model, dtype=args.dtype, board=args.board, max_context=args.context,
+                             prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens,
+                             with_vision=with_vision, embed_flash=args.embed_flash, clocks=clocks)
     if args.json:
         print(json.dumps(e.to_dict(), ensure_ascii=False, indent=1))
     else:
-        from rklab.texttable import estimate_report
-
-        print(estimate_report(e, args.lang))
+        print(explain.estimate_report(e, args.lang))
     return 0
 
 

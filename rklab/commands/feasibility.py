@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
+from rklab.texttable import render
+
 
 def _run(args) -> int:
+    # the engine (pandas, the catalog, the calibration) is imported when the command runs: start-up cost
     from rklab.predict.feasibility import feasibility_table
-    from rklab.texttable import render
 
     df = feasibility_table(board=args.board, context=args.context, lang=args.lang, dtype=args.dtype)
     cols = ["model", "dtype", "memory_mb", "budget_mb", "predicted_decode_tps", "predicted_ttft_ms", "verdict_label", "reason"]

@@ -24,6 +24,7 @@ def _read_password() -> str:
 
 
 def _run(args) -> int:
+    # imported when the command runs: `rklab --help` should not load the lab's dependencies
     from rklab.orchestrate.lab import build_lab_command, format_command, print_banner, run_lab
 
     extra = list(args.jupyter_args or [])

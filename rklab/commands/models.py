@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from rklab.measure.demo_model import fetch_demo
+
 
 def _fetch_demo(args) -> int:
-    from rklab.measure.demo_model import fetch_demo
-
     path = fetch_demo(force=args.force)
     print(path)
     return 0
 
 
 def _check(args) -> int:
+    # the plan check (the engine, the runtimes) is imported when the command runs: start-up cost
     from rklab.orchestrate.plancheck import check_plan, format_check_report
 
     report = check_plan(args.plan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def _sweep(args) -> int:
+    # imported when the command runs: `rklab --help` should not load papermill and the measurement stack
     from rklab.orchestrate.sweep import format_summary, run_sweep
 
     result = run_sweep(

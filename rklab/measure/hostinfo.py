@@ -26,6 +26,7 @@ import re
 import sys
 from pathlib import Path
 
+from rklab import __version__
 from rklab.measure.membw import host_bandwidth
 
 CPU_POLICIES = ("policy0", "policy4", "policy6")
@@ -193,8 +194,6 @@ def host_snapshot(proc_root="/proc", sys_root="/sys", runtime_version: str | Non
                   bandwidth: bool = True) -> dict:
     """Board, SoC, kernel, NPU driver, runtime, CPU, memory, clocks, software versions and (real host,
     ``bandwidth``) the measured CPU memory bandwidth."""
-    from rklab import __version__
-
     p = Path(proc_root)
     compatible = (read_text(p / "device-tree/compatible") or "").split()
     cpuinfo = read_text(p / "cpuinfo")

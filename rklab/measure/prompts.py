@@ -21,12 +21,11 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from rklab.errors import RklabError
+from rklab.paths import data_dir
 
 
 def prompt_file(name: str) -> str:
     """A prompt text from data/prompts/ (read once, at import)."""
-    from rklab.paths import data_dir
-
     return (data_dir() / "prompts" / name).read_text(encoding="utf-8")
 
 

@@ -55,11 +55,18 @@ import numpy as np
 
 from rklab.errors import RklabError
 from rklab.measure.cachecheck import clear_cache, flag_run
-from rklab.measure.monitor import read_memory, reset_peak_rss
 from rklab.measure.demo_model import DEMO_MODEL_NAME as DEMO_MODEL
+from rklab.measure.demo_model import fetch_demo
+from rklab.measure.monitor import read_memory, reset_peak_rss
 from rklab.measure.prompts import prompt_file, run_prefix
+from rklab.measure.protocol import run_metrics
 from rklab.measure.runtimes.base import IMAGE_PLACEHOLDER, MultimodalInput
+from rklab.measure.runtimes.factory import open_backend
+from rklab.measure.vision.factory import open_encoder
 from rklab.measure.vision.preprocess import preprocess
+from rklab.measure.vision.synthetic import DEFAULT_TOKENS, DEFAULT_WIDTH, ensure_synthetic_encoder
+from rklab.measure.vision.testimages import demo_image_path
+from rklab.predict.catalog import get_model
 
 DEFAULT_PROMPT = prompt_file("vlm_question.txt")  # data/prompts/: "<image>" + the question
 
@@ -94,8 +101,6 @@ def _get(obj, *names, default=None):
 
 
 def _catalog_entry(name: str) -> Any:
-    from rklab.predict.catalog import get_model
-
     return get_model(name)
 
 
@@ -105,8 +110,6 @@ def vlm_spec(model: str | None, *, n_tokens: int | None = None, encoder_syntheti
     The demo pair (``model`` None/"demo"/SmolLM2 with the synthetic encoder) has no catalog
     vision block: its encoder makes ``n_tokens`` (default 196) tokens of the LLM width 576.
     """
-    from rklab.measure.vision.synthetic import DEFAULT_TOKENS, DEFAULT_WIDTH
-
     if model in (None, "", "demo") or (encoder_synthetic and str(model).startswith("SmolLM2")):
         hidden = DEFAULT_WIDTH
         name = DEMO_MODEL
@@ -247,8 +250,6 @@ class VlmPipeline:
 
         ``prefix`` starts the prompt, before the image (:func:`rklab.measure.prompts.run_prefix`).
         """
-        from rklab.measure.protocol import run_metrics
-
         mon = self.monitor
         cleared = clear_cache(self.backend)
         reset_ok = reset_peak_rss(proc_root=self.proc_root)
@@ -346,9 +347,6 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
     catalog's) is the input side expected of the encoder. ``encoder_path`` / ``llm_path`` of ``"demo"``
     mean the synthetic ONNX encoder / the SmolLM2 GGUF.
     """
-    from rklab.measure.runtimes.factory import open_backend
-    from rklab.measure.vision.factory import open_encoder
-
     enc_path = resolve_encoder_path(encoder_path, n_tokens=n_tokens)
     llm_file = resolve_llm_path(llm_path)
     encoder = open_encoder(vision_backend, enc_path, core_mask=core_mask, load=False)  # checks the file only
@@ -438,16 +436,12 @@ def image_prefill(run: dict, text_baseline: dict) -> dict:
 
 def resolve_encoder_path(encoder_path, *, n_tokens: int | None = None) -> Path:
     if str(encoder_path) == "demo":
-        from rklab.measure.vision.synthetic import DEFAULT_TOKENS, ensure_synthetic_encoder
-
         return ensure_synthetic_encoder(n_tokens or DEFAULT_TOKENS)
     return Path(encoder_path).expanduser()
 
 
 def resolve_llm_path(llm_path) -> Path:
     if str(llm_path) == "demo":
-        from rklab.measure.demo_model import fetch_demo
-
         return fetch_demo()  # cached after the first call, as the backend factory does
     return Path(llm_path).expanduser()
 
@@ -464,8 +458,6 @@ def run_vlm_benchmark(pipe: VlmPipeline, images: list, config: VlmConfig | None 
     """
     config = config or VlmConfig()
     if not images:
-        from rklab.measure.vision.testimages import demo_image_path
-
         images = [demo_image_path()]
     if config.reps < 1 or config.new_tokens < 1 or config.warmup < 0:
         raise RklabError(f"reps={config.reps}, new_tokens={config.new_tokens}, warmup={config.warmup}: "
@@ -577,40 +569,3 @@ def summarize_vlm_runs(runs: list[dict]):
                 row[f"{m}_sd"] = statistics.stdev(vals)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def run_demo_vlm(reps: int = 3, new_tokens: int = 32, image=None) -> dict:
-    """The demo pair end to end (synthetic encoder + SmolLM2 on llama.cpp); medians as a dict.
-
-    Used by ``rklab bench vlm --demo [--json]``. Every number is a real measurement on this
-    host of a pipeline whose encoder is synthetic (random weights): ``synthetic`` is True.
-    """
-    import platform
-
-    from rklab.measure.vision.testimages import demo_image_path
-
-    img = image or demo_image_path()
-    from rklab.measure.vision.preprocess import load_image
-
-    load_image(img)  # a bad image fails in one line before any model is loaded
-    pipe = open_vlm(model=None, encoder_path="demo", llm_path="demo", vision_backend="onnx",
-                    llm_backend="llamacpp", max_context=1024)
-    with pipe:
-        result = run_vlm_benchmark(pipe, [img], VlmConfig(new_tokens=new_tokens, reps=reps, warmup=1),
-                                   progress=False)
-    summary = result.summary.iloc[0].to_dict()
-    out = {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else v) for k, v in summary.items()}
-    out.update({
-        "synthetic": True,
-        "reps": reps,
-        "new_tokens": new_tokens,
-        "generated_tokens": result.runs[-1]["generated_tokens"],
-        "image_tokens": result.spec["image_tokens"],
-        "answer": result.answers[0]["text"] if result.answers else "",
-        "encoder": result.encoder,
-        "llm": {"backend": "llamacpp", "model": DEMO_MODEL, "path": str(pipe.backend.model_path),
-                "runtime_version": getattr(pipe.backend, "runtime_version", "")},
-        "measured_on": f"{platform.machine()} host ({platform.node()}), CPU only",
-        "note": "synthetic vision encoder (random weights): timings are real, the answer is meaningless",
-    })
-    return out

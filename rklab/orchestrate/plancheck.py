@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rklab.errors import ModelFileError, RklabError
+from rklab.i18n import text
+from rklab.measure.demo_model import demo_model_path
+from rklab.measure.guard import mem_available_mb
+from rklab.measure.hostinfo import DRIVER_FIX, driver_status, npu_driver_version
 from rklab.measure.modelfiles import check_model_file, require_identity
+from rklab.measure.runtimes import rkllm_loader
 from rklab.orchestrate.plans import DEMO, Plan, is_placeholder, load_plan
+from rklab.paths import runs_dir
+from rklab.predict.feasibility import estimate
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MIN_DISK_MB = 500.0  # records + executed notebooks + the HTML report of a full sweep stay well below this
@@ -94,8 +101,6 @@ def _identity(entry, key: str, path: Path, fmt: str) -> str:
 
 def _check_demo(report: CheckReport, name: str, fmt: str, entry) -> None:
     if fmt == "gguf":
-        from rklab.measure.demo_model import demo_model_path
-
         try:
             p = demo_model_path()
         except RklabError as exc:
@@ -110,8 +115,6 @@ def _check_demo(report: CheckReport, name: str, fmt: str, entry) -> None:
 
 
 def _check_rkllm(report: CheckReport, library: str | None) -> None:
-    from rklab.measure.runtimes import rkllm_loader
-
     name = "RKLLM runtime (librkllmrt.so)"
     try:
         rt = rkllm_loader.load_library(library)  # dlopen + rkllm_createDefaultParam only: no model is loaded
@@ -144,14 +147,10 @@ def _check_llamacpp(report: CheckReport) -> None:
 
 def read_driver_version(sys_root: str | os.PathLike = "/sys") -> str | None:
     """The rknpu driver version from debugfs, None if unreadable (see :func:`rklab.measure.hostinfo.npu_driver_version`)."""
-    from rklab.measure.hostinfo import npu_driver_version
-
     return npu_driver_version(sys_root)
 
 
 def _check_driver(report: CheckReport, sys_root: str | os.PathLike) -> None:
-    from rklab.measure.hostinfo import DRIVER_FIX, driver_status
-
     ver = read_driver_version(sys_root)
     name = "NPU driver (rknpu)"
     if ver is None:
@@ -164,8 +163,6 @@ def _check_driver(report: CheckReport, sys_root: str | os.PathLike) -> None:
 
 
 def _check_memory(report: CheckReport, proc_root: str | os.PathLike) -> None:
-    from rklab.measure.guard import mem_available_mb
-
     try:
         avail = mem_available_mb(proc_root)
     except OSError:
@@ -190,8 +187,6 @@ def _check_memory(report: CheckReport, proc_root: str | os.PathLike) -> None:
 
 def _predicted_mb(entry, board: str) -> float | None:
     try:
-        from rklab.predict.feasibility import estimate
-
         est = estimate(entry.model, dtype=entry.settings.get("dtype", "w8a8"), board=board,
                        max_context=int(entry.settings.get("max_context", 4096)), with_vision=entry.kind == "vlm")
         return float(est.memory_mb)
@@ -200,8 +195,6 @@ def _predicted_mb(entry, board: str) -> float | None:
 
 
 def _check_disk(report: CheckReport, disk_path: str | os.PathLike | None, min_mb: float) -> None:
-    from rklab.paths import runs_dir
-
     p = Path(disk_path) if disk_path else runs_dir()
     while not p.exists() and p != p.parent:
         p = p.parent
@@ -242,35 +235,22 @@ def check_plan(
     return report
 
 
-_WORDS = {
-    "en": {OK: "ok", WARN: "WARN", FAIL: "MISSING", "title": "check of plan", "fix": "to fix",
-           "good": "everything is in place: run `rklab sweep {plan}`",
-           "bad": "{n} problem(s): fix them before `rklab sweep {plan}`",
-           "cat": {"file": "model files", "runtime": "runtimes", "driver": "NPU driver", "memory": "memory",
-                   "disk": "disk"}},
-    "zh": {OK: "正常", WARN: "注意", FAIL: "缺少", "title": "检查测试计划", "fix": "解决办法",
-           "good": "一切就绪：运行 `rklab sweep {plan}`",
-           "bad": "{n} 个问题：请先解决再运行 `rklab sweep {plan}`",
-           "cat": {"file": "模型文件", "runtime": "运行时", "driver": "NPU 驱动", "memory": "内存", "disk": "磁盘"}},
-}
-
-
 def format_check_report(report: CheckReport, lang: str = "en") -> str:
     """Human-readable check result, grouped by category; problems carry where to get the piece."""
-    w = _WORDS["zh" if lang == "zh" else "en"]
-    lines = [f"{w['title']} {report.plan.path} ({report.plan.name}, {len(report.plan.entries)} entries)"]
+    w = lambda key, **kw: text(f"plancheck.{key}", lang, **kw)  # noqa: E731
+    status_word = {OK: w("ok"), WARN: w("warn"), FAIL: w("fail")}
+    lines = [f"{w('title')} {report.plan.path} ({report.plan.name}, {len(report.plan.entries)} entries)"]
     for cat in ("file", "runtime", "driver", "memory", "disk"):
         items = [i for i in report.items if i.category == cat]
         if not items:
             continue
-        lines.append(f"{w['cat'][cat]}:")
+        lines.append(f"{w('cat.' + cat)}:")
         for i in items:
-            lines.append(f"  [{w[i.status]}] {i.name}: {i.detail}")
+            lines.append(f"  [{status_word[i.status]}] {i.name}: {i.detail}")
             if i.hint and i.status != OK:
-                lines.append(f"      {w['fix']}: {i.hint}")
+                lines.append(f"      {w('fix')}: {i.hint}")
     if report.plan.excluded:
-        ex = ", ".join(e["model"] for e in report.plan.excluded)
-        lines.append(("已排除（不测试）: " if lang == "zh" else "excluded (not tested): ") + ex)
+        lines.append(w("excluded") + ", ".join(e["model"] for e in report.plan.excluded))
     n = len(report.failures)
-    lines.append(w["good"].format(plan=report.plan.path) if n == 0 else w["bad"].format(n=n, plan=report.plan.path))
+    lines.append(w("good", plan=report.plan.path) if n == 0 else w("bad", n=n, plan=report.plan.path))
     return "\n".join(lines)

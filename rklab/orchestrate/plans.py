@@ -33,6 +33,7 @@ import yaml
 from rklab.errors import RklabError
 from rklab.measure.runtimes.factory import BACKENDS
 from rklab.measure.vision.encoder import VISION_BACKENDS
+from rklab.paths import data_dir
 from rklab.predict.boards import load_board
 from rklab.predict.catalog import get_model
 from rklab.predict.feasibility import check_context, check_positions
@@ -419,7 +420,5 @@ def _load_entry(raw: Any, i: int, defaults: dict, marks: _Marks, models_dir: Pat
                 raise marks.error(where, f"missing key '{req}' (a file path, or \"demo\")")
             settings[req] = resolve_path(settings[req], models_dir)
         if "images" in settings:
-            from rklab.paths import data_dir
-
             settings["images"] = [resolve_path(im, data_dir()) for im in settings["images"]]
     return PlanEntry(name=name, kind=kind, model=raw["model"], settings=settings, line=marks.line(where))

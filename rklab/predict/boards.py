@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from rklab.errors import RklabError
+from rklab.i18n import text
 from rklab.paths import data_dir
 from rklab.predict.catalog import closest_names
 
@@ -142,16 +143,10 @@ class Board:
     def describe(self, lang: str = "zh") -> str:
         """One line: memory, budget, DRAM ceiling, dtypes (all from the board YAML)."""
         c = self.clocks
-        inferred = f" (inferred: {', '.join(self.inferred)})" if self.inferred else ""
-        if lang == "zh":
-            return (f"{self.label(lang)}：MemTotal {self.physical_mb:,.0f} MB，可用预算 {self.budget_mb:,.0f} MB，"
-                    f"NPU {self.npu_cores} 核，DRAM {self.dram_bus_bits} 位 @ {c.ddr_mhz:,.0f} MHz，带宽上限 "
-                    f"{self.bandwidth_gbs:.1f} GB/s，固定频率 NPU {c.npu_mhz:,.0f} / CPU {c.cpu_mhz:,.0f} MHz{inferred}，"
-                    f"支持量化 {', '.join(self.supported_dtypes)}")
-        return (f"{self.label(lang)}: MemTotal {self.physical_mb:,.0f} MB, usable budget {self.budget_mb:,.0f} MB, "
-                f"{self.npu_cores} NPU cores, DRAM {self.dram_bus_bits}-bit at {c.ddr_mhz:,.0f} MHz = ceiling "
-                f"{self.bandwidth_gbs:.1f} GB/s, pinned NPU {c.npu_mhz:,.0f} / CPU {c.cpu_mhz:,.0f} MHz{inferred}, "
-                f"dtypes {', '.join(self.supported_dtypes)}")
+        inferred = text("board.inferred", lang, items=", ".join(self.inferred)) if self.inferred else ""
+        return text("board.describe", lang, label=self.label(lang), physical=self.physical_mb, budget=self.budget_mb,
+                    cores=self.npu_cores, bus=self.dram_bus_bits, ddr=c.ddr_mhz, bandwidth=self.bandwidth_gbs,
+                    npu=c.npu_mhz, cpu=c.cpu_mhz, inferred=inferred, dtypes=", ".join(self.supported_dtypes))
 
     def supports(self, dtype: str) -> bool:
         return dtype in self.supported_dtypes

@@ -155,25 +155,16 @@ def _verdict(memory: float, budget: float, physical: float, tight_fraction: floa
     return "fits"
 
 
+def _both(key: str, en: dict, zh: dict | None = None) -> tuple[str, str]:
+    """The text ``key`` in English and in Chinese (the Estimate carries both; ``zh`` values where they differ)."""
+    return i18n.text(key, "en", **en), i18n.text(key, "zh", **{**en, **(zh or {})})
+
+
 def _reasons(verdict: str, mem: float, budget: float, physical: float, board: Board, dtype: str) -> tuple[str, str]:
-    pct = 100 * mem / budget
-    if verdict == "unsupported":
-        ok = ", ".join(board.supported_dtypes)
-        return (f"{dtype} is not available on {board.soc} (supported: {ok}; {board.dtypes_source})",
-                f"{board.soc} 不支持 {dtype}（支持：{ok}）")
-    if verdict == "fits":
-        return (f"predicted peak {mem:,.0f} MB = {pct:.0f} % of the {budget:,.0f} MB usable budget",
-                f"预测峰值 {mem:,.0f} MB，占可用预算 {budget:,.0f} MB 的 {pct:.0f}%")
-    if verdict == "tight":
-        return (f"predicted peak {mem:,.0f} MB = {pct:.0f} % of the {budget:,.0f} MB budget: little headroom "
-                f"(over {100 * board.tight_fraction:.0f} %)",
-                f"预测峰值 {mem:,.0f} MB，占可用预算 {budget:,.0f} MB 的 {pct:.0f}%，余量很小")
-    if verdict == "exceeds":
-        return (f"predicted peak {mem:,.0f} MB is over the {budget:,.0f} MB usable budget "
-                f"(physical {physical:,.0f} MB minus the system's resident memory)",
-                f"预测峰值 {mem:,.0f} MB 超出可用预算 {budget:,.0f} MB（物理内存 {physical:,.0f} MB 减去系统常驻）")
-    return (f"predicted peak {mem:,.0f} MB is over the board's physical RAM {physical:,.0f} MB",
-            f"预测峰值 {mem:,.0f} MB 超过物理内存 {physical:,.0f} MB")
+    values = {"mem": mem, "budget": budget, "physical": physical, "pct": 100 * mem / budget,
+              "tight": 100 * board.tight_fraction, "dtype": dtype, "soc": board.soc,
+              "supported": ", ".join(board.supported_dtypes), "source": board.dtypes_source}
+    return _both(f"reason.{verdict}", values)
 
 
 def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "rk3588-8gb",
@@ -227,12 +218,11 @@ def estimate(model: str | ModelSpec, dtype: str = "w8a8", board: str | Board = "
         verdict = _verdict(mem.memory_mb, budget, physical, b.tight_fraction)
     reason, reason_zh = _reasons(verdict, mem.memory_mb, budget, physical, b, dtype)
     if over and verdict == "infeasible":
-        reason = (f"the {over[0]} needs {over[1]:,.0f} MB, more than one {NPU_DOMAIN_MB:,} MB NPU IOMMU domain "
-                  f"(32-bit IOVA; 'failed to malloc npu memory'); " + reason)
-        reason_zh = f"{over[0]} 需要 {over[1]:,.0f} MB，超过 NPU 单个 IOMMU 域的 {NPU_DOMAIN_MB:,} MB；" + reason_zh
+        domain_en, domain_zh = _both("reason.npu_domain", {"part": over[0], "mb": over[1], "domain": NPU_DOMAIN_MB})
+        reason, reason_zh = domain_en + reason, domain_zh + reason_zh
     if live_avail is not None:
-        reason += f"; live MemAvailable {live_avail:,.0f} MB of MemTotal {live_total:,.0f} MB"
-        reason_zh += f"；当前 MemAvailable {live_avail:,.0f} MB / MemTotal {live_total:,.0f} MB"
+        live_en, live_zh = _both("reason.live", {"available": live_avail, "total": live_total})
+        reason, reason_zh = reason + live_en, reason_zh + live_zh
     return Estimate(
         model=spec.name, kind=spec.kind, dtype=dtype, board=b.name, max_context=max_context,
         prompt_tokens=prompt_tokens, new_tokens=new_tokens, image_tokens=img, used_tokens=used, with_vision=vision,
@@ -281,8 +271,8 @@ def table_estimate(spec: ModelSpec, dtype: str, b: Board, context: int, prompt_t
     if needed <= context:
         return estimate(spec, dtype, b, context, prompt_tokens, new_tokens)
     e = estimate(spec, dtype, b, needed, prompt_tokens, new_tokens)
-    e.reason += f" (context raised from {context} to {needed} to hold {img} image tokens)"
-    e.reason_zh += f"（上下文从 {context} 提高到 {needed} 以容纳 {img} 个图像 token）"
+    raised_en, raised_zh = _both("reason.context_raised", {"context": context, "needed": needed, "img": img})
+    e.reason, e.reason_zh = e.reason + raised_en, e.reason_zh + raised_zh
     return e
 
 

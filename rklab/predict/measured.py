@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rklab import i18n
 from rklab.errors import RklabError
+from rklab.i18n import text
 from rklab.predict.boards import Board, Clocks, load_board
 from rklab.predict.catalog import ModelSpec, get_model
 from rklab.predict.cpu import GgufFacts, decode_ceiling, facts_from_spec, llamacpp_memory, read_gguf
@@ -50,10 +51,8 @@ def _clock_words(clocks: Clocks, pinned: Clocks, governors: dict | None, lang: s
         if v is None or abs(v - pin) / pin < 0.02:
             continue
         gov = (governors or {}).get(name)
-        if lang == "zh":
-            out.append(f"{label} 平均 {v:,.0f} MHz" + (f"（{gov}）" if gov else "") + f"，固定频率为 {pin:,.0f}")
-        else:
-            out.append(f"{label} averaged {v:,.0f} MHz" + (f" under {gov}" if gov else "") + f" (pinned {pin:,.0f})")
+        out.append(text("clock.averaged", lang, label=label, mhz=v, pin=pin,
+                        governor=text("clock.governor", lang, governor=gov) if gov else ""))
     return out
 
 
@@ -80,31 +79,21 @@ def npu_run_prediction(model: str | ModelSpec, dtype: str, board: str | Board, *
 
 
 def _explain(p: dict, b: Board, at: Clocks, governors, lang: str) -> str:
-    zh = lang == "zh"
     measured, pin, obs = p["measured_decode_tps"], p["predicted_decode_tps_pinned"], p["predicted_decode_tps_observed"]
     words = _clock_words(at, b.clocks, governors, lang)
     if not p["clocks_known"]:
-        return ("未读到运行时的频率：只能与固定频率下的预测 {:.1f} tok/s 比较".format(pin) if zh else
-                f"clocks were not readable during the run: only the pinned-clock prediction ({pin:.1f} tok/s) applies")
+        return text("clock.unknown", lang, pin=pin)
     if measured is None:
-        return (f"预测：实测频率下 {obs:.1f} tok/s，固定频率下 {pin:.1f} tok/s" if zh else
-                f"predicted {obs:.1f} tok/s at the observed clocks, {pin:.1f} at the pinned clocks")
+        return text("clock.no_measurement", lang, obs=obs, pin=pin)
     gap_obs, gap_pin = abs(measured / obs - 1) * 100, abs(measured / pin - 1) * 100
     if not words:
-        head = "频率与官方固定频率相同" if zh else "clocks matched the pinned official clocks"
-        verdict = (("实测与预测一致" if gap_pin <= CLOSE_PCT else "差距不是频率造成的") if zh else
-                   ("the measurement agrees with the prediction" if gap_pin <= CLOSE_PCT
-                    else "the gap is not the clocks'"))
-        return (f"{head}：预测 {pin:.1f} tok/s，实测 {measured:.1f}；{verdict}" if zh else
-                f"{head}: predicted {pin:.1f} tok/s, measured {measured:.1f}; {verdict}")
-    head = "；".join(words) if zh else "; ".join(words)
-    if zh:
-        tail = ("频率解释了差距" if gap_obs <= CLOSE_PCT else
-                "频率只解释了一部分差距" if gap_obs < gap_pin else "差距不是频率造成的")
-        return f"{head}：该频率下预测 {obs:.1f} tok/s，实测 {measured:.1f}；固定频率预测 {pin:.1f}（{tail}）"
-    tail = ("the clocks explain the gap" if gap_obs <= CLOSE_PCT else
-            "the clocks explain part of the gap" if gap_obs < gap_pin else "the clocks do not explain the gap")
-    return f"{head}: predicted {obs:.1f} tok/s at that clock, measured {measured:.1f}; pinned clocks predict {pin:.1f} ({tail})"
+        verdict = text("clock.agrees" if gap_pin <= CLOSE_PCT else "clock.gap_not_clocks", lang)
+        return text("clock.pinned_line", lang, head=text("clock.matched_pinned", lang), pin=pin, measured=measured,
+                    verdict=verdict)
+    tail = ("clock.explain_all" if gap_obs <= CLOSE_PCT else
+            "clock.explain_part" if gap_obs < gap_pin else "clock.explain_none")
+    return text("clock.observed_line", lang, head=text("clock.separator", lang).join(words), obs=obs,
+                measured=measured, pin=pin, tail=text(tail, lang))
 
 
 def llamacpp_run_prediction(gguf_path, *, n_ctx: int, prompt_tokens: int, new_tokens: int,

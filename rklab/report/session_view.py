@@ -11,7 +11,7 @@ import pandas as pd
 
 from rklab import display, metrics
 from rklab.i18n import has_text, text
-from rklab.measure.session import BenchOutcome
+from rklab.measure.outcome import BenchOutcome
 from rklab.report.conditions import clock_reasons_summary
 
 RECORD_COLUMNS = {"llm": ("status", "case", "rep", "ttft_ms", "decode_tps", "vmhwm_mb"),

@@ -1,8 +1,9 @@
 """Open a backend by name: checks the model file for that backend's format first.
 
 ``model_path == "demo"`` means the SmolLM2-135M demo GGUF (fetched into the cache on first
-use; the only download rklab does at run time). The RKLLM backend is imported lazily so
-the CPU backend works on machines without ``librkllmrt.so``.
+use; the only download rklab does at run time). Neither backend loads its native library
+(llama-cpp-python, ``librkllmrt.so``) before a model is opened, so the CPU backend works on
+machines without ``librkllmrt.so``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rklab.errors import RklabError
+from rklab.measure.demo_model import fetch_demo
 from rklab.measure.modelfiles import check_model_file
+from rklab.measure.runtimes.llamacpp import LlamaCpp
+from rklab.measure.runtimes.rkllm import RKLLM
 
 BACKENDS = {"rkllm": "rkllm", "llamacpp": "gguf"}  # backend -> model file format (the one list of backends)
 
@@ -23,8 +27,6 @@ def resolve_model_path(backend: str, model_path) -> Path:
                 f"the demo model is a GGUF for the llamacpp backend, not for {backend}; "
                 f"use --backend llamacpp or give a .rkllm file"
             )
-        from rklab.measure.demo_model import fetch_demo
-
         return fetch_demo()
     return Path(str(model_path)).expanduser()
 
@@ -40,9 +42,5 @@ def open_backend(backend: str, model_path, **kwargs):
     path = resolve_model_path(backend, model_path)
     check_model_file(path, BACKENDS[backend])
     if backend == "llamacpp":
-        from rklab.measure.runtimes.llamacpp import LlamaCpp
-
         return LlamaCpp(path, **kwargs)
-    from rklab.measure.runtimes.rkllm import RKLLM
-
     return RKLLM(path, **kwargs)
