@@ -60,4 +60,4 @@ def test_runs_for_another_soc(tmp_path):
                         parameters={"board": "rk3562-4gb", "context": 4096, "lang": "zh", "dtype": "w4a16_g128"},
                         progress_bar=False)
     text = _text(json.loads(out.read_text()))
-    assert "RK3562 4GB" in text and "w4a16_g128" in text and "inferred" in text
+    assert "RK3562 4GB" in text and "w4a16_g128" in text and "推断" in text  # the inferred board facts, in zh
