@@ -18,6 +18,7 @@ zh is the default: the boss reads Chinese. Keys are ``<namespace>.<name>``:
 ``bench.``     figures of notebooks 02/03
 ``session.``   the status block of notebooks 02/03
 ``plancheck.`` ``rklab models check``
+``doctor.``    ``rklab doctor``
 ``board.``     the board line of notebook 01
 =============  ============================================================================
 
@@ -729,6 +730,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "plancheck.cat.driver": ("NPU 驱动", "NPU driver"),
     "plancheck.cat.memory": ("内存", "memory"),
     "plancheck.cat.disk": ("磁盘", "disk"),
+    # ------------------------------------------------------------------ rklab doctor
+    "doctor.ok": ("正常", "ok"),
+    "doctor.warn": ("注意", "WARN"),
+    "doctor.fail": ("问题", "FAIL"),
+    "doctor.na": ("不适用", "n/a"),
+    "doctor.fix": ("解决办法", "fix"),
+    "doctor.title": ("rklab 检查", "rklab doctor"),
+    "doctor.all_clocks": ("一次固定所有频率（与瑞芯微官方测试相同）", "all clocks at once, as for Rockchip's benchmark table"),
+    "doctor.good": ("测量条件与瑞芯微官方一致", "nothing stops measurements from matching Rockchip's conditions"),
+    "doctor.good_pc": ("不是开发板：此处只适用 CPU (llama.cpp) 路径", "not a board: only the CPU (llama.cpp) path applies here"),
+    "doctor.bad": ("{n} 个问题会使测量结果与瑞芯微不同：请先解决",
+                   "{n} problem(s) make measurements differ from Rockchip's: fix them first"),
     # ------------------------------------------------------------------ the board
     "board.describe": (
         "{label}：MemTotal {physical:,.0f} MB，可用预算 {budget:,.0f} MB，NPU {cores} 核，DRAM {bus} 位 @ {ddr:,.0f} MHz，"

@@ -16,8 +16,8 @@ from rklab.runfolder import Status
 
 
 def test_every_text_has_both_languages_and_a_namespace():
-    namespaces = {"engine", "reason", "clock", "calib", "metric", "stage", "verdict", "status", "session", "source", "report", "cond", "warning",
-                  "bench", "plancheck", "board"}
+    namespaces = {"engine", "reason", "clock", "calib", "metric", "stage", "verdict", "status", "session", "source",
+                  "report", "cond", "warning", "bench", "plancheck", "doctor", "board"}
     for key, pair in i18n.TEXT.items():
         assert key.split(".")[0] in namespaces, key
         assert len(pair) == 2 and all(isinstance(s, str) and s.strip() for s in pair), key

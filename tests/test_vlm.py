@@ -7,7 +7,7 @@ import pytest
 
 from rklab.errors import RklabError
 from rklab.measure.vlm import (VlmConfig, VlmSpec, image_embeddings, open_vlm, run_vlm_benchmark,
-                       summarize_vlm_runs, vlm_spec)
+                               summarize_vlm_runs, vlm_spec)
 from rklab.measure.vision.testimages import demo_image_path
 from tests.fixtures.fake_rkllm import read_fake_log
 

@@ -6,6 +6,7 @@ import json
 
 
 def _run(args) -> int:
+    # imported when the command runs: `rklab --help` should not load the board checks
     from rklab.measure.doctor import format_doctor, run_doctor
 
     report = run_doctor(library=args.library)

@@ -28,8 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rklab.errors import RklabError
+from rklab.i18n import text
 from rklab.measure.hostinfo import (DRIVER_FIX, NPU_DEBUGFS, PINNED_GOVERNORS, driver_status, freq_max_hz,
                                     npu_driver_version, read_int, read_text, soc_from_compatible)
+from rklab.measure.runtimes import rkllm_loader
 
 OK, WARN, FAIL, NA = "ok", "warn", "fail", "n/a"
 # Rockchip's frequency-pinning script per SoC (github.com/airockchip/rknn-llm, scripts/).
@@ -104,8 +106,6 @@ def fix_freq_command(soc: str | None) -> str:
 # --------------------------------------------------------------------------- checks
 
 def _check_runtime(rep: DoctorReport, library) -> None:
-    from rklab.measure.runtimes import rkllm_loader
-
     name = "RKLLM runtime (librkllmrt.so)"
     if not rep.on_board and not (library or os.environ.get("RKLLM_LIB")):
         rep.add("runtime", name, NA, f"not a Rockchip board ({rep.machine}): RKLLM runs on the board only; "
@@ -251,29 +251,17 @@ def run_doctor(*, proc_root: str | os.PathLike = "/proc", sys_root: str | os.Pat
     return rep
 
 
-_WORDS = {
-    "en": {OK: "ok", WARN: "WARN", FAIL: "FAIL", NA: "n/a", "fix": "fix", "title": "rklab doctor",
-           "all_clocks": "all clocks at once, as for Rockchip's benchmark table",
-           "good": "nothing stops measurements from matching Rockchip's conditions",
-           "good_pc": "not a board: only the CPU (llama.cpp) path applies here",
-           "bad": "{n} problem(s) make measurements differ from Rockchip's: fix them first"},
-    "zh": {OK: "正常", WARN: "注意", FAIL: "问题", NA: "不适用", "fix": "解决办法", "title": "rklab 检查",
-           "all_clocks": "一次固定所有频率（与瑞芯微官方测试相同）",
-           "good": "测量条件与瑞芯微官方一致", "good_pc": "不是开发板：此处只适用 CPU (llama.cpp) 路径",
-           "bad": "{n} 个问题会使测量结果与瑞芯微不同：请先解决"},
-}
-
-
 def format_doctor(rep: DoctorReport, lang: str = "en") -> str:
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = lambda key, **kw: text(f"doctor.{key}", lang, **kw)  # noqa: E731
+    status_word = {OK: w("ok"), WARN: w("warn"), FAIL: w("fail"), NA: w("na")}
     where = f"{rep.board or rep.machine}" + (f" ({rep.soc})" if rep.soc else "")
-    lines = [f"{w['title']}: {where}"]
+    lines = [f"{w('title')}: {where}"]
     for c in rep.checks:
-        lines.append(f"  [{w[c.status]}] {c.name}: {c.detail}")
+        lines.append(f"  [{status_word[c.status]}] {c.name}: {c.detail}")
         if c.fix and c.status in (WARN, FAIL):
-            lines.append(f"      {w['fix']}: {c.fix}")
+            lines.append(f"      {w('fix')}: {c.fix}")
     if rep.clocks_to_pin:
-        lines.append(f"{w['all_clocks']}: {fix_freq_command(rep.soc)}")
+        lines.append(f"{w('all_clocks')}: {fix_freq_command(rep.soc)}")
     n = len(rep.failures)
-    lines.append(w["bad"].format(n=n) if n else (w["good"] if rep.on_board else w["good_pc"]))
+    lines.append(w("bad", n=n) if n else (w("good") if rep.on_board else w("good_pc")))
     return "\n".join(lines)

@@ -60,8 +60,8 @@ from rklab.measure.demo_model import fetch_demo
 from rklab.measure.monitor import read_memory, reset_peak_rss
 from rklab.measure.prompts import prompt_file, run_prefix
 from rklab.measure.protocol import run_metrics
+from rklab.measure.runtimes import factory
 from rklab.measure.runtimes.base import IMAGE_PLACEHOLDER, MultimodalInput
-from rklab.measure.runtimes.factory import open_backend
 from rklab.measure.vision.factory import open_encoder
 from rklab.measure.vision.preprocess import preprocess
 from rklab.measure.vision.synthetic import DEFAULT_TOKENS, DEFAULT_WIDTH, ensure_synthetic_encoder
@@ -363,7 +363,7 @@ def open_vlm(*, model: str | None, encoder_path, llm_path, vision_backend: str =
     if monitor is not None:
         monitor.mark("load")
     t0 = time.perf_counter_ns()
-    backend = open_backend(llm_backend, llm_file, **kwargs)
+    backend = factory.open_backend(llm_backend, llm_file, **kwargs)
     llm_load_ms = (time.perf_counter_ns() - t0) / 1e6
     try:
         encoder.load()
