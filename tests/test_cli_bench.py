@@ -156,7 +156,7 @@ def test_bench_llm_keeps_the_crash_safety_promises(demo_gguf, tmp_path, capsys, 
     monkeypatch.setattr(session, "raise_oom_score", lambda: scores.append(1000) or True)
     # the guard: a floor above any machine's MemAvailable stops the run, one line, exit 3, the record kept
     out_dir = tmp_path / "run"
-    rc = main(["bench", "llm", "--model", "demo", *FAST, "--no-progress", "--mem-floor-mb", "100000000",
+    rc = main(["bench", "llm", "--model", "demo", *FAST, "--no-progress", "--mem-floor-mb", "9000000",
                "--out", str(out_dir)])
     err = capsys.readouterr().err
     assert rc == 3 and scores == [1000]

@@ -84,11 +84,11 @@ def test_notebook_refuses_a_file_of_another_model_and_records_a_forced_one(tmp_p
 
     monkeypatch.setattr(factory, "open_backend", lambda *a, **k: pytest.fail("must not load another model"))
     with pytest.raises(ModelMismatch, match="is not Qwen3-32B.*set force_model=True"):
-        nr.run_llm_notebook(model="Qwen3-32B", cases=[[8, 2]], reps=1, out_dir=str(tmp_path / "refused"),
+        nr.bench_llm(model="Qwen3-32B", cases=[[8, 2]], reps=1, out_dir=str(tmp_path / "refused"),
                             progress=False)
     assert not (tmp_path / "refused" / "records.jsonl").exists()
     monkeypatch.undo()
-    res = nr.run_llm_notebook(model="Qwen3-32B", dtype="w8a8", cases=[[8, 2]], reps=1, warmup=0, adaptive=False,
+    res = nr.bench_llm(model="Qwen3-32B", dtype="w8a8", cases=[[8, 2]], reps=1, warmup=0, adaptive=False,
                               max_context=64, force=True, force_model=True, out_dir=str(tmp_path / "forced"),
                               progress=False)
     rec = read_records(tmp_path / "forced" / "records.jsonl")

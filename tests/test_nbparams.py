@@ -83,7 +83,7 @@ def test_force_false_string_keeps_the_preflight(tmp_path, monkeypatch, demo_gguf
 
     monkeypatch.setattr(nr, "predicted_memory", lambda *a, **k: {"memory_mb": 10_000_000.0})
     monkeypatch.setattr(factory, "open_backend", lambda *a, **k: pytest.fail("must not load: force is false"))
-    res = nr.run_llm_notebook(cases=[[8, 2]], reps=1, out_dir=str(tmp_path), progress=False, force="false",
+    res = nr.bench_llm(cases=[[8, 2]], reps=1, out_dir=str(tmp_path), progress=False, force="false",
                               adaptive="false")
     assert res.status == "skipped_predicted_oom"
     rec = read_records(tmp_path / "records.jsonl")

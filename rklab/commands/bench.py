@@ -96,7 +96,7 @@ def format_llm_table(result, load: dict | None = None) -> str:
 
 def _bench_llm(args) -> int:
     # the session (pandas, the engine, the runtimes) is imported when the command runs: start-up cost
-    from rklab.measure import session
+    from rklab.measure import modelfiles, session
 
     _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0,
                    mem_floor_mb=0)
@@ -105,13 +105,17 @@ def _bench_llm(args) -> int:
     for pp, tg in cases:
         if pp + tg >= args.context:  # checked before the model is loaded
             raise context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
-    if args.model == "demo":
-        factory.resolve_model_path(args.backend, args.model)  # the demo GGUF is for llama.cpp only: say so first
-    kwargs = {"n_threads": args.threads} if args.backend == "llamacpp" and args.threads else {}
     out_dir = ensure_writable_dir(args.out) if args.out else None
     if out_dir is not None and is_sweep(out_dir):
         raise RklabError(f"--out {out_dir} is a sweep folder: its report would mix these runs with the plan's; "
                          "give another folder")
+    # the model's own context limit first (named --context), before the notebook parameters' generic ranges
+    model_file = factory.resolve_model_path(args.backend, args.model)  # the demo GGUF is llama.cpp's only: said here
+    fmt = factory.BACKENDS[args.backend]
+    modelfiles.check_model_file(model_file, fmt)
+    name = session.DEMO_LLM if args.model == "demo" else session.catalog_name_for(model_file)
+    modelfiles.check_context(args.context, name, model_file, fmt)
+    kwargs = {"n_threads": args.threads} if args.backend == "llamacpp" and args.threads else {}
     outcome = session.bench_llm(model_path=args.model, backend=args.backend, max_context=args.context, cases=cases,
                                 reps=args.reps, warmup=args.warmup, adaptive=not args.no_adaptive,
                                 out_dir=str(out_dir) if out_dir else None, record=out_dir is not None,

@@ -8,7 +8,7 @@ import sys
 def _report(args) -> int:
     # imported when the command runs: `rklab --help` should not load papermill and pandas
     from rklab.orchestrate.publish import build_html_report, default_results_md
-    from rklab.report.load import load_sweep_records, skipped_lines
+    from rklab.report.load import load_sweep_records, skipped_lines  # as above: start-up cost
 
     html = build_html_report(
         args.run_dir,
