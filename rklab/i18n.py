@@ -6,6 +6,7 @@ zh is the default: the boss reads Chinese. Keys are ``<namespace>.<name>``:
 ``engine.``    columns and titles of the feasibility engine's tables (all **predicted**)
 ``reason.``    why the engine gave its verdict (the Estimate carries both languages)
 ``clock.``     a prediction at the clocks a measured run saw, against the pinned clocks
+``calib.``     the calibration tables of notebook 01 (constants, residuals, why a row differs)
 ``metric.``    a measured metric (one per entry of :data:`rklab.metrics.METRICS`)
 ``stage.``     a stage of a VLM run (image in -> last token out)
 ``verdict.``   a verdict of the feasibility table (engine verdicts + measured outcomes)
@@ -17,8 +18,10 @@ zh is the default: the boss reads Chinese. Keys are ``<namespace>.<name>``:
 ``warning.``   the report's warnings (``{placeholders}`` filled by :func:`text`)
 ``bench.``     figures of notebooks 02/03
 ``session.``   the status block of notebooks 02/03
+``host.``      the host snapshot table of notebooks 02/03
 ``plancheck.`` ``rklab models check``
 ``doctor.``    ``rklab doctor``
+``punct.``     punctuation between phrases (、/；/。 in zh)
 ``board.``     the board line of notebook 01
 =============  ============================================================================
 
@@ -259,7 +262,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "clock.averaged": ("{label} 平均 {mhz:,.0f} MHz{governor}，固定频率为 {pin:,.0f}",
                        "{label} averaged {mhz:,.0f} MHz{governor} (pinned {pin:,.0f})"),
     "clock.governor": ("（{governor}）", " under {governor}"),
-    "clock.separator": ("；", "; "),
     "clock.unknown": ("未读到运行时的频率：只能与固定频率下的预测 {pin:.1f} tok/s 比较",
                       "clocks were not readable during the run: only the pinned-clock prediction ({pin:.1f} tok/s) applies"),
     "clock.no_measurement": ("预测：实测频率下 {obs:.1f} tok/s，固定频率下 {pin:.1f} tok/s",
@@ -661,7 +663,6 @@ TEXT: dict[str, tuple[str, str]] = {
                               "{n} run(s) flagged cache suspected: prefill more than 30 % faster than the median of "
                               "the earlier repetitions"),
     "session.forced": ("已强制运行", "forced"),
-    "session.separator": ("；", "; "),
     "session.host": ("{machine} 主机 {hostname}", "{machine} host {hostname}"),
     "session.measured_on": ("实测于 {where}", "measured on {where}"),
     "session.encoder_runtime": ("编码器 {backend} ({version})", "encoder {backend} ({version})"),
@@ -730,6 +731,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "plancheck.cat.driver": ("NPU 驱动", "NPU driver"),
     "plancheck.cat.memory": ("内存", "memory"),
     "plancheck.cat.disk": ("磁盘", "disk"),
+    # ------------------------------------------------------------------ punctuation between phrases
+    "punct.list": ("、", ", "),
+    "punct.clause": ("；", "; "),
+    "punct.period": ("。", "."),
     # ------------------------------------------------------------------ rklab doctor
     "doctor.ok": ("正常", "ok"),
     "doctor.warn": ("注意", "WARN"),

@@ -246,7 +246,7 @@ def status_markdown(outcome: BenchOutcome, lang: str = "zh") -> str:
     if outcome.load_ms:
         loads = [f"{metrics.label(k, lang) if k in metrics.METRICS else k}: {v:,.0f}"
                  for k, v in outcome.load_ms.items() if v is not None]
-        lines.append("- " + t("separator").join(loads) + f" {t('measured')}")
+        lines.append("- " + i18n.text("punct.clause", lang).join(loads) + f" {t('measured')}")
     lines.append(f"- {t('records')}: `{outcome.records_path}` ({len(outcome.runs)} {t('measured_runs')})")
     flagged = [r for r in outcome.runs if r.get("cache_suspected") is True]
     if flagged:

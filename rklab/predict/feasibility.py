@@ -427,7 +427,7 @@ def _why(lang: str, key: str, **values) -> str:
 
 
 def _join(reasons: list[str], lang: str) -> str:
-    return ("；" if lang == "zh" else "; ").join(r for r in reasons if r)
+    return i18n.text("punct.clause", lang).join(r for r in reasons if r)
 
 
 def seed_performance_comparison(board: str | Board = "rk3588-8gb", lang: str = "zh",

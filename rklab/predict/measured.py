@@ -92,7 +92,7 @@ def _explain(p: dict, b: Board, at: Clocks, governors, lang: str) -> str:
                     verdict=verdict)
     tail = ("clock.explain_all" if gap_obs <= CLOSE_PCT else
             "clock.explain_part" if gap_obs < gap_pin else "clock.explain_none")
-    return text("clock.observed_line", lang, head=text("clock.separator", lang).join(words), obs=obs,
+    return text("clock.observed_line", lang, head=text("punct.clause", lang).join(words), obs=obs,
                 measured=measured, pin=pin, tail=text(tail, lang))
 
 

@@ -62,7 +62,7 @@ def _finite(v) -> float | None:
 
 
 def _names(models, lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(models)
+    return text("punct.list", lang).join(models)
 
 
 def _sentence(parts: list[str], lang: str) -> str:
@@ -70,8 +70,8 @@ def _sentence(parts: list[str], lang: str) -> str:
     parts = [p for p in parts if p]
     if not parts:
         return ""
-    s = ("；" if lang == "zh" else "; ").join(parts)
-    return s[0].upper() + s[1:] + ("。" if lang == "zh" else ".")
+    s = text("punct.clause", lang).join(parts)
+    return s[0].upper() + s[1:] + text("punct.period", lang)
 
 
 def answer_lines(report: Report) -> list[str]:

@@ -89,4 +89,4 @@ def clock_reasons_summary(reasons, soc, lang: str = "zh") -> str:
         rockchip = "RK35" in str(soc or "").upper()
         parts.append(text("cond.reasons.unreadable", lang, clocks="/".join(clocks) or "?",
                           why=text("cond.reasons.on_board" if rockchip else "cond.reasons.not_rockchip", lang)))
-    return ("；" if lang == "zh" else "; ").join(parts)
+    return text("punct.clause", lang).join(parts)

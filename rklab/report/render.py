@@ -115,7 +115,7 @@ def why_empty(report: Report, section: str) -> str:
         if has_predictions(report):
             return ""  # the table below has the predictions the figure cannot draw (llama.cpp ceilings)
         notes = sorted({n for n in report.predicted.get("note", pd.Series(dtype=str)) if isinstance(n, str) and n})
-        return text("report.empty.no_prediction", lang, notes=("；" if lang == "zh" else "; ").join(notes) or "-")
+        return text("report.empty.no_prediction", lang, notes=text("punct.clause", lang).join(notes) or "-")
     if section == "vlm_stages":
         return text("report.empty.vlm_stages", lang)
     if section == "bandwidth":

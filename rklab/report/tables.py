@@ -17,7 +17,6 @@ import pandas as pd
 
 from rklab import metrics
 from rklab.display import Column, format_table, number_text
-from rklab.i18n import text
 from rklab.report.build import Report
 from rklab.report.conditions import clock_reasons_summary
 from rklab.report.frames import col

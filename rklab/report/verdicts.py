@@ -104,7 +104,7 @@ def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "r
         if not row["verdict_reason"]:
             row["verdict_reason"] = row["predicted_reason"] or i18n.text("verdict.reason.no_prediction", lang)
             if model in measured_models and row["verdict_source"] == "predicted":
-                row["verdict_reason"] += ("；" if lang == "zh" else "; ") + i18n.text("verdict.reason.cpu_only", lang)
+                row["verdict_reason"] += i18n.text("punct.clause", lang) + i18n.text("verdict.reason.cpu_only", lang)
         rows.append(row)
     df = pd.DataFrame(rows)
     if not df.empty:
