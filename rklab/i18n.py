@@ -443,6 +443,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.conditions_col": ("条件", "conditions"),
     "report.memory_mb": ("内存 (MB)", "memory (MB)"),
     "report.memory_kind": ("内存口径", "memory kind"),
+    # the memory_kind values of data/reference/*.csv, shown in the report's language
+    "report.memkind.VmHWM": ("VmHWM（进程峰值）", "VmHWM"),
+    "report.memkind.as quoted": ("照原文引用", "as quoted"),
+    "report.memkind.total used memory (method not stated)": ("系统总占用（方法未说明）", "total used memory (method not stated)"),
+    "report.memkind.process peak (RKLLM log)": ("进程峰值（RKLLM 日志）", "process peak (RKLLM log)"),
     "report.status": ("状态", "status"),
     "report.error": ("错误", "error"),
     "report.predicted": ("预测", "predicted"),
@@ -793,6 +798,12 @@ def label(key: str, lang: str = "zh") -> str:
     """The label of an engine column or title in ``lang`` (the key itself if it has none)."""
     check_lang(lang)
     return text(f"engine.{key}", lang) if f"engine.{key}" in TEXT else key
+
+
+def memory_kind_label(kind, lang: str = "zh"):
+    """A reference row's ``memory_kind`` (how its memory figure was taken) in ``lang``; an unknown one as it is."""
+    check_lang(lang)
+    return text(f"report.memkind.{kind}", lang) if isinstance(kind, str) and f"report.memkind.{kind}" in TEXT else kind
 
 
 def verdict_label(verdict: str, lang: str = "zh") -> str:

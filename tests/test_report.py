@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pytest
 
+from rklab import i18n
 from rklab import report as rr
 from rklab.errors import RklabError
 from rklab.report.compare import text_prompt_tokens
@@ -52,6 +53,16 @@ def test_comparison_puts_quoted_and_measured_side_by_side(rep):
     # reference rows of models nobody measured stay out; the OOM'd limit test's references stay in
     assert "Qwen3-4B" not in set(c["model"])
     assert "Qwen3-VL-4B" in set(c["model"])
+
+
+def test_comparison_table_says_how_each_memory_figure_was_taken_in_the_report_language(rep):
+    en = rr.comparison_display(rep)
+    kinds_en = set(en[i18n.text("report.memory_kind", "en")])
+    assert {"VmHWM", "as quoted", "total used memory (method not stated)"} <= kinds_en
+    zh = rr.comparison_display(rr.build_report(rep.run_dirs, lang="zh"))
+    kinds_zh = set(zh[i18n.text("report.memory_kind", "zh")])
+    assert {"VmHWM（进程峰值）", "照原文引用", "系统总占用（方法未说明）"} <= kinds_zh
+    assert "as quoted" not in kinds_zh
 
 
 def test_predicted_vs_measured_residuals(rep):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rklab import metrics
+from rklab.i18n import memory_kind_label
 from rklab.display import Column, format_table, number_text
 from rklab.report.build import Report
 from rklab.report.conditions import clock_reasons_summary
@@ -58,6 +59,7 @@ def comparison_display(report: Report) -> pd.DataFrame:
     c = report.comparison
     if c.empty:
         return pd.DataFrame()
+    c = c.assign(memory_kind=[memory_kind_label(k, report.lang) for k in c["memory_kind"]])
     return format_table(c, report.lang, ["model", "source", "reference", "runtime", "decode_tps", "ttft_ms",
                                           "memory_mb", "memory_kind", "conditions"],
                         labels={"memory_mb": Column("memory_mb", "report.memory_mb", "MB", digits=0),
