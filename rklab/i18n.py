@@ -499,6 +499,12 @@ TEXT: dict[str, tuple[str, str]] = {
                         "{entry} ({case}): measured VmHWM {memory} MB, predicted from the GGUF file {predicted} MB "
                         "(residual {residual} %); measured decode {decode} tok/s = {pct} % of the memory-bandwidth "
                         "ceiling of {ceiling} tok/s"),
+    "report.cpu_line_memory": ("{entry} ({case})：实测 VmHWM {memory} MB，由 GGUF 文件预测 {predicted} MB（偏差 {residual} %）；"
+                               "实测解码 {decode} tok/s（无带宽上限：{note}）",
+                               "{entry} ({case}): measured VmHWM {memory} MB, predicted from the GGUF file {predicted} MB "
+                               "(residual {residual} %); measured decode {decode} tok/s (no bandwidth ceiling: {note})"),
+    "report.cpu_line_unpredicted": ("{entry} ({case})：实测解码 {decode} tok/s；没有 CPU 预测（{note}）",
+                                    "{entry} ({case}): measured decode {decode} tok/s; no CPU prediction ({note})"),
     "report.synthetic": ("合成 (随机权重编码器)", "synthetic (random-weight encoder)"),
     "report.synthetic_mark": ("（合成）", " (synthetic)"),
     "report.time_ms": ("时间 (ms)", "time (ms)"),

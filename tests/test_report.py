@@ -83,6 +83,9 @@ def test_predicted_vs_measured_residuals(rep):
     assert math.isnan(cpu["predicted_decode_tps"]) and "GGUF" in cpu["note"]
     lines = rr.prediction_lines(rep)
     assert any(line.startswith("qwen3-0.6b-npu (pp128/tg64): DDR averaged") for line in lines)
+    # a llama.cpp record without its GGUF path has neither prediction: the line says so, no "- % of - tok/s"
+    cpu_line = next(line for line in lines if line.startswith("qwen3-0.6b-cpu"))
+    assert "no CPU prediction" in cpu_line and "GGUF" in cpu_line and " - " not in cpu_line
 
 
 def test_npu_vs_cpu_for_every_plan_model(rep):

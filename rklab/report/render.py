@@ -45,6 +45,23 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
+def _cpu_line(r, lang: str) -> str:
+    """The sentence of a llama.cpp entry: memory predicted from the GGUF file and/or the decode ceiling
+    from the host's bandwidth, whichever the record allowed (``note`` says why one is missing)."""
+    has_memory, has_ceiling = np.isfinite(r["predicted_memory_mb"]), np.isfinite(r["ceiling_tps"])
+    values = dict(entry=r["entry"], case=r["case"], decode=format_number(r["measured_decode_tps"], 2),
+                  note=r["note"] if isinstance(r["note"], str) and r["note"] else "-")
+    if has_memory:
+        values.update(memory=format_number(r["measured_vmhwm_mb"], 0),
+                      predicted=format_number(r["predicted_memory_mb"], 0),
+                      residual=format_number(r["memory_residual_pct"], 1))
+    if has_ceiling:
+        values.update(ceiling=format_number(r["ceiling_tps"], 1), pct=format_number(r["pct_of_ceiling"], 0))
+    key = {(True, True): "report.cpu_line", (True, False): "report.cpu_line_memory",
+           (False, True): "report.cpu_line_ceiling", (False, False): "report.cpu_line_unpredicted"}
+    return text(key[has_memory, has_ceiling], lang, **values)
+
+
 def prediction_lines(report: Report) -> list[str]:
     """One sentence per measured entry (headline case): what the prediction at the observed clocks or from
     the GGUF file says about the measurement (from :func:`rklab.predict.measured.run_prediction`)."""
@@ -57,17 +74,8 @@ def prediction_lines(report: Report) -> list[str]:
     for _, r in p.iterrows():
         if (r["entry"], r["case"]) not in keep:
             continue
-        if r["backend"] == "llamacpp" and not np.isfinite(r["predicted_memory_mb"]):
-            out.append(text("report.cpu_line_ceiling", report.lang, entry=r["entry"], case=r["case"],
-                            decode=format_number(r["measured_decode_tps"], 2), ceiling=format_number(r["ceiling_tps"], 1),
-                            pct=format_number(r["pct_of_ceiling"], 0), note=r["note"] or "-"))
-        elif r["backend"] == "llamacpp":
-            out.append(text("report.cpu_line", report.lang, entry=r["entry"], case=r["case"],
-                            memory=format_number(r["measured_vmhwm_mb"], 0),
-                            predicted=format_number(r["predicted_memory_mb"], 0),
-                            residual=format_number(r["memory_residual_pct"], 1),
-                            decode=format_number(r["measured_decode_tps"], 2),
-                            ceiling=format_number(r["ceiling_tps"], 1), pct=format_number(r["pct_of_ceiling"], 0)))
+        if r["backend"] == "llamacpp":
+            out.append(_cpu_line(r, report.lang))
         elif isinstance(r["explanation"], str) and r["explanation"]:
             out.append(f"{r['entry']} ({r['case']}): {r['explanation']}")
         elif isinstance(r["note"], str) and r["note"]:
