@@ -120,6 +120,10 @@ def test_llamacpp_run_gets_gguf_memory_and_ceiling(tmp_path, demo_gguf):
     assert abs(row["memory_residual_pct"]) < 10 and 0 < row["pct_of_ceiling"] < 100
     assert f"predicted from the GGUF file {demo_gguf.name}" in row["explanation"]
     assert any("memory-bandwidth ceiling" in line for line in rr.prediction_lines(r))
+    # a llama.cpp-only report does not show the NPU's clock columns, all of them empty
+    shown = rr.predicted_display(r)
+    assert "predicted peak (MB)" in shown.columns and "% of the CPU decode ceiling (%)" in shown.columns
+    assert not [c for c in shown.columns if "pinned clocks" in c or "observed clocks" in c]
 
 
 def test_warnings(rep):

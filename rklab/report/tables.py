@@ -88,6 +88,14 @@ def has_predictions(report: Report) -> bool:
     return bool(len(p)) and bool(p[cols].notna().any().any())
 
 
+def _has_values(df: pd.DataFrame, name: str) -> bool:
+    """Whether column ``name`` has anything to show: a finite number or a non-empty text."""
+    if name not in df.columns:
+        return False
+    return any(isinstance(v, str) and v.strip() or isinstance(v, (int, float)) and np.isfinite(v)
+               for v in df[name].tolist())
+
+
 def predicted_display(report: Report) -> pd.DataFrame:
     """Measured against predicted (NPU: at the observed clocks and at the pinned ones; llama.cpp: memory
     from the GGUF file and % of the decode ceiling), with the residuals and the explaining sentence.
@@ -95,10 +103,11 @@ def predicted_display(report: Report) -> pd.DataFrame:
     p = report.predicted
     if p.empty or not has_predictions(report):
         return pd.DataFrame()
-    return format_table(p, report.lang, [
-        "entry", "case", "measured_decode_tps", "predicted_decode_tps", "decode_residual_pct",
-        "predicted_decode_tps_pinned", "pct_of_ceiling", "measured_vmhwm_mb", "predicted_memory_mb",
-        "memory_residual_pct", "explanation", "note"], labels={
+    columns = ["entry", "case", "measured_decode_tps", "predicted_decode_tps", "decode_residual_pct",
+               "predicted_decode_tps_pinned", "pct_of_ceiling", "measured_vmhwm_mb", "predicted_memory_mb",
+               "memory_residual_pct", "explanation", "note"]
+    # a column empty on every row (the NPU columns of a llama.cpp-only report) only widens the table
+    return format_table(p, report.lang, [c for c in columns if c in ("entry", "case") or _has_values(p, c)], labels={
         "case": "report.case",
         "predicted_decode_tps": Column("predicted_decode_tps", "report.pred_decode_observed", "tok/s", digits=2),
         "decode_residual_pct": Column("decode_residual_pct", "report.residual_decode", "%", digits=0),
