@@ -65,6 +65,9 @@ def test_estimate_hf_config(capsys, fname, kind):
 def test_estimate_text_and_calibration(capsys):
     code, out, _ = run(capsys, "estimate", "--model", "Qwen3-VL-2B", "--dtype", "w8a8_g128", "--context", "2048")
     assert code == 0 and "VmHWM" in out and "w8a8_g128" in out
+    assert "  verdict: fits: predicted peak" in out  # the word once in en
+    code, out, _ = run(capsys, "estimate", "--model", "Qwen3-0.6B", "--lang", "zh")
+    assert code == 0 and "可行性: 可以跑 (fits): 预测峰值" in out  # zh: the label and the word --json carries
     code, out, _ = run(capsys, "estimate", "--calibration")
     assert code == 0 and "runtime_fixed_mb" in out and "calibration row" in out and "1.2.1b1" in out
 

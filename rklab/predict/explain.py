@@ -9,6 +9,12 @@ from rklab.predict.calibration import (bus_width_evidence, calibrate, memory_res
 from rklab.texttable import render
 
 
+def _verdict_words(verdict: str, lang: str) -> str:
+    """``不可行 (infeasible)`` in zh (the English word is what --json and the CSVs carry); ``infeasible`` in en."""
+    label = i18n.verdict_label(verdict, lang)
+    return label if label == verdict else f"{label} ({verdict})"
+
+
 def estimate_report(e, lang: str = "en") -> str:
     """A short human-readable breakdown of one :class:`rklab.predict.feasibility.Estimate`."""
     L = lambda k: i18n.label(k, lang)
@@ -38,7 +44,7 @@ def estimate_report(e, lang: str = "en") -> str:
         f"  {L('predicted_decode_tps')}: {e.decode_tps:.2f}   {L('bandwidth_pct')}: {e.bandwidth_pct:.0f} % of "
         f"{e.bandwidth_ceiling_gbs:.1f} GB/s",
         f"  {L('predicted_ttft_ms')}: {e.ttft_ms:,.0f}",
-        f"  {L('verdict')}: {e.verdict} ({i18n.verdict_label(e.verdict, lang)}): {e.reason_in(lang)}",
+        f"  {L('verdict')}: {_verdict_words(e.verdict, lang)}: {e.reason_in(lang)}",
         f"  ({pred}: MB = MiB; rklab.predict.memory / rklab.predict.speed calibrated on data/reference)",
     ]
     return "\n".join(lines)
