@@ -7,7 +7,7 @@ RKLAB := $(VENV)/bin/rklab
 STAMP := $(VENV)/.rklab-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test browser opencv-dev clean-venv
+.PHONY: setup demo fleet-demo test browser sshd opencv-dev clean-venv
 
 setup: $(STAMP)
 
@@ -24,6 +24,15 @@ demo: setup
 	$(RKLAB) models fetch-demo
 	$(RKLAB) sweep data/plans/demo.yaml
 
+# Two throwaway local "boards" (sshd on 127.0.0.1), the demo plan on both through Ansible, one merged report.
+fleet-demo: setup sshd
+	$(RKLAB) models fetch-demo
+	$(RKLAB) fleet demo
+
+# openssh-server for the local fleet boards (Debian packages; skipped when present).
+sshd:
+	@bash scripts/ensure-sshd.sh
+
 # Headless Chromium and a CJK font (fonts-noto-cjk) for the browser tests (Debian packages; skipped when present).
 browser:
 	@bash scripts/ensure-chromium.sh
@@ -32,7 +41,7 @@ browser:
 opencv-dev:
 	@bash scripts/ensure-opencv-dev.sh
 
-test: setup browser opencv-dev
+test: setup browser sshd opencv-dev
 	$(RKLAB) models fetch-demo
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 

@@ -23,6 +23,7 @@ zh is the default: the boss reads Chinese. Keys are ``<namespace>.<name>``:
 ``doctor.``    ``rklab doctor``
 ``punct.``     punctuation between phrases (、/；/。 in zh)
 ``board.``     the board line of notebook 01
+``fleet.``     ``rklab fleet``: how a board's last fleet run went (the report's Boards table)
 =============  ============================================================================
 
 :func:`text` looks a key up (and fills its placeholders); :func:`check_lang` is the only place that
@@ -428,11 +429,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.empty.bandwidth": ("记录中没有模型文件大小，无法算出每 token 读取的字节；rklab sweep 写的记录带有它。",
                                "The records carry no model file size, so the bytes read per token are unknown; records "
                                "written by rklab sweep carry it."),
+    "report.empty.same_model_boards": ("没有一个模型在两块以上板卡上测得结果；各板卡运行同一计划即可填充本节。",
+                                       "No model was measured on two boards or more; the same plan on each board "
+                                       "fills this section."),
     "report.empty.entries": ("没有测试项记录：这些文件夹不是 rklab sweep 的输出。",
                              "No entry records: these folders are not rklab sweep output."),
     "report.none": ("_(无)_", "_(none)_"),
     "report.model": ("模型", "model"),
     "report.entry": ("测试项", "entry"),
+    "report.board": ("板卡", "board"),
+    "report.profile": ("板卡配置", "board profile"),
+    "report.boards": ("各板卡", "Boards"),
+    "report.entries_ok": ("成功测试项", "entries ok"),
+    "report.fleet_status": ("本轮 fleet 运行", "last fleet run"),
+    "report.same_model_boards": ("同一模型，不同板卡", "Same model, different boards"),
+    "report.intro.boards": ("本报告合并了 {n} 块板卡的结果：{boards}。每个实测数字都注明板卡，预测按各板卡的配置计算。",
+                            "This report merges {n} boards: {boards}. Every measured number names its board; "
+                            "predictions use each board's profile. "),
     "report.backend": ("后端", "backend"),
     "report.dtype": ("量化", "dtype"),
     "report.case": ("用例 (输入/输出 tokens)", "case (prompt/new tokens)"),
@@ -513,11 +526,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.no": ("否", "no"),
     "report.unknown": ("未知", "unknown"),
     "report.intro": (
-        "目标板：{board}（物理内存 {physical:,.0f} MB，可用预算 {budget:,.0f} MB，DRAM 带宽上限 {bandwidth:.1f} GB/s）。"
+        "目标板：{board}（物理内存 {physical:,.0f} MB，可用预算 {budget:,.0f} MB，DRAM 带宽上限 {bandwidth:.1f} GB/s）。",
+        "Target board: {board} (physical RAM {physical:,.0f} MB, usable budget {budget:,.0f} MB, "
+        "DRAM ceiling {bandwidth:.1f} GB/s). "),
+    "report.intro.kinds": (
         "数字分三类：**实测**（本次测试，注明主机）、**引用**（官方 / 种子报告 / 社区，注明出处与条件）、"
         "**预测**（rklab 可行性引擎）。标 * 的多模态数据来自合成（随机权重）视觉编码器。",
-        "Target board: {board} (physical RAM {physical:,.0f} MB, usable budget {budget:,.0f} MB, "
-        "DRAM ceiling {bandwidth:.1f} GB/s). Numbers are **measured** (this sweep, with the host), "
+        "Numbers are **measured** (this sweep, with the host), "
         "**quoted** (official / seed / community, with reference and conditions) or **predicted** "
         "(rklab feasibility engine). VLM rows marked * come from a synthetic (random-weight) encoder."),
     "report.summary.entries": ("共 {n} 个测试项，{ok} 个成功。", "{n} entries, {ok} measured successfully."),
@@ -543,6 +558,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.cmp.pinned": ("频率已固定：{pinned}", "clocks pinned: {pinned}"),
     "report.cmp.synthetic": ("合成视觉编码器", "synthetic vision encoder"),
     "report.cmp.entry": ("rklab 测试项 {entry}", "rklab sweep entry {entry}"),
+    "report.cmp.entry_board": ("rklab 测试项 {entry}（板卡 {board}）", "rklab sweep entry {entry} on board {board}"),
     "report.cmp.measured": ("实测 {backend}", "measured {backend}"),
     "report.cmp.seed": ("种子报告", "seed"),
     "report.cmp.official": ("官方 v{runtime}", "official v{runtime}"),
@@ -576,6 +592,8 @@ TEXT: dict[str, tuple[str, str]] = {
                                   "hatched = predicted)"),
     "report.answer.memory_axis": ("峰值内存 (MB)", "peak memory (MB)"),
     # ------------------------------------------------------------------ the test-conditions table
+    "cond.board": ("板卡", "board"),
+    "cond.profile": ("板卡配置", "board profile"),
     "cond.entry": ("测试项", "entry"),
     "cond.host": ("主机", "host"),
     "cond.soc": ("SoC / CPU", "SoC / CPU"),
@@ -629,10 +647,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "warning.kind.limit_test": ("极限测试", "limit test"),
     "warning.kind.synthetic": ("合成", "synthetic"),
     "warning.kind.cache": ("缓存", "cache"),
+    "warning.kind.board": ("板卡", "board"),
+    "warning.board": ("这块板卡上一次 fleet 运行未完成：{status}（{task}）：{message}",
+                      "this board's last fleet run did not get through: {status} at '{task}': {message}"),
     "warning.status": ("状态 {status}: {message}", "status {status}: {message}"),
     "warning.skipped_line": ("记录文件中的这一行未计入报告：{reason}", "this line of the records is not in the report: {reason}"),
     "warning.synthetic": ("多模态数值来自随机权重的合成视觉编码器：时间是真实测量，但回答没有意义",
                           "VLM numbers come from a synthetic random-weight encoder: real timings, meaningless answers"),
+    # ------------------------------------------------------------------ rklab fleet (the Boards table)
+    "fleet.status.ok": ("完成", "ok"),
+    "fleet.status.failed": ("失败", "failed"),
+    "fleet.status.unreachable": ("无法连接", "unreachable"),
+    "fleet.status.interrupted": ("被中断", "interrupted"),
+    "fleet.status.pending": ("未完成", "pending"),
+    "fleet.status_at": ("{status}（步骤“{task}”）：{message}", "{status} at '{task}': {message}"),
     # ------------------------------------------------------------------ notebooks 02/03: figures
     "bench.measured": ("实测", "measured"),
     "bench.synthetic": ("合成编码器", "synthetic encoder"),

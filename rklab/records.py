@@ -16,6 +16,9 @@ number, so a report can show what it left out instead of dropping it silently.
 Record layout (schema ``rklab.record/1``)::
 
     schema, record_id, created_at, rklab_version,
+    board_id    the board the record was measured on: its fleet inventory name, else the host name
+                (two boards with the same host name stay apart in a fleet; see :func:`board_identity`)
+    board_profile  the board profile (``data/boards/<name>.yaml``) of the sweep, when known
     kind        "llm" | "vlm" (RUN_KINDS) | "entry" (ENTRY_KIND: a sweep entry's outcome)
     status      a rklab.runfolder.Status: ok | failed | aborted_memory | skipped_predicted_oom | oom | timeout
     entry       plan entry name (sweeps) or model name
@@ -41,6 +44,7 @@ import datetime as _dt
 import errno
 import json
 import os
+import platform
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -109,6 +113,21 @@ def append_lines(path: str | os.PathLike, lines: Iterable[str]) -> None:
         os.close(fd)
 
 
+# Set by `rklab sweep` for itself and the notebook kernels it starts (they inherit the environment).
+BOARD_ID_ENV = "RKLAB_BOARD_ID"
+BOARD_PROFILE_ENV = "RKLAB_BOARD_PROFILE"
+
+
+def board_identity() -> dict[str, str | None]:
+    """``{"board_id", "board_profile"}`` stamped on every record written now.
+
+    ``board_id`` is ``$RKLAB_BOARD_ID`` (``rklab fleet run`` sets the inventory name; ``rklab sweep
+    --board-id``), else the host name; ``board_profile`` is ``$RKLAB_BOARD_PROFILE`` or None.
+    """
+    return {"board_id": os.environ.get(BOARD_ID_ENV) or platform.node() or None,
+            "board_profile": os.environ.get(BOARD_PROFILE_ENV) or None}
+
+
 def json_default(obj: Any):
     """``json.dumps(default=...)`` for what records hold besides JSON types (numpy, paths, times)."""
     if isinstance(obj, np.generic):
@@ -130,7 +149,7 @@ class RecordWriter:
         self.path = self.run_dir / filename
 
     def append(self, record: dict) -> dict:
-        """Stamp the record (schema, id, time, version), write it durably and return it.
+        """Stamp the record (schema, id, time, version, board), write it durably and return it.
 
         ``ValueError`` (nothing written) when a metric does not fit :data:`rklab.metrics.METRICS`.
         """
@@ -140,6 +159,7 @@ class RecordWriter:
             "record_id": uuid.uuid4().hex,
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "rklab_version": __version__,
+            **board_identity(),
             **record,
         }
         line = json.dumps(full, default=json_default, ensure_ascii=False, allow_nan=True)

@@ -2,8 +2,8 @@
 
 A sweep (``rklab sweep``) writes::
 
-    <sweep>/sweep.json                  MANIFEST_FILE: plan path, board, start time, lang, entry
-                                        names in plan order, excluded models, force
+    <sweep>/sweep.json                  MANIFEST_FILE: plan path, board, board_id, start time, lang,
+                                        entry names in plan order, excluded models, force
     <sweep>/plan.yaml                   PLAN_COPY: the plan as run
     <sweep>/.sweep.lock                 LOCK_FILE: flock'ed by the one sweep writing here (its pid)
     <sweep>/_feasibility/attempt-1/     FEASIBILITY_DIR: notebook 01, its log and its entry record
@@ -16,6 +16,14 @@ A sweep (``rklab sweep``) writes::
         samples-<kind>.jsonl            samples_file(kind): the 10 Hz monitor samples
         guard-heartbeat.json            HEARTBEAT_FILE: the memory guard's last sample
     <sweep>/04_report.ipynb, report.html, benchmark_log.md, 04_report.log      (REPORT_*)
+
+A fleet folder (``rklab fleet run``; :mod:`rklab.orchestrate.fleet`) holds::
+
+    <fleet>/fleet.json                  FLEET_MANIFEST_FILE: fleet run id, inventory, plan, boards, runs
+    <fleet>/.fleet.lock                 FLEET_LOCK_FILE: flock'ed by the one `rklab fleet run` writing here
+    <fleet>/boards.jsonl                FLEET_BOARDS_FILE: one record of kind "board" per board and fleet
+                                        run (reached? sweep ended how? the error)
+    <fleet>/boards/<board_id>/          FLEET_BOARDS_DIR: each board's sweep folder as pulled back
 
 ``rklab bench llm --out DIR`` and a benchmark notebook run by hand write ``records.jsonl`` (and
 the samples) straight into their folder, without attempts.
@@ -41,11 +49,12 @@ from rklab.errors import RklabError
 from rklab.records import ENTRY_KIND, RECORDS_FILE, read_records
 
 __all__ = [
-    "ABORTED_OR_OOM", "ATTEMPT_RE", "COMPLETE_STATUSES", "FAILED_STATUSES", "FEASIBILITY_DIR", "GUARD_PRECEDENCE",
-    "HEARTBEAT_FILE", "LOCK_FILE", "LOG_FILE", "MANIFEST_FILE", "PARAMETERS_FILE", "PLAN_COPY", "RECORDS_FILE", "REPORT_HTML",
+    "ABORTED_OR_OOM", "ATTEMPT_RE", "COMPLETE_STATUSES", "FAILED_STATUSES", "FEASIBILITY_DIR", "FLEET_BOARDS_DIR",
+    "FLEET_BOARDS_FILE", "FLEET_LOCK_FILE", "FLEET_MANIFEST_FILE", "GUARD_PRECEDENCE", "HEARTBEAT_FILE", "LOCK_FILE",
+    "LOG_FILE", "MANIFEST_FILE", "PARAMETERS_FILE", "PLAN_COPY", "RECORDS_FILE", "REPORT_HTML",
     "REPORT_LOG", "REPORT_MD", "REPORT_NOTEBOOK", "Status", "attempt_dirs", "completed_attempt",
     "entry_outcome_record", "is_sweep", "kernel_log_for", "newest_sweep", "next_attempt", "partial_name",
-    "read_manifest", "record_files", "samples_file", "select_attempt", "sweep_lock", "write_manifest",
+    "read_manifest", "record_files", "samples_file", "select_attempt", "sweep_folders", "sweep_lock", "write_manifest",
 ]
 
 
@@ -75,6 +84,10 @@ GUARD_PRECEDENCE = (Status.OOM, Status.ABORTED_MEMORY, Status.SKIPPED_PREDICTED_
 
 MANIFEST_FILE = "sweep.json"
 PLAN_COPY = "plan.yaml"
+FLEET_MANIFEST_FILE = "fleet.json"
+FLEET_LOCK_FILE = ".fleet.lock"
+FLEET_BOARDS_FILE = "boards.jsonl"
+FLEET_BOARDS_DIR = "boards"
 FEASIBILITY_DIR = "_feasibility"
 PARAMETERS_FILE = "parameters.yaml"
 LOG_FILE = "papermill.log"
@@ -105,21 +118,23 @@ def partial_name(name: str) -> str:
 
 # --------------------------------------------------------------------------- one process per run folder
 @contextlib.contextmanager
-def sweep_lock(folder: str | os.PathLike, option: str = "--out") -> Iterator[Path]:
+def sweep_lock(folder: str | os.PathLike, option: str = "--out", *, name: str = LOCK_FILE, what: str = "rklab sweep",
+               then: str = "continue with --resume") -> Iterator[Path]:
     """Hold the run folder's lock (:data:`LOCK_FILE`, ``flock``) while a sweep writes into it.
 
     The kernel drops an flock when its holder dies (even by SIGKILL), so a stale lock never blocks
     a ``--resume``; the file keeps the holder's pid for the one-line refusal of a second process.
+    A fleet folder is locked the same way (``name=FLEET_LOCK_FILE``, ``what="rklab fleet run"``).
     """
-    path = Path(folder) / LOCK_FILE
+    path = Path(folder) / name
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by the notebook kernels
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         holder = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip() or "unknown"
         os.close(fd)
-        raise RklabError(f"{option} {Path(folder)} is in use by another rklab sweep (pid {holder}); wait for it to "
-                         f"finish, or stop it (kill {holder}) and continue with --resume") from None
+        raise RklabError(f"{option} {Path(folder)} is in use by another {what} (pid {holder}); wait for it to "
+                         f"finish, or stop it (kill {holder}) and {then}") from None
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
@@ -147,6 +162,15 @@ def write_manifest(folder: str | os.PathLike, manifest: dict) -> Path:
     path = Path(folder) / MANIFEST_FILE
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+def sweep_folders(folder: str | os.PathLike) -> list[Path]:
+    """The sweeps a folder stands for: itself when it is one, else the board sweeps of a fleet folder
+    (``boards/<board_id>/``, sorted), else none."""
+    folder = Path(folder)
+    if is_sweep(folder):
+        return [folder]
+    return sorted(p.parent for p in (folder / FLEET_BOARDS_DIR).glob(f"*/{MANIFEST_FILE}"))
 
 
 def newest_sweep(parent: str | os.PathLike) -> Path | None:

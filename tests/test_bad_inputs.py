@@ -6,9 +6,11 @@ The table in docs/bad-inputs.md lists the same cases (input -> message -> exit -
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
+from rklab.runfolder import FLEET_BOARDS_DIR, FLEET_LOCK_FILE, MANIFEST_FILE, PLAN_COPY, sweep_lock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RKLAB = [str(PROJECT_ROOT / ".venv" / "bin" / "rklab")] if (PROJECT_ROOT / ".venv" / "bin" / "rklab").exists() \
@@ -41,6 +45,7 @@ class Ctx:
     env: dict[str, str] = field(default_factory=dict)
     fake_lib: Path | None = None
     fake_model: Path | None = None
+    cleanup: list[Callable[[], None]] = field(default_factory=list)  # after the command ran
 
 
 def _png(w: int, h: int, body: bytes | None = None) -> bytes:
@@ -153,6 +158,8 @@ class Case:
     needs_fake_rkllm: bool = False
     one_line: bool = True  # `rklab models check` prints a report: one line per problem
     timeout: float = 120
+    # the results that must stay byte-identical (default: ctx.results); made by ``build``
+    watched: Callable[[Ctx], Path] | None = None
 
 
 def _model_cases() -> list[Case]:
@@ -405,7 +412,83 @@ def _cache_cases() -> list[Case]:
     ]
 
 
-CASES = _model_cases() + _identity_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases() + _library_cases() + _cache_cases() + _run_folder_cases()
+DEMO_PLAN = PROJECT_ROOT / "data" / "plans" / "demo.yaml"
+
+
+def inventory_file(ctx: Ctx, text: str) -> Path:
+    p = ctx.tmp / "fleet-inputs" / "inventory.yaml"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def fleet_run(ctx: Ctx, inventory: Path, plan: Path = DEMO_PLAN, out: Path | None = None, *extra: str) -> list[str]:
+    return ["fleet", "run", str(inventory), str(plan), "--out", str(out or ctx.results), "--lang", "en",
+            "--no-report", "--poll", "1", *extra]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+def unreachable_board(ctx: Ctx) -> tuple[list[str], str]:
+    """A board nobody answers for, whose results from an earlier fleet run are in the fleet folder."""
+    out = ctx.tmp / "fleet-out"
+    shutil.copytree(ctx.results, out / FLEET_BOARDS_DIR / "board-down")
+    inv = inventory_file(ctx, f"all:\n  hosts:\n    board-down:\n      ansible_host: 127.0.0.1\n"
+                              f"      ansible_port: {_closed_port()}\n      rklab_board: rk3588-8gb\n")
+    return fleet_run(ctx, inv, DEMO_PLAN, out), "board-down"
+
+
+def fleet_folder_in_use(ctx: Ctx) -> tuple[list[str], str]:
+    """A fleet folder another `rklab fleet run` holds (here: this test process, until the test ends)."""
+    out = ctx.tmp / "fleet-busy"
+    out.mkdir()
+    held = contextlib.ExitStack()
+    held.enter_context(sweep_lock(out, name=FLEET_LOCK_FILE))
+    ctx.cleanup.append(held.close)
+    return fleet_run(ctx, inventory_file(ctx, GOOD_HOST), DEMO_PLAN, out), f"in use by another rklab fleet run (pid {os.getpid()})"
+
+
+def sweep_of_board(ctx: Ctx, board_id: str) -> Path:
+    """ctx.results made into a sweep folder of the demo plan that measures ``board_id``."""
+    (ctx.results / PLAN_COPY).write_text(DEMO_PLAN.read_text(encoding="utf-8"), encoding="utf-8")
+    (ctx.results / MANIFEST_FILE).write_text(f'{{"plan": "{DEMO_PLAN}", "entries": ["demo-llm"], '
+                                             f'"board_id": "{board_id}"}}', encoding="utf-8")
+    return ctx.results
+
+
+GOOD_HOST = "all:\n  hosts:\n    board-a:\n      ansible_host: 127.0.0.1\n      rklab_board: rk3588-8gb\n"
+
+
+def _fleet_cases() -> list[Case]:
+    def inv(text):
+        return lambda ctx: inventory_file(ctx, text)
+
+    return [
+        Case("fleet-inventory-missing", lambda ctx: (fleet_run(ctx, ctx.tmp / "nowhere" / "inventory.yaml"), "nowhere/inventory.yaml")),
+        Case("fleet-inventory-syntax-error", lambda ctx: (fleet_run(ctx, p := inv("all:\n  hosts:\n    board-a: [x\n")(ctx)), f"{p}:4")),
+        Case("fleet-inventory-no-hosts", lambda ctx: (fleet_run(ctx, inv("all:\n  hostz:\n    board-a:\n")(ctx)), ("no hosts", "hostz"))),
+        Case("fleet-host-without-profile", lambda ctx: (fleet_run(ctx, inv(GOOD_HOST.replace("      rklab_board: rk3588-8gb\n", ""))(ctx)), "board-a")),
+        Case("fleet-unknown-profile", lambda ctx: (fleet_run(ctx, inv(GOOD_HOST.replace("rk3588-8gb", "rk3588-4gb"))(ctx)), "rk3588-4gb")),
+        Case("fleet-plan-missing", lambda ctx: (fleet_run(ctx, inv(GOOD_HOST)(ctx), ctx.tmp / "plans" / "nope.yaml"), "nope.yaml")),
+        Case("fleet-host-plan-missing", lambda ctx: (fleet_run(ctx, inv(GOOD_HOST + "      rklab_plan: gone.yaml\n")(ctx)), "gone.yaml")),
+        Case("fleet-limit-matches-nothing", lambda ctx: (fleet_run(ctx, inv(GOOD_HOST)(ctx), DEMO_PLAN, None, "--limit", "board-z"), "board-z")),
+        Case("fleet-unreachable-host", unreachable_board, timeout=120,
+             watched=lambda ctx: ctx.tmp / "fleet-out" / FLEET_BOARDS_DIR / "board-down"),
+        Case("fleet-out-in-use", fleet_folder_in_use),
+        Case("fleet-report-not-a-fleet-folder", lambda ctx: (["fleet", "report", str(ctx.results)], str(ctx.results))),
+        Case("sweep-board-unknown-profile", lambda ctx: (sweep(ctx, DEMO_PLAN, "--board", "rk3588-4gb"), "rk3588-4gb")),
+        Case("sweep-resume-other-board-id", lambda ctx: (["sweep", str(DEMO_PLAN), "--resume", str(sweep_of_board(ctx, "board-a")),
+                                                          "--board-id", "board-b", "--no-progress", "--no-report"],
+                                                         "this sweep measures board 'board-a', not 'board-b'")),
+    ]
+
+
+CASES = (_model_cases() + _identity_cases() + _image_cases() + _plan_cases() + _number_cases() + _outdir_cases()
+         + _library_cases() + _cache_cases() + _run_folder_cases() + _fleet_cases())
 
 # Cases the owning module does not handle yet (reported to the lead). Strict: when the owner
 # fixes one, its XPASS fails the run as a reminder to delete the line here.
@@ -452,7 +535,8 @@ def test_bad_input(case: Case, tmp_path, request):
         (tmp_path / "future").mkdir()
         shutil.copy(old, tmp_path / "future" / "librkllmrt.so")
     argv, names = case.build(ctx)
-    before = _digest(ctx.results)
+    watched = case.watched(ctx) if case.watched else ctx.results
+    before = _digest(watched)
     env = dict(os.environ)
     env.pop("RKLLM_LIB", None)
     env.pop("RKLLM_VERSION", None)
@@ -464,6 +548,9 @@ def test_bad_input(case: Case, tmp_path, request):
         r = subprocess.run(RKLAB + argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=case.timeout)
     except subprocess.TimeoutExpired:
         pytest.fail(f"`rklab {' '.join(argv)}` did not refuse the input within {case.timeout:.0f} s (it ran)")
+    finally:
+        for done in ctx.cleanup:
+            done()
     err = r.stderr.strip()
     assert r.returncode != 0, f"exit 0 for bad input; stdout: {r.stdout[-500:]}"
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr[-2000:]
@@ -477,7 +564,7 @@ def test_bad_input(case: Case, tmp_path, request):
         message = r.stdout + r.stderr
     alternatives = names if isinstance(names, tuple) else (names,)
     assert any(n in message for n in alternatives), f"the message does not name {names!r}: {message[-800:]}"
-    assert _digest(ctx.results) == before, "the earlier results were changed"
+    assert _digest(watched) == before, "the earlier results were changed"
 
 
 def test_empty_rklab_cache_is_the_default_not_the_current_folder(tmp_path):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.browser import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, open_page as _open
+from tests.fixtures.browser import (BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, open_page as _open, plots_without_svg,
+                                    severe_console_entries)
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=BROWSER_MISSING)
 
@@ -20,14 +21,11 @@ def report_html(fake_report):
 
 def test_every_plot_renders_an_svg_without_console_errors(browser, report_html):
     _open(browser, report_html, n_plots_min=5)
-    plots = browser.execute_script(
-        "return [...document.querySelectorAll('.plotly-graph-div')].map(d => [d.id, d.querySelectorAll('.main-svg').length,"
-        " d.querySelectorAll('.point, .scatterlayer path').length]);")
+    plots, missing = plots_without_svg(browser)
     assert len(plots) >= 5, plots  # 3 comparison bars, predicted, memory, bandwidth, npu-cpu, vlm stages
-    missing = [p[0] for p in plots if p[1] == 0]
     assert not missing, f"plots without an SVG: {missing}"
     assert browser.execute_script("return typeof window.Plotly") == "object"
-    severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+    severe = severe_console_entries(browser)
     assert not severe, severe
 
 

@@ -432,19 +432,20 @@ def test_throttled_and_clocks_below_max_are_separate(fake_sweep):
 def test_display_tables_have_localized_headers(fake_sweep):
     r = rr.build_report([fake_sweep], lang="zh")
     c = rr.conditions_display(r)
-    assert list(c.columns)[:3] == ["测试项", "主机", "SoC / CPU"]
+    assert list(c.columns)[:5] == ["板卡", "板卡配置", "测试项", "主机", "SoC / CPU"]
     assert "频率已固定" in c.columns and set(c["频率已固定"]) == {"否"}
     assert "过热降频" in c.columns and set(c["过热降频"]) == {"否"}
     tables = [rr.measured_display(r), rr.comparison_display(r), rr.verdicts_display(r), rr.predicted_display(r),
-              rr.entries_display(r), c]
-    for df in tables:  # zh headers: no raw snake_case keys
+              rr.entries_display(r), c, rr.boards_display(r)]
+    for df in tables:  # zh headers: no raw snake_case keys, and every table names the board
+        assert "板卡" in df.columns, list(df.columns)
         assert not [h for h in df.columns if re.fullmatch(r"[a-z_]+", h)], list(df.columns)
     assert "说明" in rr.predicted_display(r).columns and "解释" in rr.predicted_display(r).columns
     assert any("DDR 平均 1,560 MHz" in x for x in rr.predicted_display(r)["解释"])
     e = rr.entries_display(r).set_index("测试项")
     assert e.loc["qwen3-vl-4b-npu-limit", "状态"] == "内存耗尽被终止"
     md = rr.benchmark_log_markdown(r)
-    assert "| 测试项 | 主机 |" in md and "clocks_pinned" not in md
+    assert "| 板卡 | 板卡配置 | 测试项 | 主机 |" in md and "clocks_pinned" not in md
     en = rr.conditions_display(rr.build_report([fake_sweep], lang="en"))
     assert "clocks pinned" in en.columns and "thermal throttling" in en.columns
 
@@ -553,3 +554,87 @@ def test_why_not_pinned_in_one_phrase():
     failed = ["DDR governor dmc_ondemand (pinned needs userspace/performance)", "policy4 at 1800 MHz < max 2352 MHz"]
     assert clock_reasons_summary(failed, "RK3588", "zh") == ("DDR 调频策略为 dmc_ondemand（固定频率需要 userspace 或 "
                                                               "performance）；policy4 运行在 1800 MHz，低于 2352 MHz")
+
+
+# ----------------------------------------------------------------------------- many boards (a fleet folder)
+@pytest.fixture
+def fleet_rep(tmp_path):
+    from tests.fixtures.report_records import make_fake_fleet
+
+    return rr.build_report([make_fake_fleet(tmp_path / "TEST-FIXTURE-fleet")], board="rk3588-8gb", lang="en")
+
+
+def test_fleet_report_keeps_boards_apart(fleet_rep):
+    r = fleet_rep
+    # boards in the order of their folders (boards/<board_id>), then the ones with no results
+    assert r.boards == [("board-16gb", "rk3588-16gb"), ("board-8gb", "rk3588-8gb"), ("board-down", "rk3588-8gb")]
+    assert r.many_boards
+    m = r.measured.set_index("board")
+    # the same entry and case on two boards (same hostname): two rows, each the median of its own runs
+    assert list(r.measured["entry"]) == ["qwen3-0.6b-npu", "qwen3-0.6b-npu"] and r.measured["host_name"].nunique() == 1
+    assert m.loc["board-8gb", "decode_tps"] == pytest.approx(25.0) and m.loc["board-16gb", "decode_tps"] == pytest.approx(26.0)
+    measured = r.comparison[r.comparison["source"] == "measured"]
+    assert list(measured["label"]) == ["board-16gb · measured rkllm", "board-8gb · measured rkllm"]
+    assert list(r.conditions["board"]) == ["board-16gb", "board-8gb"]
+    assert list(r.conditions["profile"]) == ["rk3588-16gb", "rk3588-8gb"]
+
+
+def test_fleet_verdicts_are_per_board_profile(fleet_rep):
+    v = fleet_rep.verdicts.set_index(["board", "model"])
+    # Qwen3-8B: more than the 8 GB board's budget, fits the 16 GB board (engine prediction per profile)
+    assert v.loc[("board-8gb", "Qwen3-8B"), "verdict"] == "exceeds"
+    assert v.loc[("board-16gb", "Qwen3-8B"), "verdict"] == "fits"
+    assert v.loc[("board-8gb", "Qwen3-0.6B"), "measured_decode_tps"] == pytest.approx(25.0)
+    assert v.loc[("board-16gb", "Qwen3-0.6B"), "measured_decode_tps"] == pytest.approx(26.0)
+    assert set(fleet_rep.verdicts["board"]) == {"board-8gb", "board-16gb"}  # board-down measured nothing
+    nc = fleet_rep.npu_cpu  # predicted NPU/CPU per board profile, each beside its own board's measurement
+    assert set(zip(nc["board"], nc["profile"])) == {("board-8gb", "rk3588-8gb"), ("board-16gb", "rk3588-16gb")}
+    assert dict(zip(nc["board"], nc["measured_npu_decode_tps"])) == pytest.approx({"board-8gb": 25.0, "board-16gb": 26.0})
+    assert list(fleet_rep.predicted["board"]) == ["board-16gb", "board-8gb"]
+
+
+def test_fleet_warnings_name_their_board(fleet_rep):
+    ws = fleet_rep.warnings
+    assert ws and all(w.board != "-" for w in ws)
+    down = [w for w in ws if w.kind == "board"]
+    assert [(w.board, w.where) for w in down] == [("board-down", "board-down")]
+    assert "unreachable" in down[0].message and "Connection refused" in down[0].message
+    assert {w.board for w in ws if w.kind == "clocks"} == {"board-8gb", "board-16gb"}
+    html = rr.warnings_html(fleet_rep)
+    assert "[clocks] board-8gb · qwen3-0.6b-npu" in html
+
+
+def test_fleet_answer_is_per_board(fleet_rep):
+    from rklab.report.answer import answer_lines
+    from rklab.report.plots import report as rp
+
+    lines = answer_lines(fleet_rep)
+    assert len(lines) == 8  # four sentences per board that measured something (board-down measured nothing)
+    assert lines[0].startswith("On the RK3588 16 GB board-16gb (usable budget 13,553 MB), 11 of 17 models fit")
+    assert lines[4].startswith("On the RK3588 8 GB board-8gb (usable budget 5,361 MB), 8 of 17 models fit")
+    assert "Qwen3-0.6B 26.0 tok/s" in lines[2] and "Qwen3-0.6B 25.0 tok/s" in lines[6]  # each board's own run
+    fig = rp.answer_figure(fleet_rep)
+    ys = {y for t in fig.data if t.type == "bar" for y in t.y}
+    assert {"board-8gb · Qwen3-8B", "board-16gb · Qwen3-8B"} <= ys
+    limits = [t.name for t in fig.data if t.type == "scatter"]
+    assert "usable budget 13,553 MB (rk3588-16gb)" in limits and "usable budget 5,361 MB (rk3588-8gb)" in limits
+
+
+def test_fleet_tables_and_the_same_model_chart(fleet_rep):
+    from rklab.report.plots import report as rp
+
+    b = rr.boards_display(fleet_rep).set_index("board")
+    assert b.loc["board-16gb", "entries ok"] == "1/1" and b.loc["board-down", "entries ok"] == "0/0"
+    assert b.loc["board-down", "last fleet run"].startswith("unreachable at 'connect': TEST-FIXTURE")
+    assert b.loc["board-8gb", "last fleet run"] == "ok"
+    for df in (rr.measured_display(fleet_rep), rr.verdicts_display(fleet_rep), rr.predicted_display(fleet_rep),
+               rr.entries_display(fleet_rep), rr.conditions_display(fleet_rep), rr.comparison_display(fleet_rep)):
+        assert "board" in df.columns, list(df.columns)
+    fig = rp.boards_figure(fleet_rep)
+    bars = {(t.name, t.xaxis): list(t.y) for t in fig.data}
+    assert bars[("board-8gb (rk3588-8gb)", "x")] == pytest.approx([25.0])
+    assert bars[("board-16gb (rk3588-16gb)", "x")] == pytest.approx([26.0])
+    assert bars[("board-16gb (rk3588-16gb)", "x3")] == pytest.approx([790.0])  # VmHWM
+    assert "board-8gb" in rr.report_intro(fleet_rep) and "RK3588 16 GB" in rr.report_intro(fleet_rep)
+    # one board: no such chart
+    assert rp.boards_figure(rr.build_report([fleet_rep.run_dirs[0] + "/boards/board-8gb"], lang="en")) is None

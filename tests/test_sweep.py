@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from rklab.errors import RklabError
-from rklab.records import read_records
+from rklab.records import BOARD_ID_ENV, BOARD_PROFILE_ENV, read_records
 from rklab.orchestrate.sweep import run_sweep
 from rklab.runfolder import attempt_dirs, completed_attempt, entry_outcome_record, record_files
 from tests.fakes.sweep_notebooks import write_fake_notebooks
@@ -122,6 +122,27 @@ def test_cli_force_reaches_every_notebook(fake_run, tmp_path, monkeypatch, capsy
     assert params["force"] is True and params["entry"] == "good"
     assert entry_outcome_record(out / "good" / "attempt-1")["params"]["force"] is True
     assert json.loads((out / "sweep.json").read_text())["force"] is True
+
+
+def test_every_record_carries_the_board_id_and_profile(fake_run, tmp_path, monkeypatch):
+    plan, nbs, _, _ = fake_run
+    monkeypatch.delenv(BOARD_ID_ENV, raising=False)
+    out = tmp_path / "unit7"
+    run_sweep(plan, out=out, only="good", board_id="unit-7", board="rk3588-16gb", report=False, progress=False,
+              notebooks=nbs)
+    recs = [r for f in out.rglob("records.jsonl") for r in read_records(f)]
+    # written by the kernel (run records) and by the sweep (entry records)
+    assert {r["kind"] for r in recs} == {"llm", "entry"}
+    assert {(r["board_id"], r["board_profile"]) for r in recs} == {("unit-7", "rk3588-16gb")}
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["board_id"] == "unit-7" and manifest["board"] == "rk3588-16gb"
+    assert BOARD_ID_ENV not in os.environ and BOARD_PROFILE_ENV not in os.environ  # restored after the sweep
+    # a resume keeps the board: another id is refused, none given means the stored one
+    with pytest.raises(RklabError, match="measures board 'unit-7', not 'unit-8'"):
+        run_sweep(plan, resume=out, only="good", board_id="unit-8", report=False, progress=False, notebooks=nbs)
+    with pytest.raises(RklabError, match="unknown board 'rk3588-4gb'"):
+        run_sweep(plan, out=tmp_path / "x", board="rk3588-4gb", report=False, progress=False, notebooks=nbs)
+    assert not (tmp_path / "x").exists()
 
 
 def test_timed_out_kernel_is_gone(fake_run):

@@ -18,6 +18,8 @@ def _sweep(args) -> int:
         report=not args.no_report,
         progress=not args.no_progress,
         force=args.force,
+        board_id=args.board_id,
+        board=args.board,
     )
     print(format_summary(result))
     return result.exit_code
@@ -40,6 +42,11 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true",
                    help="run entries even when the pre-flight predicts they run out of memory "
                    "(sets force=True for every entry; the memory guard still stops a run at the floor)")
+    p.add_argument("--board-id", metavar="NAME",
+                   help="name of the board in every record (default: the host name; `rklab fleet run` gives the "
+                   "inventory name); a resumed sweep keeps the name it started with")
+    p.add_argument("--board", metavar="PROFILE",
+                   help="board profile for predictions, overriding the plan's `board` (e.g. rk3588-16gb)")
     p.add_argument("--no-report", action="store_true", help="skip notebook 04 and the HTML export")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_sweep)

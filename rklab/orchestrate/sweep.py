@@ -19,14 +19,21 @@ attempt per entry (:func:`rklab.runfolder.record_files`).
 Nothing run twice, nothing mixed: one sweep process per run folder (:func:`rklab.runfolder.sweep_lock`, an
 flock that dies with its holder); ``--resume`` only with the plan the folder was made with; ``--out`` never
 a folder that already holds records; ``--timeout`` > 0; a free-space check before the start.
+
+Board identity: every record the sweep and its kernels write carries ``board_id`` and
+``board_profile`` (:func:`rklab.records.board_identity`, passed to the kernels through the
+environment). ``board_id`` defaults to the host name; ``rklab fleet run`` gives each board its
+inventory name, so two boards with the same host name stay apart.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import math
 import os
+import platform
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -44,7 +51,9 @@ from rklab.orchestrate.notebooks import KERNEL_NAME, execute_notebook, log_tail
 from rklab.orchestrate.plans import Plan, PlanEntry, load_plan
 from rklab.orchestrate.publish import build_html_report, default_results_md
 from rklab.orchestrate.plancheck import MIN_DISK_MB
-from rklab.records import ENTRY_KIND, RUN_KINDS, RecordWriter, ensure_free_space, read_records
+from rklab.predict.boards import load_board
+from rklab.records import (BOARD_ID_ENV, BOARD_PROFILE_ENV, ENTRY_KIND, RUN_KINDS, RecordWriter, ensure_free_space,
+                           read_records)
 from rklab.runfolder import (FAILED_STATUSES, FEASIBILITY_DIR, GUARD_PRECEDENCE, HEARTBEAT_FILE, PARAMETERS_FILE,
                              PLAN_COPY, RECORDS_FILE, Status, completed_attempt, entry_outcome_record, is_sweep,
                              MANIFEST_FILE, next_attempt, read_manifest, sweep_lock, write_manifest)
@@ -80,6 +89,30 @@ class SweepResult:
     @property
     def exit_code(self) -> int:
         return 1 if (self.failed or self.report_error) else 0
+
+
+# --------------------------------------------------------------------------- the kernels' environment
+@contextlib.contextmanager
+def environment(**values: str | None):
+    """Set (or, for None, remove) environment variables for the block; restore them afterwards.
+
+    Notebook kernels inherit the sweep's environment: this is how the sweep gives every kernel
+    the board identity without a notebook parameter.
+    """
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        _set_environment(values)
+        yield
+    finally:
+        _set_environment(old)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -196,6 +229,8 @@ def run_sweep(
     kernel_name: str = KERNEL_NAME,
     notebooks: str | os.PathLike | None = None,
     force: bool = False,
+    board_id: str | None = None,
+    board: str | None = None,
 ) -> SweepResult:
     """Run a plan (see the module docstring); returns what happened to each entry.
 
@@ -204,13 +239,22 @@ def run_sweep(
     ``notebooks``: folder holding 01..03 (default the project's ``notebooks/``; tests pass doubles).
     ``force``: run entries the pre-flight predicts to run out of memory (notebook parameter
     ``force=True`` for every entry run now; see :func:`run_entry`).
+    ``board_id``: name of the board in every record (default: the one in the manifest when
+    resuming, else the host name); ``board``: board profile overriding the plan's ``board``.
     """
     check_lang(lang, "--lang")
     check_timeout(timeout_s)
     plan = load_plan(plan_path)
+    if board:
+        try:
+            load_board(board)  # an unknown profile is refused before anything is written
+        except RklabError as exc:
+            raise RklabError(f"--board {board}: {exc}") from None
+        plan = dataclasses.replace(plan, board=board)
     entries = plan.select(only)
     with contextlib.ExitStack() as held:
-        out_dir = _open_run_folder(held, plan, entries, out=out, resume=resume, lang=lang, force=force)
+        out_dir = _open_run_folder(held, plan, entries, out=out, resume=resume, lang=lang, force=force,
+                                   board_id=board_id)
         return _run_steps(plan, entries, out_dir, resume=bool(resume), lang=lang, timeout_s=timeout_s,
                           results_md=results_md, report=report, progress=progress, kernel_name=kernel_name,
                           notebooks=notebooks, force=force)
@@ -224,8 +268,9 @@ def check_timeout(timeout_s: float | None) -> None:
 
 
 def _open_run_folder(held: contextlib.ExitStack, plan: Plan, entries: list[PlanEntry], *, out, resume, lang: str,
-                     force: bool) -> Path:
-    """The sweep's folder, checked, locked for this process (``held`` keeps the lock) and with its manifest."""
+                     force: bool, board_id: str | None) -> Path:
+    """The sweep's folder, checked, locked for this process and with its manifest; ``held`` keeps the lock
+    and the board identity in the environment (:func:`environment`) until the sweep ends."""
     if out and resume:
         raise RklabError("give either --out DIR (new sweep) or --resume DIR (continue one), not both")
     option = "--resume" if resume else "--out"
@@ -240,19 +285,33 @@ def _open_run_folder(held: contextlib.ExitStack, plan: Plan, entries: list[PlanE
         _check_new_folder(out_dir)
     else:
         out_dir = _timestamp_dir(paths.runs_dir())
+    board_id = _board_id(out_dir, board_id, option)
     out_dir = paths.ensure_writable_dir(out_dir, option)
     held.enter_context(sweep_lock(out_dir, option))
     if not resume:
         _check_new_folder(out_dir)  # again, now that no other sweep can write here
     ensure_free_space(out_dir, MIN_DISK_MB, option)
+    # the kernels inherit the environment: every record they write names this board
+    held.enter_context(environment(**{BOARD_ID_ENV: board_id, BOARD_PROFILE_ENV: plan.board}))
     if not is_sweep(out_dir):
         shutil.copyfile(plan.path, out_dir / PLAN_COPY)
         manifest = {"plan": str(Path(plan.path).resolve()), "plan_name": plan.name, "board": plan.board,
+                    "board_id": board_id,
                     "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     "lang": lang, "entries": [e.name for e in entries],
                     "excluded": plan.excluded, "force": bool(force)}
         write_manifest(out_dir, manifest)
     return out_dir
+
+
+def _board_id(out_dir: Path, board_id: str | None, option: str) -> str:
+    """The board id of a sweep: the one its manifest holds (a resume cannot change it), else the
+    given one, else the host name."""
+    stored = read_manifest(out_dir).get("board_id")
+    if stored and board_id and stored != board_id:
+        raise RklabError(f"{option} {out_dir}: this sweep measures board {stored!r}, not {board_id!r}; "
+                         f"give --board-id {stored} or another folder")
+    return stored or board_id or platform.node() or "localhost"
 
 
 def _check_new_folder(out_dir: Path) -> None:

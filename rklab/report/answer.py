@@ -4,7 +4,8 @@
 final verdict table), with the number that answers each question and its kind: memory and verdict
 **measured** on the NPU where measured, else **predicted** by the engine; decode measured on the
 NPU, else measured on a CPU (llama.cpp, with the host), else predicted. :func:`answer_lines` says it
-in three or four sentences; :func:`rklab.report.plots.report.answer_figure` draws it.
+in three or four sentences; :func:`rklab.report.plots.report.answer_figure` draws it. With several
+boards (a fleet) the rows and the sentences are per board, each against its own board profile.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from rklab.i18n import text
+from rklab.predict.boards import load_board
 from rklab.report.build import Report
-from rklab.report.frames import host_label
+from rklab.report.frames import NO_BOARD, col, host_label
 from rklab.report.summary import headline_cases
 
-ANSWER_COLUMNS = ["model", "verdict", "verdict_label", "verdict_source", "verdict_reason", "memory_mb",
-                  "memory_source", "decode_tps", "decode_source", "predicted_decode_tps", "ttft_ms", "host"]
+ANSWER_COLUMNS = ["board", "profile", "model", "verdict", "verdict_label", "verdict_source", "verdict_reason",
+                  "memory_mb", "memory_source", "decode_tps", "decode_source", "predicted_decode_tps", "ttft_ms", "host"]
 FITS = ("fits", "tight")
 TOO_BIG = ("exceeds", "infeasible", "oom", "unsupported")
 
@@ -27,22 +29,27 @@ def answer_rows(report: Report) -> pd.DataFrame:
     """One row per model of the verdict table (see the module docstring for the kinds).
 
     ``decode_source``: ``measured`` (NPU), ``measured_cpu`` (llama.cpp on ``host``) or ``predicted``.
+    ``board`` / ``profile``: the board whose verdict block the row comes from (the measured numbers are
+    that board's).
     """
     v = report.verdicts
     if v.empty:
         return pd.DataFrame(columns=ANSWER_COLUMNS)
     heads = headline_cases(report.measured) if len(report.measured) else pd.DataFrame()
     rows = []
-    for _, r in v.iterrows():
+    boards = col(v, "board", NO_BOARD)
+    for (_, r), board in zip(v.iterrows(), boards):
         measured_mem = _finite(r.get("measured_mb"))
-        row = {"model": r["model"], "verdict": r["verdict"], "verdict_label": r["verdict_label"],
-               "verdict_source": r["verdict_source"], "verdict_reason": r["verdict_reason"],
+        mine = heads[heads["board"] == board] if len(heads) else heads  # that board's measurements
+        row = {"board": board, "profile": r.get("profile") or report.board.name, "model": r["model"],
+               "verdict": r["verdict"], "verdict_label": r["verdict_label"], "verdict_source": r["verdict_source"],
+               "verdict_reason": r["verdict_reason"],
                "memory_mb": measured_mem if measured_mem is not None else _finite(r.get("predicted_mb")),
                "memory_source": "measured" if measured_mem is not None else "predicted",
                "decode_tps": _finite(r.get("predicted_decode_tps")), "decode_source": "predicted",
                "predicted_decode_tps": _finite(r.get("predicted_decode_tps")), "ttft_ms": None, "host": ""}
-        npu = heads[(heads["model_name"] == r["model"]) & (heads["backend"] == "rkllm")] if len(heads) else heads
-        cpu = heads[(heads["model_name"] == r["model"]) & (heads["backend"] != "rkllm")] if len(heads) else heads
+        npu = mine[(mine["model_name"] == r["model"]) & (mine["backend"] == "rkllm")] if len(mine) else mine
+        cpu = mine[(mine["model_name"] == r["model"]) & (mine["backend"] != "rkllm")] if len(mine) else mine
         for frame, source in ((npu, "measured"), (cpu, "measured_cpu")):
             if len(frame) and _finite(frame.iloc[0]["decode_tps"]) is not None:
                 m = frame.iloc[0]
@@ -75,17 +82,26 @@ def _sentence(parts: list[str], lang: str) -> str:
 
 
 def answer_lines(report: Report) -> list[str]:
-    """Three or four sentences: which models fit, which do not, how fast, how much memory."""
-    lang = report.lang
+    """Three or four sentences: which models fit, which do not, how fast, how much memory (per board,
+    naming it, when the report covers several)."""
     a = answer_rows(report)
     if a.empty:
         return []
-    b = report.board
+    lines = []
+    for (board, profile), rows in a.groupby(["board", "profile"], sort=False):
+        b = load_board(profile)  # each board against its own profile, as in the verdict table
+        label = f"{b.label(report.lang)} {board}" if report.many_boards else b.label(report.lang)
+        lines += _board_lines(rows, b, label, report.lang)
+    return lines
+
+
+def _board_lines(a: pd.DataFrame, b, board_label: str, lang: str) -> list[str]:
+    """The sentences of :func:`answer_lines` for the rows of one board (profile ``b``)."""
     ok = a[a["verdict"].isin(FITS)]
     tight = a[a["verdict"] == "tight"]
     tight_part = text("report.answer.tight", lang, models=_names(tight["model"], lang), pct=100 * b.tight_fraction) \
         if len(tight) else ""
-    lines = [text("report.answer.which", lang, board=b.label(lang), budget=b.budget_mb, n_ok=len(ok), n=len(a),
+    lines = [text("report.answer.which", lang, board=board_label, budget=b.budget_mb, n_ok=len(ok), n=len(a),
                   models=_names(ok["model"], lang) or "-", tight=tight_part)]
     big = a[a["verdict"].isin(TOO_BIG)]
     excluded = a[a["verdict"] == "excluded"]

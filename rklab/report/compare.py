@@ -20,20 +20,20 @@ from rklab.errors import RklabError
 from rklab.predict.boards import load_board
 from rklab.predict.catalog import get_model
 from rklab.predict.measured import npu_vs_cpu, run_prediction
-from rklab.report.frames import as_int, host_label, int_text, residual_pct, yes_no_unknown
+from rklab.report.frames import NO_BOARD, as_int, host_label, int_text, residual_pct, with_board, yes_no_unknown
 from rklab.report.summary import headline_cases
 
 SOURCE_ORDER = ("official", "seed", "community", "measured")
 COMPARISON_COLUMNS = ["model", "source", "reference", "label", "bar_label", "runtime", "dtype", "decode_tps", "decode_tps_err",
                       "ttft_ms", "ttft_ms_err", "memory_mb", "memory_kind", "conditions", "synthetic",
-                      "prompt_tokens", "new_tokens", "entry"]
+                      "prompt_tokens", "new_tokens", "entry", "board"]
 PREDICTION_KEYS = ("predicted_decode_tps", "predicted_decode_tps_pinned", "predicted_ttft_ms", "predicted_memory_mb",
                    "ceiling_tps", "pct_of_ceiling")
-PREDICTED_COLUMNS = ["entry", "model", "backend", "case", "measured_decode_tps", "predicted_decode_tps",
+PREDICTED_COLUMNS = ["board", "entry", "model", "backend", "case", "measured_decode_tps", "predicted_decode_tps",
                      "predicted_decode_tps_pinned", "decode_residual_pct", "measured_ttft_ms", "predicted_ttft_ms",
                      "ttft_residual_pct", "measured_vmhwm_mb", "predicted_memory_mb", "memory_residual_pct",
                      "ceiling_tps", "pct_of_ceiling", "explanation", "note"]
-NPU_CPU_COLUMNS = ["model", "in_plan", "npu_dtype", "npu_memory_mb", "npu_decode_tps", "npu_ttft_ms", "npu_verdict",
+NPU_CPU_COLUMNS = ["board", "profile", "model", "in_plan", "npu_dtype", "npu_memory_mb", "npu_decode_tps", "npu_ttft_ms", "npu_verdict",
                    "measured_npu_decode_tps", "cpu_type", "cpu_memory_mb", "cpu_decode_ceiling_tps",
                    "measured_cpu_decode_tps", "measured_cpu_vmhwm_mb", "cpu_bandwidth_gbs", "cpu_bandwidth_source",
                    "cpu_basis"]
@@ -74,25 +74,32 @@ def comparison_table(measured: pd.DataFrame, reference: pd.DataFrame, models: It
                 "memory_mb": r.get("memory_mb"), "memory_kind": r.get("memory_kind"),
                 "conditions": "; ".join(str(x) for x in conds), "synthetic": False,
                 "prompt_tokens": r.get("prompt_tokens"), "new_tokens": r.get("new_tokens"), "entry": None,
+                "board": None,
             })
-    for _, m in headline_cases(measured).iterrows():
+    heads = headline_cases(measured)
+    many = len(heads) > 0 and heads["board"].nunique() > 1
+    for _, m in heads.iterrows():
         conds = [f"{m['case']}", c("context", context=int_text(m.get("max_context"))), f"n={m['n']}",
                  c("host", host=host_label(m)),
                  c("pinned", pinned=i18n.text(f"report.{yes_no_unknown(m.get('clocks_pinned'))}", lang))]
         if m.get("synthetic"):
             conds.append(c("synthetic"))
         synthetic = bool(m.get("synthetic"))
+        board = m["board"]
         rows.append({
-            "model": m["model_name"], "source": "measured", "reference": c("entry", entry=m["entry"]),
-            "label": f"measured {m['backend']}" + (" (synthetic)" if synthetic else ""),
-            "bar_label": c("measured", backend=m["backend"]) + (i18n.text("report.synthetic_mark", lang) if synthetic
-                                                                 else ""),
+            "model": m["model_name"], "source": "measured",
+            "reference": (c("entry", entry=m["entry"]) if board == NO_BOARD
+                          else c("entry_board", entry=m["entry"], board=board)),
+            "label": with_board(f"measured {m['backend']}" + (" (synthetic)" if synthetic else ""), board, many),
+            "bar_label": with_board(c("measured", backend=m["backend"])
+                                    + (i18n.text("report.synthetic_mark", lang) if synthetic else ""), board, many),
             "runtime": str(m.get("runtime_version") or ""), "dtype": m.get("dtype"),
             "decode_tps": m["decode_tps"], "decode_tps_err": m["decode_tps_std"],
             "ttft_ms": m["ttft_ms"], "ttft_ms_err": m["ttft_ms_std"],
             "memory_mb": m.get("vmhwm_mb"), "memory_kind": "VmHWM",
             "conditions": "; ".join(conds), "synthetic": synthetic,
             "prompt_tokens": m.get("prompt_tokens"), "new_tokens": m.get("new_tokens"), "entry": m["entry"],
+            "board": board,
         })
     df = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     if not df.empty:
@@ -120,18 +127,20 @@ def predicted_vs_measured(measured: pd.DataFrame, board: str = "rk3588-8gb", lan
     official clocks (``predicted_decode_tps_pinned``), with the sentence that says which explains the
     measurement (``explanation``). llama.cpp rows: memory predicted from the GGUF file and the decode
     ceiling at the host's measured bandwidth (``ceiling_tps``, ``pct_of_ceiling``). All of it comes from
-    :func:`rklab.predict.measured.run_prediction`; ``note`` says why a number is missing.
+    :func:`rklab.predict.measured.run_prediction`; ``note`` says why a number is missing. Each row is
+    predicted for its own board's profile (the records' ``board_profile``; ``board`` for records without one).
     """
     rows = []
     if measured.empty:
         return pd.DataFrame(columns=PREDICTED_COLUMNS)
     for _, m in measured.iterrows():
-        row = {"entry": m["entry"], "model": m["model_name"], "backend": m["backend"], "case": m["case"],
+        row = {"board": m["board"], "entry": m["entry"], "model": m["model_name"], "backend": m["backend"], "case": m["case"],
                "measured_decode_tps": m["decode_tps"], "measured_ttft_ms": m["ttft_ms"],
                "measured_vmhwm_mb": m.get("vmhwm_mb")}
         query = m.to_dict()
         query["prompt_tokens"] = text_prompt_tokens(m)
-        pred = run_prediction(query, board, lang)
+        profile = m.get("board_profile") if isinstance(m.get("board_profile"), str) else board
+        pred = run_prediction(query, profile, lang)
         row.update({k: (np.nan if pred[k] is None else pred[k]) for k in PREDICTION_KEYS})
         row["note"], row["explanation"] = pred["note"], pred["explanation"]
         for a, b, r in RESIDUALS:
@@ -140,7 +149,17 @@ def predicted_vs_measured(measured: pd.DataFrame, board: str = "rk3588-8gb", lan
     return pd.DataFrame(rows, columns=PREDICTED_COLUMNS)
 
 
-def npu_vs_cpu_table(plan: list[dict], measured: pd.DataFrame, board: str = "rk3588-8gb") -> pd.DataFrame:
+def npu_vs_cpu_table(plan: list[dict], measured: pd.DataFrame, boards: list[tuple[str, str]]) -> pd.DataFrame:
+    """:func:`board_npu_vs_cpu` for each ``(board, profile)`` (a fleet: one block per board, the
+    board's own runs beside its profile's predictions), stacked with ``board`` and ``profile`` columns."""
+    tables = []
+    for board, profile in boards:
+        m = measured[measured["board"] == board] if len(measured) else measured
+        tables.append(board_npu_vs_cpu(plan, m, profile).assign(board=board, profile=profile))
+    return pd.concat(tables, ignore_index=True)[NPU_CPU_COLUMNS] if tables else pd.DataFrame(columns=NPU_CPU_COLUMNS)
+
+
+def board_npu_vs_cpu(plan: list[dict], measured: pd.DataFrame, board: str = "rk3588-8gb") -> pd.DataFrame:
     """Predicted NPU (RKLLM) and CPU (llama.cpp) numbers for every plan model, before or after measuring,
     with the measured headline numbers beside them where a sweep entry measured that model.
 

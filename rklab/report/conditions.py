@@ -1,4 +1,4 @@
-"""Per entry: where and how it was measured (host, runtime, driver, clocks, temperatures).
+"""Per board and entry: where and how it was measured (board, host, runtime, driver, clocks, temperatures).
 
 Raw keys here; :func:`rklab.report.tables.conditions_display` gives the localized table.
 """
@@ -12,13 +12,13 @@ import pandas as pd
 from rklab.i18n import text
 from rklab.report.frames import any_true, col, first, num
 
-CONDITION_COLUMNS = ["entry", "host", "soc", "board_model", "kernel", "runtime", "npu_driver", "clocks_pinned",
+CONDITION_COLUMNS = ["board", "profile", "entry", "host", "soc", "board_model", "kernel", "runtime", "npu_driver", "clocks_pinned",
                      "clocks_reasons", "cpu_freq_mhz", "npu_freq_mhz", "ddr_freq_mhz", "temp_start_c", "temp_max_c",
                      "throttled", "clocks_below_max", "when"]
 
 
 def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per entry: where it ran, clocks pinned?, temperatures, versions.
+    """Per board and entry: where it ran, clocks pinned?, temperatures, versions.
 
     ``throttled``: thermal/firmware throttling in any run (a cpufreq policy's scaling_max_freq
     below cpuinfo_max_freq, or a devfreq max_freq capped). ``clocks_below_max``: some clock ran
@@ -27,13 +27,15 @@ def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     if runs.empty:
         return pd.DataFrame(columns=CONDITION_COLUMNS)
-    for entry, g in runs.groupby("entry", sort=False):
+    for (board, entry), g in runs.groupby(["board", "entry"], sort=False):
         reasons = first(col(g, "host.clocks_pinned_reasons"))
         cpu_freq = {k.split(".")[-1]: first(col(g, k)) for k in g.columns if k.startswith("host.cpu_freq_mhz.")}
         name, version = first(col(g, "runtime.name")) or first(col(g, "backend")), first(col(g, "runtime.version"))
         # "llama-cpp-python 0.3.36" names itself; "1.2.3" needs "rkllm" in front
         runtime = str(version) if version and re.search(r"[a-zA-Z]", str(version)) else f"{name} {version or ''}"
         rows.append({
+            "board": board,
+            "profile": first(col(g, "board_profile")),
             "entry": entry,
             "host": first(col(g, "host.hostname")),
             "soc": first(col(g, "host.soc")) or first(col(g, "host.cpu_model")),

@@ -20,6 +20,20 @@ def col(df: pd.DataFrame, name: str, default: Any = None) -> pd.Series:
     return pd.Series([default] * len(df), index=df.index, dtype=object)
 
 
+NO_BOARD = "-"  # records written before board_id existed
+
+
+def board_of(df: pd.DataFrame) -> pd.Series:
+    """The board of each record: its ``board_id`` (fleet inventory name, ``rklab sweep --board-id``,
+    else the host name it was written on), or ``-`` for records older than the key."""
+    return col(df, "board_id").map(lambda b: str(b) if isinstance(b, str) and b else NO_BOARD)
+
+
+def with_board(label: str, board, many_boards: bool) -> str:
+    """``board · label`` when the report covers several boards, else ``label``."""
+    return f"{board} · {label}" if many_boards else str(label)
+
+
 def num(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce")
 

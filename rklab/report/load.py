@@ -17,12 +17,13 @@ from rklab import runfolder
 from rklab.measure.protocol import case_label
 from rklab.paths import runs_dir
 from rklab.errors import RklabError
-from rklab.records import ENTRY_KIND, RUN_KINDS, check_schemas, load_records
-from rklab.report.frames import col
-from rklab.runfolder import FEASIBILITY_DIR, Status
+from rklab.records import ENTRY_KIND, RUN_KINDS, check_schemas, load_records, read_records
+from rklab.report.frames import board_of, col
+from rklab.runfolder import FEASIBILITY_DIR, FLEET_BOARDS_FILE, Status
 
 RunDirs = Iterable[str | os.PathLike] | str | os.PathLike
-ENTRY_COLUMNS = ["entry", "status", "model", "backend", "seconds", "message", "limit_test"]
+ENTRY_COLUMNS = ["board", "profile", "entry", "status", "model", "backend", "seconds", "message", "limit_test"]
+BOARD_STATUS_COLUMNS = ["board", "profile", "status", "task", "message", "address", "fleet_run", "when"]
 
 
 def load_sweep_records(run_dirs: RunDirs) -> pd.DataFrame:
@@ -65,18 +66,22 @@ def default_run_dirs(run_dirs: Iterable[str | os.PathLike] | None = None) -> lis
 
 
 def plan_order(run_dirs: list[str]) -> list[str]:
-    """Entry names in the order of the sweeps' plans (first sweep first)."""
+    """Entry names in the order of the sweeps' plans (first sweep first; a fleet folder's board sweeps)."""
     order: list[str] = []
-    for d in run_dirs:
+    for d in _sweeps(run_dirs):
         order += [e for e in runfolder.read_manifest(d).get("entries") or [] if e not in order]
     return order
+
+
+def _sweeps(run_dirs: list[str]) -> list[Path]:
+    return [s for d in run_dirs for s in runfolder.sweep_folders(d)]
 
 
 def plan_entries(run_dirs: list[str]) -> list[dict]:
     """``{entry, model, kind, backend, dtype}`` of every entry of the sweeps' plan copies (``plan.yaml``), in
     plan order; the plan's ``defaults`` fill a missing dtype. Empty when no plan copy is there."""
     out: list[dict] = []
-    for d in run_dirs:
+    for d in _sweeps(run_dirs):
         p = Path(d) / runfolder.PLAN_COPY
         try:
             plan = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
@@ -96,18 +101,22 @@ def plan_entries(run_dirs: list[str]) -> list[dict]:
 def excluded_models(run_dirs: list[str]) -> list[dict]:
     """The plans' excluded models (``{model, reason}``), as the sweep manifests list them."""
     out: list[dict] = []
-    for d in run_dirs:
-        out.extend(runfolder.read_manifest(d).get("excluded") or [])
+    for d in _sweeps(run_dirs):
+        out.extend(e for e in runfolder.read_manifest(d).get("excluded") or [] if e not in out)
     return out
 
 
 def in_plan_order(df: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    """Rows sorted by the plan's entry order (stable; unknown entries last)."""
+    """Rows sorted by board (in the order they appear), then the plan's entry order (stable;
+    unknown entries last)."""
     if df.empty or "entry" not in df.columns:
         return df
     rank = {e: i for i, e in enumerate(order)}
     key = df["entry"].map(lambda e: rank.get(e, len(order)))
-    return df.assign(_o=key).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    boards = {b: i for i, b in enumerate(dict.fromkeys(col(df, "board", "")))}
+    board_key = col(df, "board", "").map(boards)
+    return (df.assign(_b=board_key, _o=key).sort_values(["_b", "_o"], kind="stable").drop(columns=["_b", "_o"])
+            .reset_index(drop=True))
 
 
 def measured_runs(records: pd.DataFrame) -> pd.DataFrame:
@@ -120,6 +129,8 @@ def measured_runs(records: pd.DataFrame) -> pd.DataFrame:
         df = df[pd.to_numeric(df["decode_tps"], errors="coerce").notna()]
     if df.empty:
         return df
+    df["board"] = board_of(df)
+    df["board_profile"] = col(df, "board_profile")
     df["model_name"] = col(df, "model.name").fillna(col(df, "entry"))
     df["dtype"] = col(df, "model.dtype").fillna("")
     df["backend"] = col(df, "backend").fillna("")
@@ -136,9 +147,12 @@ def entry_outcomes(records: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=ENTRY_COLUMNS)
     df = records[records["kind"] == ENTRY_KIND].copy()
     df = df[col(df, "entry").astype(str) != FEASIBILITY_DIR]
+    boards = board_of(df)
     rows = []
-    for _, r in df.iterrows():
+    for i, r in df.iterrows():
         rows.append({
+            "board": boards[i],
+            "profile": r.get("board_profile") if isinstance(r.get("board_profile"), str) else None,
             "entry": r.get("entry"),
             "status": r.get("status"),
             "model": r.get("model.name"),
@@ -148,3 +162,17 @@ def entry_outcomes(records: pd.DataFrame) -> pd.DataFrame:
             "limit_test": bool(r.get("limit_test")) if pd.notna(r.get("limit_test")) else False,
         })
     return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
+
+
+def board_status(run_dirs: list[str]) -> pd.DataFrame:
+    """The latest fleet record (``boards.jsonl``) of every board of the fleet folders among
+    ``run_dirs``: whether ``rklab fleet run`` reached it and how its sweep ended. Empty for sweeps."""
+    latest: dict[str, dict] = {}
+    for d in run_dirs:
+        for r in read_records(Path(d) / FLEET_BOARDS_FILE):
+            if r.get("kind") == "board" and r.get("board_id"):
+                latest[str(r["board_id"])] = r
+    rows = [{"board": b, "profile": r.get("board_profile"), "status": r.get("status"), "task": r.get("task") or "",
+             "message": (r.get("error") or {}).get("message", ""), "address": r.get("address") or "",
+             "fleet_run": r.get("fleet_run"), "when": r.get("created_at")} for b, r in latest.items()]
+    return pd.DataFrame(rows, columns=BOARD_STATUS_COLUMNS)

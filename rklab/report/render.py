@@ -15,20 +15,27 @@ import pandas as pd
 from rklab import display
 from rklab.i18n import text
 from rklab.metrics import format_number
+from rklab.predict.boards import load_board
 from rklab.report.answer import answer_lines
 from rklab.report.build import Report
-from rklab.report.frames import host_label
+from rklab.report.frames import host_label, with_board
 from rklab.report.summary import headline_cases
-from rklab.report.tables import (comparison_display, conditions_display, entries_display, has_predictions,
-                                 measured_display, predicted_display, verdicts_display)
+from rklab.report.tables import (boards_display, comparison_display, conditions_display, entries_display,
+                                 has_predictions, measured_display, predicted_display, verdicts_display)
 from rklab.runfolder import REPORT_MD, Status
 
 
 def report_intro(report: Report) -> str:
-    """What the numbers are and where they come from (first paragraph of the report)."""
-    b = report.board
-    return text("report.intro", report.lang, board=b.label(report.lang), physical=b.physical_mb, budget=b.budget_mb,
-                bandwidth=b.bandwidth_gbs)
+    """What the numbers are and where they come from (first paragraph of the report); with several
+    boards, which boards (inventory name and profile) the report covers."""
+    lang = report.lang
+    kinds = text("report.intro.kinds", lang)
+    if not report.many_boards:
+        b = report.board
+        return text("report.intro", lang, board=b.label(lang), physical=b.physical_mb, budget=b.budget_mb,
+                    bandwidth=b.bandwidth_gbs) + kinds
+    boards = ", ".join(f"**{name}** ({load_board(profile).describe(lang)})" for name, profile in report.boards)
+    return text("report.intro.boards", lang, n=len(report.boards), boards=boards) + kinds
 
 
 def summary_lines(report: Report) -> list[str]:
@@ -38,7 +45,8 @@ def summary_lines(report: Report) -> list[str]:
     n_ok = int((e["status"] == Status.OK).sum()) if len(e) else 0
     lines = [text("report.summary.entries", lang, n=len(e), ok=n_ok)]
     for _, m in headline_cases(report.measured).iterrows():
-        lines.append(text("report.summary.line", lang, model=m["model_name"], backend=m["backend"],
+        lines.append(text("report.summary.line", lang, model=with_board(m["model_name"], m["board"], report.many_boards),
+                          backend=m["backend"],
                           synthetic=text("report.synthetic_mark", lang) if m["synthetic"] else "",
                           decode=m["decode_tps"], ttft=m["ttft_ms"], memory=display.number_text(m.get("vmhwm_mb"), 0),
                           case=m["case"], host=host_label(m)))
@@ -69,11 +77,13 @@ def prediction_lines(report: Report) -> list[str]:
     if p is None or p.empty:
         return []
     heads = headline_cases(report.measured)
-    keep = set(zip(heads["entry"], heads["case"])) if len(heads) else set()
+    keep = set(zip(heads["board"], heads["entry"], heads["case"])) if len(heads) else set()
     out = []
     for _, r in p.iterrows():
-        if (r["entry"], r["case"]) not in keep:
+        if (r["board"], r["entry"], r["case"]) not in keep:
             continue
+        r = r.copy()
+        r["entry"] = with_board(r["entry"], r["board"], report.many_boards)
         if r["backend"] == "llamacpp":
             out.append(_cpu_line(r, report.lang))
         elif isinstance(r["explanation"], str) and r["explanation"]:
@@ -107,7 +117,7 @@ def why_empty(report: Report, section: str) -> str:
     table has rows although its figure has nothing to draw).
 
     ``section``: speed | pred_vs_meas | memory_budget | bandwidth | npu_cpu | vlm_stages |
-    measured_table | conditions | entries.
+    measured_table | conditions | entries | same_model_boards.
     """
     lang = report.lang
     m = report.measured
@@ -128,6 +138,8 @@ def why_empty(report: Report, section: str) -> str:
         return text("report.empty.vlm_stages", lang)
     if section == "bandwidth":
         return text("report.empty.bandwidth", lang)
+    if section == "same_model_boards":
+        return text("report.empty.same_model_boards", lang)
     return text("report.no_data", lang)
 
 
@@ -137,7 +149,7 @@ def warnings_html(report: Report) -> str:
     if not report.warnings:
         return head + f'<div class="rklab-ok">{html.escape(text("report.no_warnings", lang))}</div>'
     return head + "".join(
-        f'<div class="rklab-warn"><b>[{html.escape(w.kind_label(lang))}] {html.escape(str(w.entry))}</b>: '
+        f'<div class="rklab-warn"><b>[{html.escape(w.kind_label(lang))}] {html.escape(w.where)}</b>: '
         f'{html.escape(w.message)}</div>' for w in report.warnings)
 
 
@@ -168,8 +180,9 @@ def benchmark_log_markdown(report: Report) -> str:
              text("report.log.kinds", lang) + "\n",
              h("report.answer.heading"), "\n".join(f"- {s}" for s in answer_lines(report)) + "\n",
              h("report.summary"), "\n".join(f"- {s}" for s in summary_lines(report)) + "\n",
+             h("report.boards"), md_table(boards_display(report)),
              h("report.warnings"),
-             ("\n".join(f"- [{w.kind_label(lang)}] {w.entry}: {w.message}" for w in report.warnings) + "\n")
+             ("\n".join(f"- [{w.kind_label(lang)}] {w.where}: {w.message}" for w in report.warnings) + "\n")
              if report.warnings else text("report.no_warnings", lang) + "\n",
              h("report.measured_table"), md_table(measured_display(report)),
              h("report.speed"), md_table(comparison_display(report)),

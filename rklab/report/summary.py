@@ -17,11 +17,11 @@ from rklab.report.frames import any_true, as_float, col, first, max_of, median_o
 
 # The stages of a VLM run, image file in -> last token out (see vlm_stages).
 VLM_STAGES = ("preprocess_ms", "encoder_ms", "llm_prefill_ms", "other_ms", "decode_ms")
-SUMMARY_KEYS = ["entry", "model_name", "backend", "dtype", "kind", "case"]
+SUMMARY_KEYS = ["board", "entry", "model_name", "backend", "dtype", "kind", "case"]  # board first: one board's entry
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per entry and case: medians and spread of the measured runs, memory peaks, stage times.
+    """Per board, entry and case: medians and spread of the measured runs, memory peaks, stage times.
 
     Median, sample std, min/max, relative std and the bootstrap CI of the median come from
     :func:`rklab.measure.stats.summarize` (the one summary of repeated measurements in rklab); a single
@@ -35,6 +35,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         dec = summary_of(col(g, "decode_tps"))
         ttft = summary_of(col(g, "ttft_ms"))
         d.update({
+            "board_profile": first(col(g, "board_profile")),
             "n": int(len(g)),
             "prompt_tokens": first(col(g, "prompt_tokens")),
             "new_tokens": first(col(g, "new_tokens")),
@@ -95,10 +96,10 @@ def matched_case(rows: pd.DataFrame, prompt_tokens=OFFICIAL_CASE[0], new_tokens=
 
 
 def headline_cases(measured: pd.DataFrame) -> pd.DataFrame:
-    """One row per entry: the case closest to Rockchip's 128 prompt / 64 new tokens."""
+    """One row per board and entry: the case closest to Rockchip's 128 prompt / 64 new tokens."""
     if measured.empty:
         return measured
-    picked = [matched_case(g) for _, g in measured.groupby("entry", sort=True)]
+    picked = [matched_case(g) for _, g in measured.groupby(["board", "entry"], sort=True)]
     return pd.concat(picked).reset_index(drop=True)
 
 
@@ -114,7 +115,7 @@ def vlm_stages(measured: pd.DataFrame) -> pd.DataFrame:
     when recorded (else the sum); the stages add up to it (``other_ms`` is clipped at 0 when the
     medians of the parts exceed the median TTFT e2e).
     """
-    cols = ["entry", "synthetic", *VLM_STAGES, "e2e_ms", "e2e_measured"]
+    cols = ["board", "entry", "synthetic", *VLM_STAGES, "e2e_ms", "e2e_measured"]
     if measured.empty or "kind" not in measured.columns:
         return pd.DataFrame(columns=cols)
     m = headline_cases(measured[measured["kind"] == "vlm"]) if (measured["kind"] == "vlm").any() else measured.iloc[:0]
@@ -136,6 +137,6 @@ def vlm_stages(measured: pd.DataFrame) -> pd.DataFrame:
         stages = {"preprocess_ms": pre, "encoder_ms": enc, "llm_prefill_ms": ttft, "other_ms": other,
                   "decode_ms": decode}
         total = e2e if np.isfinite(e2e) else float(np.nansum(list(stages.values())))
-        rows.append({"entry": r["entry"], "synthetic": bool(r.get("synthetic")), **stages, "e2e_ms": total,
+        rows.append({"board": r["board"], "entry": r["entry"], "synthetic": bool(r.get("synthetic")), **stages, "e2e_ms": total,
                      "e2e_measured": bool(np.isfinite(e2e))})
     return pd.DataFrame(rows, columns=cols)

@@ -16,13 +16,19 @@ import numpy as np
 import pandas as pd
 
 from rklab import metrics
-from rklab.i18n import memory_kind_label
 from rklab.display import Column, format_table, number_text
+from rklab.i18n import memory_kind_label, text
+from rklab.predict.boards import load_board
 from rklab.report.build import Report
 from rklab.report.conditions import clock_reasons_summary
 from rklab.report.frames import col
+from rklab.report.warnings import fleet_status_word
+from rklab.runfolder import Status
 
 FLAG_CONDITIONS = ("clocks_pinned", "throttled", "clocks_below_max")
+# The board columns of every table: the records' board_id and the board profile (板卡 / 板卡配置).
+BOARD_LABELS = {"board": Column("board", "report.board", kind="text"),
+                "profile": Column("profile", "report.profile", kind="text")}
 
 
 def plus_minus(value, std, digits: int) -> str:
@@ -39,7 +45,7 @@ def measured_display(report: Report) -> pd.DataFrame:
         return pd.DataFrame()
     dec, ttft = metrics.get("decode_tps"), metrics.get("ttft_ms")
     df = pd.DataFrame({
-        "entry": m["entry"], "model_name": m["model_name"] + np.where(m["synthetic"], " *", ""),
+        "board": m["board"], "entry": m["entry"], "model_name": m["model_name"] + np.where(m["synthetic"], " *", ""),
         "backend": m["backend"], "dtype": m["dtype"], "case": m["case"], "n": m["n"],
         "decode_tps": [plus_minus(a, b, dec.digits) for a, b in zip(m["decode_tps"], m["decode_tps_std"])],
         "ttft_ms": [plus_minus(a, b, ttft.digits) for a, b in zip(m["ttft_ms"], m["ttft_ms_std"])],
@@ -48,7 +54,7 @@ def measured_display(report: Report) -> pd.DataFrame:
     if m["encoder_ms"].notna().any():
         df["encoder_ms"] = m["encoder_ms"]
     return format_table(df, report.lang, labels={
-        "case": "report.case",
+        **BOARD_LABELS, "case": "report.case",
         # text cells "25.00 ± 0.20", right-aligned as numbers
         "decode_tps": Column("decode_tps", "metric.decode_tps", "tok/s", "number"),
         "ttft_ms": Column("ttft_ms", "metric.ttft_ms", "ms", "number")})
@@ -60,9 +66,10 @@ def comparison_display(report: Report) -> pd.DataFrame:
     if c.empty:
         return pd.DataFrame()
     c = c.assign(memory_kind=[memory_kind_label(k, report.lang) for k in c["memory_kind"]])
-    return format_table(c, report.lang, ["model", "source", "reference", "runtime", "decode_tps", "ttft_ms",
-                                          "memory_mb", "memory_kind", "conditions"],
-                        labels={"memory_mb": Column("memory_mb", "report.memory_mb", "MB", digits=0),
+    return format_table(c, report.lang,
+                        ["model", "board", "source", "reference", "runtime", "decode_tps", "ttft_ms", "memory_mb",
+                         "memory_kind", "conditions"],
+                        labels={**BOARD_LABELS, "memory_mb": Column("memory_mb", "report.memory_mb", "MB", digits=0),
                                 "model": "report.model"})
 
 
@@ -73,10 +80,11 @@ def verdicts_display(report: Report) -> pd.DataFrame:
     if v.empty:
         return pd.DataFrame()
     df = v.assign(seed_verdict=col(v, "seed_verdict"), verdict_reason=col(v, "verdict_reason", ""))
-    return format_table(df, lang, ["model", "seed_ram_mb", "seed_verdict", "predicted_mb", "measured_mb",
-                                   "measured_decode_tps", "verdict_label", "verdict_source", "verdict_reason"],
-                        labels={"model": "report.model", "seed_ram_mb": Column("seed_ram_mb", "report.seed_ram",
-                                                                               "MB", "any", 0),
+    return format_table(df, lang, ["board", "profile", "model", "seed_ram_mb", "seed_verdict", "predicted_mb",
+                                   "measured_mb", "measured_decode_tps", "verdict_label", "verdict_source",
+                                   "verdict_reason"],
+                        labels={**BOARD_LABELS, "model": "report.model",
+                                "seed_ram_mb": Column("seed_ram_mb", "report.seed_ram", "MB", "any", 0),
                                 "seed_verdict": "report.seed_verdict",
                                 "predicted_mb": Column("predicted_mb", "report.pred_memory", "MB", digits=0),
                                 "verdict_label": "report.verdict"})
@@ -103,11 +111,11 @@ def predicted_display(report: Report) -> pd.DataFrame:
     p = report.predicted
     if p.empty or not has_predictions(report):
         return pd.DataFrame()
-    columns = ["entry", "case", "measured_decode_tps", "predicted_decode_tps", "decode_residual_pct",
+    columns = ["board", "entry", "case", "measured_decode_tps", "predicted_decode_tps", "decode_residual_pct",
                "predicted_decode_tps_pinned", "pct_of_ceiling", "measured_vmhwm_mb", "predicted_memory_mb",
                "memory_residual_pct", "explanation", "note"]
-    # a column empty on every row (the NPU columns of a llama.cpp-only report) only widens the table
-    return format_table(p, report.lang, [c for c in columns if c in ("entry", "case") or _has_values(p, c)], labels={
+    labels = {
+        **BOARD_LABELS,
         "case": "report.case",
         "predicted_decode_tps": Column("predicted_decode_tps", "report.pred_decode_observed", "tok/s", digits=2),
         "decode_residual_pct": Column("decode_residual_pct", "report.residual_decode", "%", digits=0),
@@ -116,7 +124,10 @@ def predicted_display(report: Report) -> pd.DataFrame:
         "pct_of_ceiling": Column("pct_of_ceiling", "report.pct_of_ceiling", "%", digits=0),
         "predicted_memory_mb": Column("predicted_memory_mb", "report.pred_memory", "MB", digits=0),
         "memory_residual_pct": Column("memory_residual_pct", "report.residual_memory", "%", digits=0),
-        "explanation": Column("explanation", "report.explanation", kind="text", long=True)})
+        "explanation": Column("explanation", "report.explanation", kind="text", long=True)}
+    # a column empty on every row (the NPU columns of a llama.cpp-only report) only widens the table
+    shown = [c for c in columns if c in ("board", "entry", "case") or _has_values(p, c)]
+    return format_table(p, report.lang, shown, labels=labels)
 
 
 def npu_cpu_display(report: Report) -> pd.DataFrame:
@@ -129,9 +140,10 @@ def npu_cpu_display(report: Report) -> pd.DataFrame:
                   note=t["npu_verdict"].where(t["npu_verdict"].astype(str).str.startswith("no prediction"), ""))
     n = lambda name, key, unit, digits: Column(name, key, unit, digits=digits)  # noqa: E731
     return format_table(df, report.lang, [
-        "model", "in_plan", "npu_dtype", "npu_decode_tps", "npu_ttft_ms", "npu_memory_mb", "measured_npu_decode_tps",
-        "cpu_type", "cpu_decode_ceiling_tps", "cpu_memory_mb", "measured_cpu_decode_tps", "cpu_bandwidth", "note"],
-        labels={"model": "report.model", "in_plan": "report.in_plan", "npu_dtype": "report.npu_dtype",
+        "board", "profile", "model", "in_plan", "npu_dtype", "npu_decode_tps", "npu_ttft_ms", "npu_memory_mb",
+        "measured_npu_decode_tps", "cpu_type", "cpu_decode_ceiling_tps", "cpu_memory_mb", "measured_cpu_decode_tps",
+        "cpu_bandwidth", "note"],
+        labels={**BOARD_LABELS, "model": "report.model", "in_plan": "report.in_plan", "npu_dtype": "report.npu_dtype",
                 "npu_decode_tps": n("npu_decode_tps", "report.npu_pred_decode", "tok/s", 1),
                 "npu_ttft_ms": n("npu_ttft_ms", "report.npu_pred_ttft", "ms", 0),
                 "npu_memory_mb": n("npu_memory_mb", "report.npu_pred_memory", "MB", 0),
@@ -149,8 +161,8 @@ def entries_display(report: Report) -> pd.DataFrame:
     if e.empty:
         return pd.DataFrame()
     df = e.assign(message=e["message"].fillna(""))
-    return format_table(df, report.lang, ["entry", "model", "backend", "status", "message"],
-                        labels={"model": "report.model"})
+    return format_table(df, report.lang, ["board", "entry", "model", "backend", "status", "message"],
+                        labels={**BOARD_LABELS, "model": "report.model"})
 
 
 def conditions_display(report: Report) -> pd.DataFrame:
@@ -177,3 +189,33 @@ def _when(v) -> str:
     if t.tzinfo is not None:
         t = t.astimezone(_dt.timezone.utc)
     return t.strftime("%Y-%m-%d %H:%M") + (" UTC" if t.tzinfo is not None else "")
+
+
+def boards_display(report: Report) -> pd.DataFrame:
+    """One row per board: its profile (physical RAM, usable budget), how many of its entries ended ok,
+    and, in a fleet, how its last fleet run went (reached? sweep ended? the error)."""
+    lang = report.lang
+    if not report.boards:
+        return pd.DataFrame()
+    status = report.board_status.set_index("board") if len(report.board_status) else None
+    rows = []
+    for board, profile in report.boards:
+        b = load_board(profile)
+        e = report.entries[report.entries["board"] == board] if len(report.entries) else report.entries
+        n_ok = int((e["status"] == Status.OK).sum()) if len(e) else 0
+        row = {"board": board, "profile": f"{profile} ({b.label(lang)})", "physical_mb": b.physical_mb,
+               "budget_mb": b.budget_mb, "entries_ok": f"{n_ok}/{len(e)}"}
+        if status is not None:
+            row["fleet_status"] = fleet_status_text(status.loc[board], lang) if board in status.index else None
+        rows.append(row)
+    return format_table(pd.DataFrame(rows), lang, labels={
+        **BOARD_LABELS, "entries_ok": Column("entries_ok", "report.entries_ok", kind="text"),
+        "fleet_status": Column("fleet_status", "report.fleet_status", kind="text", long=True)})
+
+
+def fleet_status_text(s: pd.Series, lang: str) -> str:
+    """A board's last fleet run in words: ``ok``, or ``unreachable at 'connect': <error>``."""
+    word = fleet_status_word(s["status"], lang)
+    if s["status"] == Status.OK:
+        return word
+    return text("fleet.status_at", lang, status=word, task=s["task"] or "-", message=s["message"] or "-")

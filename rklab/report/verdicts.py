@@ -14,6 +14,9 @@ Rules, per model of the seed's tables:
 Every row says why in ``verdict_reason`` (the report's language): the measured peak against the
 budget, the guard's outcome, the plan's reason for excluding, or the engine's reason for its
 prediction. Models of the sweep that the seed does not list are added after the seed's rows.
+
+With several boards (a fleet) there is one such table per board, each against its own board
+profile (an 8 GB and a 16 GB board disagree on what fits), stacked with a ``board`` column.
 """
 
 from __future__ import annotations
@@ -26,22 +29,50 @@ from rklab.predict.boards import load_board
 from rklab.errors import RklabError
 from rklab.predict.catalog import get_model
 from rklab.predict.feasibility import feasibility_table, seed_comparison
-from rklab.report.frames import col
+from rklab.report.frames import NO_BOARD, col, first
 from rklab.report.summary import headline_cases
 from rklab.runfolder import ABORTED_OR_OOM, Status
 
 VERDICT_SOURCES = ("measured", "predicted", "excluded")
 
 
+def report_boards(measured: pd.DataFrame, entries: pd.DataFrame, default_profile: str) -> list[tuple[str, str]]:
+    """``[(board, profile)]`` of the boards in the records, in the order they appear; the profile
+    from the records (``board_profile``), else ``default_profile``. ``[("-", default)]`` when none."""
+    boards: dict[str, str | None] = {}
+    for df, key in ((measured, "board_profile"), (entries, "profile")):
+        if len(df) and "board" in df.columns:
+            for b, g in df.groupby("board", sort=False):
+                got = first(g[key]) if key in g.columns else None
+                if boards.get(b) is None:
+                    boards[b] = got if isinstance(got, str) and got else None
+    return [(b, p or default_profile) for b, p in boards.items()] or [(NO_BOARD, default_profile)]
+
+
 def verdict_table(measured: pd.DataFrame, entries: pd.DataFrame, board: str = "rk3588-8gb",
                   context: int = 4096, lang: str = "zh", excluded: list[dict] | None = None) -> pd.DataFrame:
-    """Columns (raw keys): model, section, seed_ram_mb, seed_verdict, predicted_mb, predicted_verdict,
-    predicted_decode_tps, predicted_reason, measured_mb, measured_decode_tps, measured_case, verdict,
-    verdict_source (measured | predicted | excluded), verdict_reason (never empty, in ``lang``),
-    verdict_label (the verdict in ``lang``).
+    """Columns (raw keys): board, profile, model, section, seed_ram_mb, seed_verdict, predicted_mb,
+    predicted_verdict, predicted_decode_tps, predicted_reason, measured_mb, measured_decode_tps,
+    measured_case, verdict, verdict_source (measured | predicted | excluded), verdict_reason (never
+    empty, in ``lang``), verdict_label (the verdict in ``lang``).
 
-    Rows: the seed's models, then the models of the sweep's entries that the seed does not list
-    (the demo's SmolLM2, a model a plan adds)."""
+    One block of rows per board of the records, each against its profile (``board``: the profile of
+    records that carry none). Rows of a block: the seed's models, then the models of the sweep's
+    entries that the seed does not list (the demo's SmolLM2, a model a plan adds)."""
+    tables = []
+    for b, profile in report_boards(measured, entries, board):
+        m = measured[measured["board"] == b] if len(measured) else measured
+        e = entries[entries["board"] == b] if len(entries) else entries
+        t = _board_verdicts(m, e, profile, context, lang, excluded)
+        t.insert(0, "profile", profile)
+        t.insert(0, "board", b)
+        tables.append(t)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _board_verdicts(measured: pd.DataFrame, entries: pd.DataFrame, board: str, context: int, lang: str,
+                    excluded: list[dict] | None) -> pd.DataFrame:
+    """The verdict table of one board (profile ``board``), see :func:`verdict_table`."""
     b = load_board(board)
     base = feasibility_rows(board, context, lang)
     seed_models = {r["model"] for r in base}
