@@ -432,20 +432,22 @@ def test_throttled_and_clocks_below_max_are_separate(fake_sweep):
 def test_display_tables_have_localized_headers(fake_sweep):
     r = rr.build_report([fake_sweep], lang="zh")
     c = rr.conditions_display(r)
-    assert list(c.columns)[:5] == ["板卡", "板卡配置", "测试项", "主机", "SoC / CPU"]
+    assert list(c.columns)[:3] == ["测试项", "主机", "SoC / CPU"]
     assert "频率已固定" in c.columns and set(c["频率已固定"]) == {"否"}
     assert "过热降频" in c.columns and set(c["过热降频"]) == {"否"}
     tables = [rr.measured_display(r), rr.comparison_display(r), rr.verdicts_display(r), rr.predicted_display(r),
               rr.entries_display(r), c, rr.boards_display(r)]
-    for df in tables:  # zh headers: no raw snake_case keys, and every table names the board
-        assert "板卡" in df.columns, list(df.columns)
+    for df in tables[:-1]:  # zh headers: no raw snake_case keys; one board: named once, not on every row
+        assert "板卡" not in df.columns and "板卡配置" not in df.columns, list(df.columns)
+    assert list(rr.boards_display(r).columns)[:2] == ["板卡", "板卡配置"]
+    for df in tables:
         assert not [h for h in df.columns if re.fullmatch(r"[a-z_]+", h)], list(df.columns)
     assert "说明" in rr.predicted_display(r).columns and "解释" in rr.predicted_display(r).columns
     assert any("DDR 平均 1,560 MHz" in x for x in rr.predicted_display(r)["解释"])
     e = rr.entries_display(r).set_index("测试项")
     assert e.loc["qwen3-vl-4b-npu-limit", "状态"] == "内存耗尽被终止"
     md = rr.benchmark_log_markdown(r)
-    assert "| 板卡 | 板卡配置 | 测试项 | 主机 |" in md and "clocks_pinned" not in md
+    assert "| 测试项 | 主机 |" in md and "| 板卡 | 板卡配置 | 测试项 |" not in md and "clocks_pinned" not in md
     en = rr.conditions_display(rr.build_report([fake_sweep], lang="en"))
     assert "clocks pinned" in en.columns and "thermal throttling" in en.columns
 

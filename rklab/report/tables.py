@@ -31,6 +31,20 @@ BOARD_LABELS = {"board": Column("board", "report.board", kind="text"),
                 "profile": Column("profile", "report.profile", kind="text")}
 
 
+def shows_boards(report: Report) -> bool:
+    """Whether the tables name the board on every row: a fleet (more than one board, or a fleet run's
+    folder). A single board's report names it once, in the Boards table and the intro."""
+    return report.many_boards or len(report.board_status) > 0
+
+
+def _table(report: Report, df: pd.DataFrame, columns=None, labels=None) -> pd.DataFrame:
+    """:func:`format_table` in the report's language, the board columns only in a fleet report."""
+    names = list(columns if columns is not None else df.columns)
+    if not shows_boards(report):
+        names = [c for c in names if c not in BOARD_LABELS]
+    return format_table(df, report.lang, names, labels={**BOARD_LABELS, **(labels or {})})
+
+
 def plus_minus(value, std, digits: int) -> str:
     """``25.00 ± 0.20``; the value alone when there is no spread; ``-`` when there is no value."""
     if value is None or not np.isfinite(value):
@@ -53,8 +67,8 @@ def measured_display(report: Report) -> pd.DataFrame:
     })
     if m["encoder_ms"].notna().any():
         df["encoder_ms"] = m["encoder_ms"]
-    return format_table(df, report.lang, labels={
-        **BOARD_LABELS, "case": "report.case",
+    return _table(report, df, labels={
+        "case": "report.case",
         # text cells "25.00 ± 0.20", right-aligned as numbers
         "decode_tps": Column("decode_tps", "metric.decode_tps", "tok/s", "number"),
         "ttft_ms": Column("ttft_ms", "metric.ttft_ms", "ms", "number")})
@@ -66,10 +80,10 @@ def comparison_display(report: Report) -> pd.DataFrame:
     if c.empty:
         return pd.DataFrame()
     c = c.assign(memory_kind=[memory_kind_label(k, report.lang) for k in c["memory_kind"]])
-    return format_table(c, report.lang,
+    return _table(report, c,
                         ["model", "board", "source", "reference", "runtime", "decode_tps", "ttft_ms", "memory_mb",
                          "memory_kind", "conditions"],
-                        labels={**BOARD_LABELS, "memory_mb": Column("memory_mb", "report.memory_mb", "MB", digits=0),
+                        labels={"memory_mb": Column("memory_mb", "report.memory_mb", "MB", digits=0),
                                 "model": "report.model"})
 
 
@@ -80,10 +94,10 @@ def verdicts_display(report: Report) -> pd.DataFrame:
     if v.empty:
         return pd.DataFrame()
     df = v.assign(seed_verdict=col(v, "seed_verdict"), verdict_reason=col(v, "verdict_reason", ""))
-    return format_table(df, lang, ["board", "profile", "model", "seed_ram_mb", "seed_verdict", "predicted_mb",
+    return _table(report, df, ["board", "profile", "model", "seed_ram_mb", "seed_verdict", "predicted_mb",
                                    "measured_mb", "measured_decode_tps", "verdict_label", "verdict_source",
                                    "verdict_reason"],
-                        labels={**BOARD_LABELS, "model": "report.model",
+                        labels={"model": "report.model",
                                 "seed_ram_mb": Column("seed_ram_mb", "report.seed_ram", "MB", "any", 0),
                                 "seed_verdict": "report.seed_verdict",
                                 "predicted_mb": Column("predicted_mb", "report.pred_memory", "MB", digits=0),
@@ -115,7 +129,6 @@ def predicted_display(report: Report) -> pd.DataFrame:
                "predicted_decode_tps_pinned", "pct_of_ceiling", "measured_vmhwm_mb", "predicted_memory_mb",
                "memory_residual_pct", "explanation", "note"]
     labels = {
-        **BOARD_LABELS,
         "case": "report.case",
         "predicted_decode_tps": Column("predicted_decode_tps", "report.pred_decode_observed", "tok/s", digits=2),
         "decode_residual_pct": Column("decode_residual_pct", "report.residual_decode", "%", digits=0),
@@ -127,7 +140,7 @@ def predicted_display(report: Report) -> pd.DataFrame:
         "explanation": Column("explanation", "report.explanation", kind="text", long=True)}
     # a column empty on every row (the NPU columns of a llama.cpp-only report) only widens the table
     shown = [c for c in columns if c in ("board", "entry", "case") or _has_values(p, c)]
-    return format_table(p, report.lang, shown, labels=labels)
+    return _table(report, p, shown, labels=labels)
 
 
 def npu_cpu_display(report: Report) -> pd.DataFrame:
@@ -139,11 +152,11 @@ def npu_cpu_display(report: Report) -> pd.DataFrame:
                                  for g, src in zip(t["cpu_bandwidth_gbs"], t["cpu_bandwidth_source"].fillna(""))],
                   note=t["npu_verdict"].where(t["npu_verdict"].astype(str).str.startswith("no prediction"), ""))
     n = lambda name, key, unit, digits: Column(name, key, unit, digits=digits)  # noqa: E731
-    return format_table(df, report.lang, [
+    return _table(report, df, [
         "board", "profile", "model", "in_plan", "npu_dtype", "npu_decode_tps", "npu_ttft_ms", "npu_memory_mb",
         "measured_npu_decode_tps", "cpu_type", "cpu_decode_ceiling_tps", "cpu_memory_mb", "measured_cpu_decode_tps",
         "cpu_bandwidth", "note"],
-        labels={**BOARD_LABELS, "model": "report.model", "in_plan": "report.in_plan", "npu_dtype": "report.npu_dtype",
+        labels={"model": "report.model", "in_plan": "report.in_plan", "npu_dtype": "report.npu_dtype",
                 "npu_decode_tps": n("npu_decode_tps", "report.npu_pred_decode", "tok/s", 1),
                 "npu_ttft_ms": n("npu_ttft_ms", "report.npu_pred_ttft", "ms", 0),
                 "npu_memory_mb": n("npu_memory_mb", "report.npu_pred_memory", "MB", 0),
@@ -161,8 +174,8 @@ def entries_display(report: Report) -> pd.DataFrame:
     if e.empty:
         return pd.DataFrame()
     df = e.assign(message=e["message"].fillna(""))
-    return format_table(df, report.lang, ["board", "entry", "model", "backend", "status", "message"],
-                        labels={**BOARD_LABELS, "model": "report.model"})
+    return _table(report, df, ["board", "entry", "model", "backend", "status", "message"],
+                        labels={"model": "report.model"})
 
 
 def conditions_display(report: Report) -> pd.DataFrame:
@@ -177,7 +190,7 @@ def conditions_display(report: Report) -> pd.DataFrame:
               for k in c.columns}
     labels["clocks_reasons"] = Column("clocks_reasons", "cond.clocks_reasons", kind="text", long=True)
     labels["cpu_freq_mhz"] = Column("cpu_freq_mhz", "cond.cpu_freq_mhz", kind="text")
-    return format_table(df, lang, list(c.columns), labels=labels)
+    return _table(report, df, list(c.columns), labels=labels)
 
 
 def _when(v) -> str:
