@@ -377,17 +377,24 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
             exact = pp if can_tokenize else None
             words_per_token = 0.75
 
+            def one_run(tag: str) -> dict:
+                """One run of this case (its own prompt prefix: no cache can serve it), not yet recorded."""
+                nonlocal n_run
+                prompt_input, prefix = run_prompt(backend, pp, n_run, exact is not None, words_per_token)
+                n_run += 1
+                r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
+                                baseline=baseline, label=f"{label}#{tag}", pid=pid, proc_root=proc_root,
+                                cache_prefix=prefix)
+                r["prompt_tokens_source"] = "exact" if exact else "runtime"
+                return r
+
             bar.set_description(label)
             for w in range(cfg.warmup):
                 if stop():
                     aborted = True
                     break
-                prompt_input, prefix = run_prompt(backend, pp, n_run, exact is not None, words_per_token)
-                n_run += 1
-                r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
-                                baseline=baseline, label=f"{label}#w{w}", pid=pid, proc_root=proc_root,
-                                cache_prefix=prefix)
-                r.update(rep=-(w + 1), warmup=True, prompt_tokens_source="exact" if exact else "runtime")
+                r = one_run(f"w{w}")
+                r.update(rep=-(w + 1), warmup=True)
                 warmups.append(r)
                 bar.update(1)
                 if r["final_state"] == "aborted":
@@ -412,12 +419,8 @@ def run_llm_benchmark(backend, config: BenchConfig | None = None, *, monitor: Mo
                 if stop():
                     aborted = True
                     break
-                prompt_input, prefix = run_prompt(backend, pp, n_run, exact is not None, words_per_token)
-                n_run += 1
-                r = measure_run(backend, prompt_input, exact, tg, ignore_eos=cfg.ignore_eos, monitor=monitor,
-                                baseline=baseline, label=f"{label}#{rep}", pid=pid, proc_root=proc_root,
-                                cache_prefix=prefix)
-                r.update(rep=rep, warmup=False, prompt_tokens_source="exact" if exact else "runtime")
+                r = one_run(str(rep))
+                r.update(rep=rep, warmup=False)
                 flag_run(r, case_runs)
                 if reload_ms is not None:
                     r["reload_ms"], reload_ms = reload_ms, None
