@@ -23,7 +23,7 @@ if "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('llama-cpp-
 fi
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rklab/wheels/llama-cpp-python-$VERSION-$ARCH-$TAG"
 if ! ls "$CACHE"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-  echo "rklab: building llama-cpp-python $VERSION for $ARCH ($TAG; about 5-8 minutes on 2 cores, once)"
+  echo "rklab: building llama-cpp-python $VERSION for $ARCH ($TAG; about 5-12 minutes on 2 cores, once)"
   mkdir -p "$CACHE"
   CMAKE_ARGS="$FLAGS" "$PY" -m pip wheel --quiet --no-deps --no-cache-dir --no-binary llama-cpp-python \
     -w "$CACHE" "llama-cpp-python==$VERSION"
