@@ -759,7 +759,7 @@ TEXT: dict[str, tuple[str, str]] = {
     # ------------------------------------------------------------------ rklab models check
     "plancheck.ok": ("正常", "ok"),
     "plancheck.warn": ("注意", "WARN"),
-    "plancheck.fail": ("缺少", "MISSING"),
+    "plancheck.fail": ("不通过", "FAIL"),  # any failed check: a missing file, a wrong model, an old driver, a full disk
     "plancheck.title": ("检查测试计划", "check of plan"),
     "plancheck.fix": ("解决办法", "to fix"),
     "plancheck.good": ("一切就绪：运行 `rklab sweep {plan}`", "everything is in place: run `rklab sweep {plan}`"),

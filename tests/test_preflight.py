@@ -63,7 +63,7 @@ def test_files_placeholders_wrong_magic_and_truncation(tmp_path):
     assert _by_name(rep, "gone").status == FAIL and "does not exist" in _by_name(rep, "gone").detail
     assert not rep.ok
     text = format_check_report(rep, "en")
-    assert "[MISSING] todo: model_path" in text and "to fix: download it (zoo Y)" in text
+    assert "[FAIL] todo: model_path" in text and "to fix: download it (zoo Y)" in text
     assert "problem(s): fix them before `rklab sweep" in text
 
 
@@ -143,4 +143,4 @@ def test_cli_exit_codes(tmp_path, capsys, demo_gguf):
     assert main(["models", "check", str(data_dir() / "plans" / "demo.yaml")]) == 0
     plan = _plan(tmp_path, "- {name: a, kind: llm, model: Qwen3-0.6B, backend: llamacpp, model_path: FILL_ME.gguf}\n")
     assert main(["models", "check", str(plan)]) == 1
-    assert "[MISSING] a: model_path" in capsys.readouterr().out
+    assert "[FAIL] a: model_path" in capsys.readouterr().out
