@@ -321,12 +321,10 @@ def format_table(df: pd.DataFrame | None, lang: str = "zh", columns: Iterable[st
         df = df.reset_index(drop=True)  # row numbers, or what is left of them after a filter: not shown
     names = [c for c in (columns or df.columns) if c in df.columns]
     labels = labels or {}
-    out = {}
-    for name in names:
-        c = column(str(name), labels.get(name), df[name])
-        out[header(c, lang)] = [format_value(v, c, lang) for v in df[name].tolist()]
-    frame = pd.DataFrame(out)
-    frame.attrs["columns"] = [column(str(n), labels.get(n), df[n]) for n in names]
+    cols = [column(str(n), labels.get(n), df[n]) for n in names]
+    frame = pd.DataFrame({header(c, lang): [format_value(v, c, lang) for v in df[n].tolist()]
+                          for n, c in zip(names, cols)})
+    frame.attrs["columns"] = cols
     return frame
 
 

@@ -26,6 +26,11 @@ import yaml
 
 from rklab.errors import RklabError
 
+# The memory guard's default floor (MB of MemAvailable): the notebooks' mem_floor_mb and `rklab bench
+# --mem-floor-mb`. Here, not in rklab.measure.guard, so the CLI's parsers can show it without importing
+# the measurement stack.
+DEFAULT_FLOOR_MB = 300.0
+
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 INT32_MAX = 2**31 - 1  # llama.cpp and RKLLM take the context as a C int

@@ -219,11 +219,12 @@ def select_attempt(entry_dir: str | os.PathLike) -> Path | None:
     atts = attempt_dirs(entry_dir)
     if not atts:
         return None
-    done = completed_attempt(entry_dir)
-    if done is not None:
-        return done
-    for att in reversed(atts):
-        if entry_outcome_record(att) is not None:
+    outcomes = [(att, entry_outcome_record(att)) for att in reversed(atts)]  # each records file read once
+    for att, rec in outcomes:
+        if rec is not None and rec.get("status") in COMPLETE_STATUSES:
+            return att
+    for att, rec in outcomes:
+        if rec is not None:
             return att
     return atts[-1]
 
@@ -247,11 +248,14 @@ def record_files(run_dirs: Iterable[str | os.PathLike] | str | os.PathLike) -> l
             files = sorted(d.rglob(RECORDS_FILE))
         else:
             raise RklabError(f"run folder {d} does not exist; give a folder made by `rklab sweep` or `rklab bench`")
+        chosen: dict[Path, Path | None] = {}  # entry folder -> its selected attempt, selected once per entry
         for f in files:
             parent = f.parent
             if ATTEMPT_RE.match(parent.name):
-                chosen = select_attempt(parent.parent)
-                target = chosen / RECORDS_FILE if chosen is not None else None
+                if parent.parent not in chosen:
+                    chosen[parent.parent] = select_attempt(parent.parent)
+                att = chosen[parent.parent]
+                target = att / RECORDS_FILE if att is not None else None
             else:
                 target = f
             if target is not None and target.exists() and target.resolve() not in seen:

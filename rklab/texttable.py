@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # a type hint only: `rklab --help` should not import pandas
+    import pandas as pd
 
 from rklab import i18n
 

@@ -477,6 +477,8 @@ def test_write_report_logs_targets(tmp_path, fake_sweep):
     written = rr.write_report_logs(rep, [tmp_path], tmp_path / "results" / "benchmark_log.md")
     assert written == [tmp_path / "results" / "benchmark_log.md", tmp_path / "benchmark_log.md"]
     assert all(p.read_text(encoding="utf-8").startswith("#") for p in written)
+    # results_md naming the run folder's own log (what the sweep and the fleet pass): written once
+    assert rr.write_report_logs(rep, [tmp_path], tmp_path / "benchmark_log.md") == [tmp_path / "benchmark_log.md"]
 
 
 @pytest.mark.parametrize("lang, measured_words", [("en", "measured peak 792 MB"), ("zh", "实测峰值 792 MB")])

@@ -15,18 +15,16 @@ import os
 import sys
 
 from rklab.errors import RklabError
-from rklab.measure.guard import DEFAULT_FLOOR_MB
-from rklab.measure.protocol import DEFAULT_CASES, BenchConfig, context_error
-from rklab.measure.runtimes import factory
+from rklab.nbparams import DEFAULT_FLOOR_MB
 from rklab.paths import ensure_writable_dir
-from rklab.records import json_default
-from rklab.runfolder import is_sweep
 
 
-def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None) -> list[tuple[int, int]]:
-    """Pair --prompt-tokens with --new-tokens (a single value on either side is broadcast)."""
+def _cases(prompt_tokens: list[int] | None, new_tokens: list[int] | None,
+           default: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Pair --prompt-tokens with --new-tokens (a single value on either side is broadcast); ``default``
+    when neither is given."""
     if not prompt_tokens and not new_tokens:
-        return list(DEFAULT_CASES)
+        return list(default)
     pps = prompt_tokens or [128]
     tgs = new_tokens or [64]
     if len(pps) == 1:
@@ -95,16 +93,20 @@ def format_llm_table(result, load: dict | None = None) -> str:
 
 
 def _bench_llm(args) -> int:
-    # the session (pandas, the engine, the runtimes) is imported when the command runs: start-up cost
-    from rklab.measure import modelfiles, session
+    # the session, the protocol, the runtimes and the records (pandas, numpy, gguf) are imported when the
+    # command runs: every `rklab` command builds this parser, and `rklab --help` should not pay for them
+    from rklab.measure import modelfiles, protocol, session
+    from rklab.measure.runtimes import factory  # as above: start-up cost
+    from rklab.records import json_default  # as above: start-up cost
+    from rklab.runfolder import is_sweep  # as above: start-up cost (records -> pandas)
 
     _check_numbers(args, prompt_tokens=1, new_tokens=1, reps=1, warmup=0, context=1, threads=1, hz=0,
                    mem_floor_mb=0)
-    cases = _cases(args.prompt_tokens, args.new_tokens)
-    BenchConfig(cases=cases, warmup=args.warmup, reps=args.reps, adaptive=not args.no_adaptive).validate()
+    cases = _cases(args.prompt_tokens, args.new_tokens, protocol.DEFAULT_CASES)
+    protocol.BenchConfig(cases=cases, warmup=args.warmup, reps=args.reps, adaptive=not args.no_adaptive).validate()
     for pp, tg in cases:
         if pp + tg >= args.context:  # checked before the model is loaded
-            raise context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
+            raise protocol.context_error(pp, tg, args.context, "raise --context or shorten the prompt", name="--context")
     out_dir = ensure_writable_dir(args.out) if args.out else None
     if out_dir is not None and is_sweep(out_dir):
         raise RklabError(f"--out {out_dir} is a sweep folder: its report would mix these runs with the plan's; "
@@ -155,6 +157,7 @@ def _bench_vlm(args) -> int:
         raise RklabError(f"--image {args.image} does not exist or is not a file; give an image file (PNG/JPEG)")
     # imported when the command runs, as in _bench_llm
     from rklab.measure import outcome, session
+    from rklab.records import json_default  # as above: start-up cost
 
     result = session.bench_vlm(encoder_path="demo", llm_path="demo", images=[args.image] if args.image else [],
                                new_tokens=args.new_tokens, reps=args.reps, warmup=1, max_context=1024,

@@ -31,6 +31,7 @@ from rklab.errors import RklabError
 from rklab.i18n import text
 from rklab.measure.hostinfo import (DRIVER_FIX, NPU_DEBUGFS, PINNED_GOVERNORS, driver_status, freq_max_hz,
                                     npu_driver_version, read_int, read_text, soc_from_compatible)
+from rklab.measure.monitor import read_meminfo
 from rklab.measure.runtimes import rkllm_loader
 
 OK, WARN, FAIL, NA = "ok", "warn", "fail", "n/a"
@@ -197,13 +198,11 @@ def _check_devfreq(rep: DoctorReport, sys_root: Path, key: str, pattern: str) ->
             "" if pinned else fix)
 
 
-def _meminfo_mb(proc_root: Path) -> dict[str, float]:
-    text = read_text(proc_root / "meminfo") or ""
-    return {k: int(v) / 1024 for k, v in re.findall(r"^(\w+):\s+(\d+)\s+kB", text, re.M)}
-
-
 def _check_memory(rep: DoctorReport, proc_root: Path) -> None:
-    mem = _meminfo_mb(proc_root)
+    try:
+        mem = read_meminfo(proc_root)
+    except OSError:
+        mem = {}
     if not mem:
         rep.add("memory", "memory", WARN, f"{proc_root / 'meminfo'} not readable")
         return

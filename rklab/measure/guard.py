@@ -37,10 +37,10 @@ import psutil
 from rklab.errors import MemoryAborted, PredictedOOM
 from rklab.measure.monitor import read_meminfo as _monitor_read_meminfo
 from rklab.measure.monitor import read_status
+from rklab.nbparams import DEFAULT_FLOOR_MB
 from rklab.runfolder import Status
 
 MIB = 1024 * 1024
-DEFAULT_FLOOR_MB = 300.0
 # Head-room the pre-flight keeps on top of the prediction: the guard's floor, so a run the
 # pre-flight lets through is not one the guard is certain to abort.
 DEFAULT_MARGIN_MB = DEFAULT_FLOOR_MB

@@ -156,14 +156,10 @@ def validate_vlm_params(p: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- helpers
-def _format(backend: str) -> str:
-    return "gguf" if backend == "llamacpp" else "rkllm"
-
-
 def _resolve_model_file(path: str, backend: str) -> Path:
     if path == "demo":
         return fetch_demo()  # returns at once when cached
-    return check_model_file(path, _format(backend))
+    return check_model_file(path, BACKEND_FORMATS[backend])
 
 
 def _model_block(name: str, path: Path, dtype: str, kind: str) -> dict:
@@ -393,9 +389,9 @@ def bench_llm(*, entry: str | None = None, model: str | None = None, backend: st
         ensure_free_space(out, option="out_dir")
     model_file = _resolve_model_file(p["model_path"], p["backend"])
     model_block = _model_block(p["model"], model_file, p["dtype"], "llm")
-    check_context(p["max_context"], p["model"], model_file, _format(p["backend"]),
+    check_context(p["max_context"], p["model"], model_file, BACKEND_FORMATS[p["backend"]],
                   option="--context" if cli else "max_context")
-    model_block["identity"] = require_identity(model_file, _format(p["backend"]), p["model"], p["dtype"],
+    model_block["identity"] = require_identity(model_file, BACKEND_FORMATS[p["backend"]], p["model"], p["dtype"],
                                                force=p["force_model"], how="cli" if cli else "notebook")
     biggest = max(p["cases"], key=lambda c: c[0] + c[1])
     est = predicted_memory(p["model"], p["dtype"], p["max_context"], biggest[0], biggest[1])
@@ -490,8 +486,8 @@ def bench_vlm(*, entry: str | None = None, model: str | None = None, encoder_pat
     if p["encoder_path"] != "demo":
         check_model_file(enc_file, p["vision_backend"], what="vision encoder")
     model_block = _model_block(p["model"], llm_file, p["dtype"], "vlm")
-    check_context(p["max_context"], p["model"], llm_file, _format(p["llm_backend"]), option="max_context")
-    model_block["identity"] = require_identity(llm_file, _format(p["llm_backend"]), p["model"], p["dtype"],
+    check_context(p["max_context"], p["model"], llm_file, BACKEND_FORMATS[p["llm_backend"]], option="max_context")
+    model_block["identity"] = require_identity(llm_file, BACKEND_FORMATS[p["llm_backend"]], p["model"], p["dtype"],
                                                force=p["force_model"])
     model_block["encoder"] = {"backend": p["vision_backend"], **describe(enc_file)}
     if p["encoder_path"] != "demo":

@@ -41,6 +41,7 @@ from rklab.i18n import check_lang
 from rklab.orchestrate.inventory import FleetBoard, ansible_command, load_inventory
 from rklab.orchestrate.plans import load_plan
 from rklab.orchestrate.publish import build_html_report
+from rklab.orchestrate.sweep import check_seconds
 from rklab.paths import PROJECT_ROOT, ensure_writable_dir, runs_dir
 from rklab.records import RecordWriter, read_records
 from rklab.runfolder import (FLEET_BOARDS_DIR, FLEET_BOARDS_FILE, FLEET_LOCK_FILE, FLEET_MANIFEST_FILE, LOCK_FILE,
@@ -313,12 +314,15 @@ def _pulled_entries(board_dir: Path) -> dict[str, str]:
 
 
 def check_fleet_inputs(inventory: str | os.PathLike, plan: str | os.PathLike, *, limit: str | None = None,
-                       lang: str = "zh") -> tuple[list[FleetBoard], dict[str, Path], Any]:
+                       lang: str = "zh", poll_s: float | None = None,
+                       timeout_s: float | None = None) -> tuple[list[FleetBoard], dict[str, Path], Any]:
     """Everything that can be checked on the control machine, before any board is touched.
 
     Returns the boards, ``{board_id: plan file}`` and the command's plan.
     """
     check_lang(lang, "--lang")
+    check_seconds(poll_s, "--poll", "the time between two looks at a board's sweep")
+    check_seconds(timeout_s, "--timeout", "the longest a board's sweep may run")
     main_plan = load_plan(plan)  # names the file when it is missing or wrong
     boards = load_inventory(inventory, limit)
     plans: dict[str, Path] = {}
@@ -349,7 +353,8 @@ def run_fleet(
         raise RklabError(f"{PLAYBOOK} is missing: `rklab fleet` syncs the project folder to the boards, so run it "
                          "from a clone of the project (with its fleet/ folder), not from an installed package")
     inventory = Path(inventory).expanduser().absolute()
-    boards, plans, main_plan = check_fleet_inputs(inventory, plan, limit=limit, lang=lang)
+    boards, plans, main_plan = check_fleet_inputs(inventory, plan, limit=limit, lang=lang, poll_s=poll_s,
+                                                  timeout_s=timeout_s)
     out_dir = Path(out).expanduser().absolute() if out else default_out_dir(inventory, main_plan.name)
     state = _load_state(out_dir) if out_dir.is_dir() else {}
     if state and state.get("plan_name") != main_plan.name:

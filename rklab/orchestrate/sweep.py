@@ -198,8 +198,9 @@ def run_entry(entry: PlanEntry, entry_dir: Path, *, lang: str, notebooks: Path,
 def _run_feasibility(plan: Plan, out: Path, lang: str, notebooks: Path, resume: bool,
                      kernel_name: str) -> EntryOutcome:
     fdir = out / FEASIBILITY_DIR
-    if resume and completed_attempt(fdir) is not None:
-        return EntryOutcome("01_feasibility", Status.OK, completed_attempt(fdir), skipped=True)
+    done = completed_attempt(fdir) if resume else None
+    if done is not None:
+        return EntryOutcome("01_feasibility", Status.OK, done, skipped=True)
     attempt = next_attempt(fdir)
     # the board overview uses the seed's 4096-token context, or the plan's largest if bigger
     context = max([4096] + [int(e.settings.get("max_context", 4096)) for e in plan.entries])
@@ -260,11 +261,17 @@ def run_sweep(
                           notebooks=notebooks, force=force)
 
 
+def check_seconds(value: float | None, option: str, what: str, note: str = "") -> None:
+    """A duration option must be a number of seconds above 0 (0, a negative number or NaN used to mean
+    no limit at all); one line naming ``option`` and saying ``what`` it is."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise RklabError(f"{option} {value:g} is not allowed; give {what} in seconds, more than 0{note}")
+
+
 def check_timeout(timeout_s: float | None) -> None:
-    """``--timeout`` must be a time limit: 0, a negative number or NaN used to mean no limit at all."""
-    if timeout_s is not None and not (math.isfinite(timeout_s) and timeout_s > 0):
-        raise RklabError(f"--timeout {timeout_s:g} is not allowed; give the time limit per entry in seconds, "
-                         f"more than 0 (default: the plan's timeout_s, else {DEFAULT_TIMEOUT_S:g})")
+    """``rklab sweep --timeout``: the time limit per entry."""
+    check_seconds(timeout_s, "--timeout", "the time limit per entry",
+                  f" (default: the plan's timeout_s, else {DEFAULT_TIMEOUT_S:g})")
 
 
 def _open_run_folder(held: contextlib.ExitStack, plan: Plan, entries: list[PlanEntry], *, out, resume, lang: str,
@@ -355,9 +362,10 @@ def _run_steps(plan: Plan, entries: list[PlanEntry], out_dir: Path, *, resume: b
         bar.update(1)
         for entry in entries:
             edir = out_dir / entry.name
-            if resume and completed_attempt(edir) is not None:
-                rec = entry_outcome_record(completed_attempt(edir)) or {}
-                outcome = EntryOutcome(entry.name, rec.get("status", Status.OK), completed_attempt(edir), skipped=True,
+            done = completed_attempt(edir) if resume else None
+            if done is not None:
+                rec = entry_outcome_record(done) or {}
+                outcome = EntryOutcome(entry.name, rec.get("status", Status.OK), done, skipped=True,
                                        limit_test=bool(rec.get("limit_test")))
             else:
                 stage = "02 LLM bench" if entry.kind == "llm" else "03 VLM bench"

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from rklab import i18n
+from rklab.display import flag_text
 from rklab.errors import RklabError
 from rklab.predict.boards import load_board
 from rklab.predict.catalog import get_model
 from rklab.predict.measured import npu_vs_cpu, run_prediction
-from rklab.report.frames import NO_BOARD, as_int, host_label, int_text, residual_pct, with_board, yes_no_unknown
+from rklab.report.frames import NO_BOARD, as_int, host_label, int_text, residual_pct, with_board
 from rklab.report.summary import headline_cases
 
 SOURCE_ORDER = ("official", "seed", "community", "measured")
@@ -81,7 +82,7 @@ def comparison_table(measured: pd.DataFrame, reference: pd.DataFrame, models: It
     for _, m in heads.iterrows():
         conds = [f"{m['case']}", c("context", context=int_text(m.get("max_context"))), f"n={m['n']}",
                  c("host", host=host_label(m)),
-                 c("pinned", pinned=i18n.text(f"report.{yes_no_unknown(m.get('clocks_pinned'))}", lang))]
+                 c("pinned", pinned=flag_text(m.get("clocks_pinned"), lang))]
         if m.get("synthetic"):
             conds.append(c("synthetic"))
         synthetic = bool(m.get("synthetic"))

@@ -92,11 +92,6 @@ def int_text(v, dash: str = "-") -> str:
         return str(v)
 
 
-def yes_no_unknown(value) -> str:
-    """True/False/None (None = not readable on this host) as the words of a table or a hover."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "unknown"
-    return "yes" if bool(value) else "no"
 
 
 def host_label(row) -> str:

@@ -202,6 +202,10 @@ def write_report_logs(report: Report, run_dirs: Iterable[str | os.PathLike],
     """benchmark_log.md in the first run folder, and also at ``results_md`` when given."""
     dirs = [Path(d) for d in run_dirs]
     targets = ([Path(results_md)] if results_md else []) + ([dirs[0] / REPORT_MD] if dirs else [])
+    unique = {}  # results_md may be the run folder's own benchmark_log.md: write it once
+    for t in targets:
+        unique.setdefault(t.resolve(), t)
+    targets = list(unique.values())
     if not targets:
         return []
     return write_benchmark_log(report, targets[0], copy_to=targets[1:])

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rklab import metrics
-from rklab.display import Column, format_table, number_text
+from rklab.display import Column, format_table, is_missing, number_text
 from rklab.i18n import memory_kind_label, text
 from rklab.predict.boards import load_board
 from rklab.report.build import Report
@@ -111,11 +111,8 @@ def has_predictions(report: Report) -> bool:
 
 
 def _has_values(df: pd.DataFrame, name: str) -> bool:
-    """Whether column ``name`` has anything to show: a finite number or a non-empty text."""
-    if name not in df.columns:
-        return False
-    return any(isinstance(v, str) and v.strip() or isinstance(v, (int, float)) and np.isfinite(v)
-               for v in df[name].tolist())
+    """Whether column ``name`` has anything to show (a cell the formatter would not print as ``-``)."""
+    return name in df.columns and not all(is_missing(v) for v in df[name].tolist())
 
 
 def predicted_display(report: Report) -> pd.DataFrame:
