@@ -70,12 +70,17 @@ class DiskFull(RklabError):
     """The disk filled up while writing results; the file was cut back to its last complete line."""
 
 
-def ensure_free_space(folder: str | os.PathLike, need_mb: float = MIN_FREE_MB, option: str = "--out") -> float:
-    """Refuse to start a run when the disk holding ``folder`` has less than ``need_mb`` free; returns the free MB."""
+def free_disk_mb(folder: str | os.PathLike) -> tuple[Path, float]:
+    """The nearest existing folder at or above ``folder`` (it may not exist yet) and its disk's free MB."""
     p = Path(folder).absolute()
     while not p.exists() and p != p.parent:
         p = p.parent
-    free = shutil.disk_usage(p).free / 1e6
+    return p, shutil.disk_usage(p).free / 1e6
+
+
+def ensure_free_space(folder: str | os.PathLike, need_mb: float = MIN_FREE_MB, option: str = "--out") -> float:
+    """Refuse to start a run when the disk holding ``folder`` has less than ``need_mb`` free; returns the free MB."""
+    _, free = free_disk_mb(folder)
     if free < need_mb:
         raise DiskFull(f"{option} {folder} is on a disk with only {free:,.0f} MB free, a run needs about "
                        f"{need_mb:,.0f} MB; free some space or give {option} a folder on another disk")

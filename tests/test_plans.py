@@ -108,6 +108,9 @@ def test_models_dir_env_overrides(tmp_path, monkeypatch):
         (("    model_path: a.rkllm\n", ""), 7, "entries[0]", "model_path"),
         (("  - {model: Qwen3-8B, reason: too big}\n", "  - {model: Qwen3-8B}\n"), 20, "excluded[0]", "reason"),
         (("plan: t\n", "plan: t\nwhatever: 1\n"), 2, "whatever", "top-level keys"),
+        # the notebooks' own ranges (rklab.nbparams), so `models check` does not pass what 02/03 refuse
+        (("    reps: 4\n", "    reps: 5000\n"), 18, "entries[1].reps", "reps=5000 is out of range; give a whole number from 1 to 1000"),
+        (("  reps: 2\n", "  reps: 2000\n"), 5, "defaults.reps", "out of range"),
     ],
 )
 def test_errors_name_file_line_and_key(tmp_path, edit, line, key, words):
@@ -140,3 +143,8 @@ def test_cli_models_check_reports_bad_plan_in_one_line(tmp_path, capsys):
     assert main(["models", "check", str(p)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"rklab: error: {p}:10: entries[0].backend:") and "\n" not in err
+
+
+def test_mem_floor_may_be_any_number_the_notebooks_take(tmp_path):
+    plan = load_plan(write(tmp_path, GOOD.replace("  reps: 2\n", "  reps: 2\n  mem_floor_mb: 250.5\n")))
+    assert plan.entries[0].settings["mem_floor_mb"] == 250.5

@@ -32,8 +32,7 @@ from typing import Any
 import yaml
 
 from rklab.errors import RklabError
-from rklab.predict.boards import list_boards
-from rklab.predict.catalog import closest_names
+from rklab.predict.boards import list_boards, load_board
 
 PROFILE_VAR = "rklab_board"
 PLAN_VAR = "rklab_plan"
@@ -160,10 +159,13 @@ def load_inventory(path: str | os.PathLike, limit: str | None = None) -> list[Fl
     boards = []
     for h, v in hosts.items():
         profile = str(v[PROFILE_VAR])
-        if profile not in known:
-            close = closest_names(profile, known) or known
-            raise RklabError(f"inventory {p}: host {h}: unknown board profile {PROFILE_VAR}={profile!r}; "
-                             f"closest: {', '.join(close)} (files in data/boards/)")
+        if profile not in known:  # load_board's own words: the closest names, or why RKLLM does not run there
+            try:
+                load_board(profile)
+            except RklabError as exc:
+                raise RklabError(f"inventory {p}: host {h}: {PROFILE_VAR}={profile!r}: {exc}") from None
+            raise RklabError(f"inventory {p}: host {h}: {PROFILE_VAR}={profile!r} is a file; give the name of a "
+                             f"board profile in data/boards/ ({', '.join(known)})")
         plan = None
         if v.get(PLAN_VAR):
             plan = Path(os.path.expanduser(str(v[PLAN_VAR])))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from rklab.measure.modelfiles import check_model_file, require_identity
 from rklab.measure.runtimes import rkllm_loader
 from rklab.orchestrate.plans import DEMO, Plan, is_placeholder, load_plan
 from rklab.paths import runs_dir
+from rklab.records import free_disk_mb
 from rklab.predict.feasibility import estimate
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -195,10 +195,7 @@ def _predicted_mb(entry, board: str) -> float | None:
 
 
 def _check_disk(report: CheckReport, disk_path: str | os.PathLike | None, min_mb: float) -> None:
-    p = Path(disk_path) if disk_path else runs_dir()
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    free = shutil.disk_usage(p).free / 1e6
+    p, free = free_disk_mb(disk_path or runs_dir())
     if free < min_mb:
         report.add("disk", f"free disk at {p}", FAIL, f"{free:,.0f} MB free, a sweep needs about {min_mb:,.0f} MB",
                    "free some space or give `rklab sweep --out` a folder on a larger disk")

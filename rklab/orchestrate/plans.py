@@ -33,6 +33,7 @@ import yaml
 from rklab.errors import RklabError
 from rklab.measure.runtimes.factory import BACKENDS
 from rklab.measure.vision.encoder import VISION_BACKENDS
+from rklab.nbparams import NOTEBOOK_PARAMETERS, parse_value
 from rklab.paths import data_dir
 from rklab.predict.boards import load_board
 from rklab.predict.catalog import get_model
@@ -50,6 +51,7 @@ _INT = "a whole number"
 _POS_INT = "a whole number > 0"
 _NONNEG_INT = "a whole number >= 0"
 _POS_NUM = "a number > 0"
+_NONNEG_NUM = "a number >= 0"
 _STR = "a string"
 _BOOL = "true or false"
 
@@ -62,7 +64,7 @@ COMMON_KEYS = {
     "reps": _POS_INT,
     "warmup": _NONNEG_INT,
     "timeout_s": _POS_NUM,
-    "mem_floor_mb": _NONNEG_INT,
+    "mem_floor_mb": _NONNEG_NUM,
     "force": _BOOL,
     "force_model": _BOOL,  # measure a file that does not match the catalog entry (rklab.measure.modelfiles)
     "source": _STR,
@@ -227,8 +229,9 @@ def _type_ok(value: Any, kind: str) -> bool:
         return is_int and value > 0
     if kind == _NONNEG_INT:
         return is_int and value >= 0
-    if kind == _POS_NUM:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    if kind in (_POS_NUM, _NONNEG_NUM):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return number and (value > 0 if kind == _POS_NUM else value >= 0)
     if kind == "a string or a whole number":
         return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
     if kind == "a list of image paths":
@@ -370,6 +373,19 @@ def load_plan(path: str | os.PathLike) -> Plan:
     )
 
 
+def _check_notebook_ranges(kind: str, settings: dict, raw: dict, where: tuple, marks: "_Marks") -> None:
+    """The values handed to notebook 02/03 must pass its own parameter check (rklab.nbparams), so that a
+    plan `rklab models check` accepts is not refused by every notebook once the sweep runs."""
+    notebook, passed = ("02_llm_bench", LLM_PARAMS) if kind == "llm" else ("03_vlm_bench", VLM_PARAMS)
+    specs = NOTEBOOK_PARAMETERS[notebook]
+    for key in passed:
+        if key in settings and key in specs:
+            try:
+                parse_value(key, settings[key], specs[key])
+            except RklabError as exc:
+                raise marks.error(where + (key,) if key in raw else ("defaults", key), str(exc)) from None
+
+
 def _load_entry(raw: Any, i: int, defaults: dict, marks: _Marks, models_dir: Path | None,
                 seen: dict[str, int]) -> PlanEntry:
     where = ("entries", i)
@@ -421,4 +437,5 @@ def _load_entry(raw: Any, i: int, defaults: dict, marks: _Marks, models_dir: Pat
             settings[req] = resolve_path(settings[req], models_dir)
         if "images" in settings:
             settings["images"] = [resolve_path(im, data_dir()) for im in settings["images"]]
+    _check_notebook_ranges(kind, settings, raw, where, marks)
     return PlanEntry(name=name, kind=kind, model=raw["model"], settings=settings, line=marks.line(where))
