@@ -121,6 +121,8 @@ def append_lines(path: str | os.PathLike, lines: Iterable[str]) -> None:
 # Set by `rklab sweep` for itself and the notebook kernels it starts (they inherit the environment).
 BOARD_ID_ENV = "RKLAB_BOARD_ID"
 BOARD_PROFILE_ENV = "RKLAB_BOARD_PROFILE"
+# "0": the benchmark session in a kernel draws no progress bars (the sweep draws its own).
+PROGRESS_ENV = "RKLAB_PROGRESS"
 
 
 def board_identity() -> dict[str, str | None]:

@@ -56,7 +56,7 @@ from rklab.nbparams import NOTEBOOK_PARAMETERS, parse_parameters, parse_value
 from rklab.paths import PROJECT_ROOT, runs_dir
 from rklab.predict.catalog import load_catalog
 from rklab.predict.feasibility import estimate
-from rklab.records import RecordWriter, append_lines, ensure_free_space
+from rklab.records import PROGRESS_ENV, RecordWriter, append_lines, ensure_free_space
 from rklab.runfolder import HEARTBEAT_FILE, Status, samples_file
 
 BACKENDS = tuple(BACKEND_FORMATS)
@@ -65,7 +65,6 @@ VLM_TEXT_TOKENS = 32  # text tokens of a VLM prompt for the memory pre-flight (i
 
 # --------------------------------------------------------------------------- progress bars
 
-PROGRESS_ENV = "RKLAB_PROGRESS"
 
 
 def show_progress(progress: bool | None = None) -> bool:

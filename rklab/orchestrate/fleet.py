@@ -44,7 +44,7 @@ from rklab.orchestrate.publish import build_html_report
 from rklab.orchestrate.sweep import check_seconds
 from rklab.paths import PROJECT_ROOT, ensure_writable_dir, runs_dir
 from rklab.records import RecordWriter, read_records
-from rklab.runfolder import (FLEET_BOARDS_DIR, FLEET_BOARDS_FILE, FLEET_LOCK_FILE, FLEET_MANIFEST_FILE, LOCK_FILE,
+from rklab.runfolder import (FAILED_STATUSES, FLEET_BOARDS_DIR, FLEET_BOARDS_FILE, FLEET_LOCK_FILE, FLEET_MANIFEST_FILE, LOCK_FILE,
                              MANIFEST_FILE, REPORT_MD, entry_outcome_record, read_manifest, select_attempt,
                              sweep_folders, sweep_lock)
 
@@ -133,7 +133,7 @@ class BoardOutcome:
 
     @property
     def failed_entries(self) -> list[str]:
-        return [e for e, s in self.entries.items() if s not in ("ok", "skipped_predicted_oom", "aborted_memory")]
+        return [e for e, s in self.entries.items() if s in FAILED_STATUSES]
 
 
 @dataclass

@@ -32,7 +32,7 @@ from typing import Any
 
 import psutil
 
-from rklab.measure.session import PROGRESS_ENV
+from rklab.records import PROGRESS_ENV
 from rklab.runfolder import LOG_FILE, Status, kernel_log_for
 
 KERNEL_NAME = "python3"
